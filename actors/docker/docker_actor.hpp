@@ -1,0 +1,39 @@
+#pragma once
+// Spawns the docker actor (interface: messages/docker.hpp).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "messages/docker.hpp"
+
+namespace hal9000 {
+struct config;
+}
+
+namespace hal9000::docker {
+
+struct options {
+  /// unix:///path or tcp://host:port
+  std::string host = "unix:///var/run/docker.sock";
+  /// With tls_verify, cert_path holds ca.pem, cert.pem and key.pem.
+  bool tls_verify = false;
+  std::string cert_path;
+  /// Calls in flight at once (one kept-alive connection each).
+  uint32_t concurrency = 4;
+  /// Default timeout of one call; long calls (pull, wait, stop) add their own.
+  std::chrono::milliseconds timeout{30000};
+  /// First and longest pause before the event stream reconnects.
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5000};
+};
+
+options options_from(const hal9000::config& cfg);
+
+/// Spawns the actor and its I/O workers (detached: blocking I/O never runs on
+/// the scheduler). Exiting the returned actor stops the workers too.
+docker_actor spawn_docker(caf::actor_system& sys, options opts);
+
+} // namespace hal9000::docker

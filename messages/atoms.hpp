@@ -1,0 +1,28 @@
+#pragma once
+// Every project atom in one place: atoms are at most 10 characters of
+// [A-Za-z0-9_], and other characters silently collide, so we keep them unique
+// here. CAF's predefined ones (get_atom, put_atom, ok_atom, ...) are reused.
+
+#include <caf/atom.hpp>
+
+namespace hal9000 {
+
+using version_atom = caf::atom_constant<caf::atom("version")>;
+using info_atom = caf::atom_constant<caf::atom("info")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using stop_atom = caf::atom_constant<caf::atom("stop")>;
+using claim_atom = caf::atom_constant<caf::atom("claim")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using scale_atom = caf::atom_constant<caf::atom("scale")>;
+using cleanup_atom = caf::atom_constant<caf::atom("cleanup")>;
+using warm_atom = caf::atom_constant<caf::atom("warm")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using end_atom = caf::atom_constant<caf::atom("end")>;
+using load_atom = caf::atom_constant<caf::atom("load")>;
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+using events_atom = caf::atom_constant<caf::atom("events")>;
+using health_atom = caf::atom_constant<caf::atom("health")>;
+using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+
+} // namespace hal9000

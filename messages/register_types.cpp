@@ -1,0 +1,71 @@
+#include <caf/actor_system_config.hpp>
+
+#include "messages/docker.hpp"
+#include "messages/error.hpp"
+#include "messages/wire.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+void register_docker_types(caf::actor_system_config& cfg) {
+  using namespace docker;
+  cfg.add_message_type<version_info>("hal9000::docker::version_info")
+    .add_message_type<mount_spec>("hal9000::docker::mount_spec")
+    .add_message_type<port_binding>("hal9000::docker::port_binding")
+    .add_message_type<container_spec>("hal9000::docker::container_spec")
+    .add_message_type<container_created>("hal9000::docker::container_created")
+    .add_message_type<container_info>("hal9000::docker::container_info")
+    .add_message_type<container_summary>("hal9000::docker::container_summary")
+    .add_message_type<image_info>("hal9000::docker::image_info")
+    .add_message_type<volume_info>("hal9000::docker::volume_info")
+    .add_message_type<event>("hal9000::docker::event")
+    .add_message_type<engine_status>("hal9000::docker::engine_status")
+    .add_message_type<pull_progress>("hal9000::docker::pull_progress")
+    .add_message_type<exec_result>("hal9000::docker::exec_result")
+    .add_message_type<event_sink_actor>("hal9000::docker::event_sink_actor")
+    .add_message_type<progress_sink_actor>("hal9000::docker::progress_sink_actor")
+    .add_message_type<ping_req>("hal9000::docker::ping_req")
+    .add_message_type<version_req>("hal9000::docker::version_req")
+    .add_message_type<info_req>("hal9000::docker::info_req")
+    .add_message_type<image_inspect_req>("hal9000::docker::image_inspect_req")
+    .add_message_type<image_pull_req>("hal9000::docker::image_pull_req")
+    .add_message_type<image_import_req>("hal9000::docker::image_import_req")
+    .add_message_type<image_remove_req>("hal9000::docker::image_remove_req")
+    .add_message_type<create_req>("hal9000::docker::create_req")
+    .add_message_type<start_req>("hal9000::docker::start_req")
+    .add_message_type<stop_req>("hal9000::docker::stop_req")
+    .add_message_type<kill_req>("hal9000::docker::kill_req")
+    .add_message_type<remove_req>("hal9000::docker::remove_req")
+    .add_message_type<inspect_req>("hal9000::docker::inspect_req")
+    .add_message_type<list_req>("hal9000::docker::list_req")
+    .add_message_type<rename_req>("hal9000::docker::rename_req")
+    .add_message_type<update_req>("hal9000::docker::update_req")
+    .add_message_type<exec_req>("hal9000::docker::exec_req")
+    .add_message_type<wait_req>("hal9000::docker::wait_req")
+    .add_message_type<logs_req>("hal9000::docker::logs_req")
+    .add_message_type<volume_create_req>("hal9000::docker::volume_create_req")
+    .add_message_type<volume_inspect_req>("hal9000::docker::volume_inspect_req")
+    .add_message_type<volume_remove_req>("hal9000::docker::volume_remove_req")
+    .add_message_type<subscribe_req>("hal9000::docker::subscribe_req")
+    .add_message_type<unsubscribe_req>("hal9000::docker::unsubscribe_req")
+    .add_message_type<docker_actor>("hal9000::docker::docker_actor");
+}
+
+// -- other actors' types: one function per messages/ header, called below ---
+
+} // namespace
+
+void register_types(caf::actor_system_config& cfg) {
+  // The templated add_error_category<T> does not compile in 0.17.6.
+  cfg.add_error_category(caf::atom("hal9000"),
+                         [](uint8_t code, caf::atom_value, const caf::message& ctx) {
+                           auto text = "hal9000: " + to_string(static_cast<errc>(code));
+                           if (ctx.size() == 1 && ctx.match_element<std::string>(0))
+                             text += ": " + ctx.get_as<std::string>(0);
+                           return text;
+                         });
+  register_docker_types(cfg);
+}
+
+} // namespace hal9000

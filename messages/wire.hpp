@@ -1,0 +1,18 @@
+#pragma once
+// The wire: its version (CAF's application identifier; bump it whenever a
+// message type crossing a process boundary changes) and the one function every
+// process calls to register the project's message types.
+
+namespace caf {
+class actor_system_config;
+}
+
+namespace hal9000 {
+
+constexpr const char* wire_version = "hal9000-proto-1";
+
+/// Registers every message type, typed handle and the error category under
+/// stable names. Call it once per actor_system_config.
+void register_types(caf::actor_system_config& cfg);
+
+} // namespace hal9000

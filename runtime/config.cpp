@@ -1,0 +1,230 @@
+#include "runtime/config.hpp"
+
+#include <cctype>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/error.hpp"
+#include "runtime/limits.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+constexpr uint32_t max_count = 100;
+
+std::string default_home() {
+  const char* home = std::getenv("HOME");
+  return std::string{home && *home ? home : "/root"} + "/.hal9000";
+}
+
+caf::error bad(const std::string& var, const std::string& value,
+               const std::string& why) {
+  return make_error(errc::invalid_argument,
+                    "invalid " + var + "='" + value + "': " + why);
+}
+
+caf::error parse_bool(const std::string& var, const std::string& v, bool& out) {
+  if (v == "true" || v == "1" || v == "yes" || v == "on")
+    out = true;
+  else if (v == "false" || v == "0" || v == "no" || v == "off" || v.empty())
+    out = false;
+  else
+    return bad(var, v, "expected true or false");
+  return caf::none;
+}
+
+template <class T>
+caf::error parse_uint(const std::string& var, const std::string& v, T& out,
+                      uint64_t lo, uint64_t hi) {
+  bool digits = !v.empty() && v.size() <= 10;
+  for (auto c : v)
+    digits = digits && c >= '0' && c <= '9';
+  if (!digits)
+    return bad(var, v, "expected a whole number");
+  auto n = std::stoull(v);
+  if (n < lo || n > hi)
+    return bad(var, v, "expected a number from " + std::to_string(lo) + " to "
+                         + std::to_string(hi));
+  out = static_cast<T>(n);
+  return caf::none;
+}
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream in{s};
+  while (std::getline(in, cur, sep))
+    if (!cur.empty())
+      out.push_back(cur);
+  return out;
+}
+
+// Applies one NAME=VALUE setting; unknown names are ignored (the environment
+// holds plenty of them).
+caf::error apply(config& c, const std::string& k, const std::string& v) {
+  if (k == "HAL9000_HOME") c.home = v;
+  else if (k == "WORKER_IMAGE") c.worker_image = v;
+  else if (k == "PARENT_IMAGE") c.parent_image = v;
+  else if (k == "CHROMADB_IMAGE") c.chromadb_image = v;
+  else if (k == "SKIP_IMAGE_PULL") return parse_bool(k, v, c.skip_image_pull);
+  else if (k == "LAZY_IMAGE_PULL") return parse_bool(k, v, c.lazy_image_pull);
+  else if (k == "CHROMADB_HOST") c.chromadb_host = v;
+  else if (k == "CHROMADB_PORT") return parse_uint(k, v, c.chromadb_port, 1, 65535);
+  else if (k == "CHROMADB_DATA_DIR") c.chromadb_data_dir = v;
+  else if (k == "ENABLE_POOL_MANAGER") return parse_bool(k, v, c.enable_pool_manager);
+  else if (k == "MIN_WARM_WORKERS") return parse_uint(k, v, c.min_warm_workers, 0, max_count);
+  else if (k == "MAX_WARM_WORKERS") return parse_uint(k, v, c.max_warm_workers, 0, max_count);
+  else if (k == "IDLE_TIMEOUT") return parse_uint(k, v, c.idle_timeout_s, 1, 86400 * 7);
+  else if (k == "CHECK_INTERVAL") return parse_uint(k, v, c.check_interval_s, 1, 86400);
+  else if (k == "HAL9000_MAX_CREATING") return parse_uint(k, v, c.max_creating, 1, 32);
+  else if (k == "HAL9000_CLAIM_TIMEOUT") return parse_uint(k, v, c.claim_timeout_s, 1, 3600);
+  else if (k == "WORKER_MEMORY") c.worker_memory = v;
+  else if (k == "WORKER_CPUS") c.worker_cpus = v;
+  else if (k == "WORKER_PIDS_LIMIT") c.worker_pids_limit = v;
+  else if (k == "WORKER_COMMAND") c.worker_command = v;
+  else if (k == "HAL9000_PORT") return parse_uint(k, v, c.port, 1, 65535);
+  else if (k == "HAL9000_LISTEN") {
+    auto colon = v.rfind(':');
+    if (colon == std::string::npos || colon == 0)
+      return bad(k, v, "expected ADDRESS:PORT");
+    c.listen_host = v.substr(0, colon);
+    return parse_uint(k, v.substr(colon + 1), c.port, 1, 65535);
+  }
+  else if (k == "HAL9000_METRICS_PORT") return parse_uint(k, v, c.metrics_port, 0, 65535);
+  else if (k == "HAL9000_ALLOWED_ROOTS") c.allowed_roots = split(v, ':');
+  else if (k == "DOCKER_HOST") c.docker_host = v;
+  else if (k == "DOCKER_TLS_VERIFY") return parse_bool(k, v, c.docker_tls_verify);
+  else if (k == "DOCKER_CERT_PATH") c.docker_cert_path = v;
+  else if (k == "HAL9000_DOCKER_CONCURRENCY") return parse_uint(k, v, c.docker_concurrency, 1, 64);
+  else if (k == "HAL9000_DAEMON_ID") c.daemon_id = v;
+  return caf::none;
+}
+
+const char* const known_keys[] = {
+  "HAL9000_HOME", "WORKER_IMAGE", "PARENT_IMAGE", "CHROMADB_IMAGE",
+  "SKIP_IMAGE_PULL", "LAZY_IMAGE_PULL", "CHROMADB_HOST", "CHROMADB_PORT",
+  "CHROMADB_DATA_DIR", "ENABLE_POOL_MANAGER", "MIN_WARM_WORKERS",
+  "MAX_WARM_WORKERS", "IDLE_TIMEOUT", "CHECK_INTERVAL", "HAL9000_MAX_CREATING",
+  "HAL9000_CLAIM_TIMEOUT", "WORKER_MEMORY", "WORKER_CPUS", "WORKER_PIDS_LIMIT",
+  "WORKER_COMMAND", "HAL9000_PORT", "HAL9000_LISTEN", "HAL9000_METRICS_PORT",
+  "HAL9000_ALLOWED_ROOTS", "DOCKER_HOST", "DOCKER_TLS_VERIFY",
+  "DOCKER_CERT_PATH", "HAL9000_DOCKER_CONCURRENCY", "HAL9000_DAEMON_ID",
+};
+
+bool valid_daemon_id(const std::string& s) {
+  if (s.empty() || s.size() > 63)
+    return false;
+  for (auto c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_'
+          || c == '.'))
+      return false;
+  return true;
+}
+
+} // namespace
+
+env_lookup process_env() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    if (auto v = std::getenv(name.c_str()))
+      return std::string{v};
+    return std::nullopt;
+  };
+}
+
+caf::expected<config> load_config(const env_lookup& env) {
+  config c;
+  c.home = default_home();
+  if (auto home = env("HAL9000_HOME"); home && !home->empty())
+    c.home = *home;
+  // config.json: same keys, values as strings, numbers or booleans.
+  auto path = c.home + "/config.json";
+  if (std::ifstream in{path}) {
+    auto doc = nlohmann::json::parse(in, nullptr, false);
+    if (doc.is_discarded() || !doc.is_object())
+      return make_error(errc::invalid_argument,
+                        path + " is not a JSON object of settings");
+    for (auto& [k, v] : doc.items()) {
+      std::string text = v.is_string() ? v.get<std::string>() : v.dump();
+      if (k == "HAL9000_HOME")
+        continue;  // the file lives in HAL9000_HOME; it cannot move it
+      if (auto err = apply(c, k, text))
+        return make_error(errc::invalid_argument,
+                          error_message(err) + " (in " + path + ")");
+    }
+  }
+  for (auto key : known_keys)
+    if (auto v = env(key))
+      if (auto err = apply(c, key, *v))
+        return err;
+  if (c.allowed_roots.empty())
+    c.allowed_roots = {"/home", "/root", "/tmp", "/workspace"};
+  if (auto err = validate(c))
+    return err;
+  return c;
+}
+
+caf::error validate(const config& c) {
+  if (c.min_warm_workers > c.max_warm_workers)
+    return make_error(errc::invalid_argument,
+                      "MIN_WARM_WORKERS (" + std::to_string(c.min_warm_workers)
+                        + ") must not exceed MAX_WARM_WORKERS ("
+                        + std::to_string(c.max_warm_workers) + ")");
+  if (c.max_warm_workers > max_count)
+    return make_error(errc::invalid_argument, "MAX_WARM_WORKERS is capped at 100");
+  if (auto x = parse_memory(c.worker_memory); !x)
+    return make_error(errc::invalid_argument,
+                      "WORKER_MEMORY: " + error_message(x.error()));
+  if (auto x = parse_cpus(c.worker_cpus); !x)
+    return make_error(errc::invalid_argument,
+                      "WORKER_CPUS: " + error_message(x.error()));
+  if (auto x = parse_pids_limit(c.worker_pids_limit); !x)
+    return make_error(errc::invalid_argument,
+                      "WORKER_PIDS_LIMIT: " + error_message(x.error()));
+  if (c.home.empty() || c.home[0] != '/')
+    return make_error(errc::invalid_argument,
+                      "HAL9000_HOME must be an absolute path, got '" + c.home + "'");
+  if (!valid_daemon_id(c.daemon_id))
+    return make_error(errc::invalid_argument,
+                      "invalid HAL9000_DAEMON_ID '" + c.daemon_id
+                        + "': use 1-63 of [A-Za-z0-9_.-]");
+  if (c.docker_host.rfind("unix://", 0) != 0 && c.docker_host.rfind("tcp://", 0) != 0)
+    return make_error(errc::invalid_argument,
+                      "invalid DOCKER_HOST='" + c.docker_host
+                        + "': expected unix:///path or tcp://host:port");
+  return caf::none;
+}
+
+std::map<std::string, std::string> to_env(const config& c) {
+  auto b = [](bool x) { return std::string{x ? "true" : "false"}; };
+  std::string roots;
+  for (auto& r : c.allowed_roots)
+    roots += (roots.empty() ? "" : ":") + r;
+  return {
+    {"HAL9000_HOME", c.home},
+    {"WORKER_IMAGE", c.worker_image},
+    {"PARENT_IMAGE", c.parent_image},
+    {"CHROMADB_IMAGE", c.chromadb_image},
+    {"SKIP_IMAGE_PULL", b(c.skip_image_pull)},
+    {"LAZY_IMAGE_PULL", b(c.lazy_image_pull)},
+    {"CHROMADB_HOST", c.chromadb_host},
+    {"CHROMADB_PORT", std::to_string(c.chromadb_port)},
+    {"CHROMADB_DATA_DIR", c.chromadb_data_dir},
+    {"ENABLE_POOL_MANAGER", b(c.enable_pool_manager)},
+    {"MIN_WARM_WORKERS", std::to_string(c.min_warm_workers)},
+    {"MAX_WARM_WORKERS", std::to_string(c.max_warm_workers)},
+    {"IDLE_TIMEOUT", std::to_string(c.idle_timeout_s)},
+    {"CHECK_INTERVAL", std::to_string(c.check_interval_s)},
+    {"WORKER_MEMORY", c.worker_memory},
+    {"WORKER_CPUS", c.worker_cpus},
+    {"WORKER_PIDS_LIMIT", c.worker_pids_limit},
+    {"HAL9000_PORT", std::to_string(c.port)},
+    {"HAL9000_ALLOWED_ROOTS", roots},
+    {"HAL9000_DAEMON_ID", c.daemon_id},
+  };
+}
+
+} // namespace hal9000

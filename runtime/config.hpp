@@ -1,0 +1,84 @@
+#pragma once
+// The daemon's effective configuration. Sources, strongest first: command-line
+// flags (applied by the caller), environment variables, HAL9000_HOME/config.json
+// (same keys as the environment variables), defaults. Names and defaults follow
+// shared/reference/CONFIGURATION.md; the rest are ours and documented in README.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+namespace hal9000 {
+
+struct config {
+  // -- state ------------------------------------------------------------------
+  std::string home;  // HAL9000_HOME, default ~/.hal9000 ($HOME of the daemon)
+
+  // -- images -----------------------------------------------------------------
+  std::string worker_image = "ghcr.io/hellblazer/hal-9000:worker";  // WORKER_IMAGE
+  std::string worker_image_fallback = "hal9000/worker:local";
+  std::string parent_image = "hal9000/parent:local";      // PARENT_IMAGE
+  std::string chromadb_image = "hal9000/chromadb:local";  // CHROMADB_IMAGE
+  bool skip_image_pull = false;  // SKIP_IMAGE_PULL
+  bool lazy_image_pull = false;  // LAZY_IMAGE_PULL
+
+  // -- ChromaDB -----------------------------------------------------------------
+  std::string chromadb_host = "0.0.0.0";           // CHROMADB_HOST
+  uint16_t chromadb_port = 8000;                   // CHROMADB_PORT
+  std::string chromadb_data_dir = "/data/chromadb";  // CHROMADB_DATA_DIR
+
+  // -- pool -------------------------------------------------------------------------
+  bool enable_pool_manager = false;  // ENABLE_POOL_MANAGER
+  uint32_t min_warm_workers = 2;     // MIN_WARM_WORKERS
+  uint32_t max_warm_workers = 5;     // MAX_WARM_WORKERS
+  uint32_t idle_timeout_s = 300;     // IDLE_TIMEOUT
+  uint32_t check_interval_s = 30;    // CHECK_INTERVAL
+  uint32_t max_creating = 2;         // HAL9000_MAX_CREATING (creations in flight)
+  uint32_t claim_timeout_s = 30;     // HAL9000_CLAIM_TIMEOUT
+
+  // -- worker limits (Docker syntax, validated by runtime/limits.hpp) ------------
+  std::string worker_memory = "4g";    // WORKER_MEMORY
+  std::string worker_cpus = "2";       // WORKER_CPUS
+  std::string worker_pids_limit = "100";  // WORKER_PIDS_LIMIT
+  std::string worker_command;          // WORKER_COMMAND (empty: Claude Code in tmux)
+
+  // -- control ----------------------------------------------------------------------
+  std::string listen_host = "127.0.0.1";  // HAL9000_LISTEN host part
+  uint16_t port = 7700;                   // HAL9000_PORT / HAL9000_LISTEN port part
+  uint16_t metrics_port = 0;              // HAL9000_METRICS_PORT (0: off)
+  std::vector<std::string> allowed_roots;  // HAL9000_ALLOWED_ROOTS (':'-separated)
+
+  // -- Docker -----------------------------------------------------------------------
+  std::string docker_host = "unix:///var/run/docker.sock";  // DOCKER_HOST
+  bool docker_tls_verify = false;   // DOCKER_TLS_VERIFY
+  std::string docker_cert_path;     // DOCKER_CERT_PATH
+  uint32_t docker_concurrency = 4;  // HAL9000_DOCKER_CONCURRENCY
+
+  // -- identity ---------------------------------------------------------------------
+  std::string daemon_id = "default";  // HAL9000_DAEMON_ID (label hal9000.daemon)
+};
+
+/// Reads a variable; the default reads the process environment.
+using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
+
+env_lookup process_env();
+
+/// Builds the configuration from defaults, HAL9000_HOME/config.json and the
+/// environment. Errors (invalid_argument) name the variable and the value.
+caf::expected<config> load_config(const env_lookup& env = process_env());
+
+/// Checks ranges and cross-field rules (MIN <= MAX, counts capped at 100,
+/// limits parseable). load_config calls it; callers that change fields after
+/// loading call it again.
+caf::error validate(const config& cfg);
+
+/// The configuration as NAME=VALUE pairs, as users set them (for the parent
+/// container's environment and `claudy daemon status`).
+std::map<std::string, std::string> to_env(const config& cfg);
+
+} // namespace hal9000
