@@ -15,10 +15,10 @@ caf::error bad(const std::string& why) {
   return make_error(errc::invalid_argument, why);
 }
 
-// Reads a string field. Numbers are accepted and printed (older writers put
-// limits as numbers); anything else is a type error.
+// Reads a string field; anything else is a type error, except that limits
+// may be numbers (older writers put "cpus": 2), printed as strings.
 caf::error read_string(const json& j, const char* key, bool required,
-                       std::string& out) {
+                       std::string& out, bool number_ok = false) {
   auto i = j.find(key);
   if (i == j.end() || i->is_null()) {
     if (required)
@@ -27,9 +27,9 @@ caf::error read_string(const json& j, const char* key, bool required,
   }
   if (i->is_string())
     out = i->get<std::string>();
-  else if (i->is_number_integer())
+  else if (number_ok && i->is_number_integer())
     out = std::to_string(i->get<int64_t>());
-  else if (i->is_number())
+  else if (number_ok && i->is_number())
     out = i->dump();
   else
     return bad(std::string{"field '"} + key + "' is not a string");
@@ -120,9 +120,9 @@ caf::expected<session_record> session_from_json(const json& j) {
         return bad("field 'resource_limits.enabled' is not a boolean");
       x.limits.enabled = en->get<bool>();
     }
-    if ((err = read_string(*rl, "memory", false, x.limits.memory))
-        || (err = read_string(*rl, "cpus", false, x.limits.cpus))
-        || (err = read_string(*rl, "pids_limit", false, x.limits.pids_limit)))
+    if ((err = read_string(*rl, "memory", false, x.limits.memory, true))
+        || (err = read_string(*rl, "cpus", false, x.limits.cpus, true))
+        || (err = read_string(*rl, "pids_limit", false, x.limits.pids_limit, true)))
       return err;
   }
   if (auto lat = j.find("claim_latency_ms"); lat != j.end() && !lat->is_null()) {
