@@ -3,6 +3,7 @@
 #include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
+#include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
 namespace hal9000 {
@@ -64,6 +65,14 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
     .add_message_type<cli_bridge_actor>("hal9000::cli_bridge_actor");
 }
 
+void register_session_store_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<resource_limits>("hal9000::resource_limits")
+    .add_message_type<session_record>("hal9000::session_record")
+    .add_message_type<worker_record>("hal9000::worker_record")
+    .add_message_type<store_load_report>("hal9000::store_load_report")
+    .add_message_type<session_store_actor>("hal9000::session_store_actor");
+}
+
 } // namespace
 
 void register_types(caf::actor_system_config& cfg) {
@@ -77,6 +86,7 @@ void register_types(caf::actor_system_config& cfg) {
                          });
   register_docker_types(cfg);
   register_cli_bridge_types(cfg);
+  register_session_store_types(cfg);
 }
 
 } // namespace hal9000
