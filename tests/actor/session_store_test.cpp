@@ -214,7 +214,9 @@ TEST_F(session_store_test, corrupt_files_are_moved_aside_and_the_rest_loads) {
 
 TEST_F(session_store_test, bad_names_are_refused_before_any_file_is_touched) {
   start();
+  ASSERT_TRUE(ask<store_load_report>(load_atom::value));  // the load has run
   auto before = tree(home.path);
+  ASSERT_EQ(before, (std::vector<std::string>{"pool", "pool/workers", "sessions"}));
   for (auto bad : {"a/b", "../evil", "..", std::string(200, 'x').c_str(), ""}) {
     auto x = sample(bad);
     auto err = tell(caf::put_atom::value, x);
