@@ -1,5 +1,6 @@
 #include <caf/actor_system_config.hpp>
 
+#include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
 #include "messages/session_store.hpp"
@@ -55,6 +56,15 @@ void register_docker_types(caf::actor_system_config& cfg) {
 
 // -- other actors' types: one function per messages/ header, called below ---
 
+void register_cli_bridge_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<credentials>("hal9000::credentials")
+    .add_message_type<daemon_status>("hal9000::daemon_status")
+    .add_message_type<daemon_status_req>("hal9000::daemon_status_req")
+    .add_message_type<daemon_stop_req>("hal9000::daemon_stop_req")
+    .add_message_type<daemon_stop_reply>("hal9000::daemon_stop_reply")
+    .add_message_type<cli_bridge_actor>("hal9000::cli_bridge_actor");
+}
+
 void register_session_store_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<resource_limits>("hal9000::resource_limits")
     .add_message_type<session_record>("hal9000::session_record")
@@ -75,6 +85,7 @@ void register_types(caf::actor_system_config& cfg) {
                            return text;
                          });
   register_docker_types(cfg);
+  register_cli_bridge_types(cfg);
   register_session_store_types(cfg);
 }
 

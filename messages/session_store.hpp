@@ -38,25 +38,11 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/resource_limits.hpp"
 
 namespace hal9000 {
 
 constexpr int store_layout_version = 1;
-
-/// What a session was given. Strings in Docker's syntax, as the reference
-/// writes them ("4g", "2", "100"); empty with enabled == false (--no-limits).
-struct resource_limits {
-  bool enabled = true;
-  std::string memory;
-  std::string cpus;
-  std::string pids_limit;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, resource_limits& x) {
-  return f(caf::meta::type_name("hal9000::resource_limits"), x.enabled, x.memory,
-           x.cpus, x.pids_limit);
-}
 
 /// One session. Times are ISO-8601 UTC ("2026-01-26T12:00:00Z", see
 /// runtime/time_format.hpp); empty means "not yet".
