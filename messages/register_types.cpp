@@ -1,6 +1,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "messages/cli_bridge.hpp"
+#include "messages/chroma.hpp"
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
 #include "messages/session_store.hpp"
@@ -73,6 +74,21 @@ void register_session_store_types(caf::actor_system_config& cfg) {
     .add_message_type<session_store_actor>("hal9000::session_store_actor");
 }
 
+void register_chroma_types(caf::actor_system_config& cfg) {
+  using namespace chroma;
+  cfg.add_message_type<health>("hal9000::chroma::health")
+    .add_message_type<status>("hal9000::chroma::status")
+    .add_message_type<event_kind>("hal9000::chroma::event_kind")
+    .add_message_type<event>("hal9000::chroma::event")
+    .add_message_type<restart_req>("hal9000::chroma::restart_req")
+    .add_message_type<restarter_actor>("hal9000::chroma::restarter_actor")
+    .add_message_type<sink_actor>("hal9000::chroma::sink_actor")
+    .add_message_type<subscribe_req>("hal9000::chroma::subscribe_req")
+    .add_message_type<unsubscribe_req>("hal9000::chroma::unsubscribe_req")
+    .add_message_type<check_req>("hal9000::chroma::check_req")
+    .add_message_type<monitor_actor>("hal9000::chroma::monitor_actor");
+}
+
 } // namespace
 
 void register_types(caf::actor_system_config& cfg) {
@@ -87,6 +103,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_docker_types(cfg);
   register_cli_bridge_types(cfg);
   register_session_store_types(cfg);
+  register_chroma_types(cfg);
 }
 
 } // namespace hal9000
