@@ -25,4 +25,10 @@ using events_atom = caf::atom_constant<caf::atom("events")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 
+// -- pool scaler's private timers (never in a public interface) ---------------
+using pool_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using refill_atom = caf::atom_constant<caf::atom("refill")>;
+
 } // namespace hal9000

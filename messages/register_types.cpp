@@ -2,6 +2,7 @@
 
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
+#include "messages/pool.hpp"
 #include "messages/wire.hpp"
 
 namespace hal9000 {
@@ -54,6 +55,20 @@ void register_docker_types(caf::actor_system_config& cfg) {
 
 // -- other actors' types: one function per messages/ header, called below ---
 
+void register_pool_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<resource_limits>("hal9000::resource_limits")
+    .add_message_type<claim_request>("hal9000::claim_request")
+    .add_message_type<claim_reply>("hal9000::claim_reply")
+    .add_message_type<worker_transition>("hal9000::worker_transition")
+    .add_message_type<worker_status>("hal9000::worker_status")
+    .add_message_type<pool_status>("hal9000::pool_status")
+    .add_message_type<scale_reply>("hal9000::scale_reply")
+    .add_message_type<cleanup_reply>("hal9000::cleanup_reply")
+    .add_message_type<worker_observer_actor>("hal9000::worker_observer_actor")
+    .add_message_type<worker_actor>("hal9000::worker_actor")
+    .add_message_type<pool_actor>("hal9000::pool_actor");
+}
+
 } // namespace
 
 void register_types(caf::actor_system_config& cfg) {
@@ -66,6 +81,7 @@ void register_types(caf::actor_system_config& cfg) {
                            return text;
                          });
   register_docker_types(cfg);
+  register_pool_types(cfg);
 }
 
 } // namespace hal9000
