@@ -117,10 +117,10 @@ const std::string& entrypoint_script() {
 # Waits for one session on the control FIFO (two lines: session name, command),
 # starts the command in /workspace, acknowledges with its pid, and lives as
 # long as the command does. A worker serves one session, then it is removed.
-ctl=/hal9000/control
+ctl=${HAL9000_CONTROL:-/hal9000/control}
 { read -r HAL9000_SESSION && read -r cmd; } < "$ctl/claim" || exit 70
 export HAL9000_SESSION
-cd /workspace || exit 71
+cd "${HAL9000_WORKSPACE:-/workspace}" || exit 71
 /bin/sh -c "$cmd" &
 pid=$!
 echo "started $pid" > "$ctl/ack"
