@@ -144,6 +144,7 @@ worker_options worker_opts(self_ptr self, const std::string& id) {
   w.extra_labels = o.extra_labels;
   w.default_command = o.command.empty() ? late_bind::default_session_command : o.command;
   w.local_control = o.docker_host.rfind("unix://", 0) == 0;
+  w.rename_before_reply = o.rename_before_reply;
   w.ack_timeout = o.ack_timeout;
   w.docker_timeout = o.docker_timeout;
   return w;

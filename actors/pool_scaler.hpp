@@ -40,6 +40,9 @@ struct pool_options {
   std::map<std::string, std::string> extra_labels;  // tests: test_labels()
   bool force_cold = false;     // no late binding (HAL9000_FORCE_COLD=true, tests)
   bool cold_fallback = true;   // queued claims may start a cold create
+  /// Claims reply only once the container is renamed to the session (false:
+  /// the rename, dockerd's slowest step here, finishes just after the reply).
+  bool rename_before_reply = true;
 };
 
 /// Options from the daemon's configuration (HAL9000_FORCE_COLD from the

@@ -60,6 +60,7 @@ struct worker_data {
   int pending = 0;               // claim steps still outstanding
   bool mounted = false;          // the project is bound onto the slot
   bool oom = false;
+  bool reported = false;         // the first transition has no "from"
   std::string died;              // set when the container died while creating
   bool stop_requested = false;
   std::string stop_reason;
@@ -99,10 +100,11 @@ worker_status status_of(self_ptr self) {
 void transition(self_ptr self, worker_state to, std::string reason = {}) {
   auto& st = self->state;
   worker_transition t{st.opts.id,         st.container_id,
-                      st.state == to ? "" : to_string(st.state),
+                      st.reported ? to_string(st.state) : "",
                       to_string(to),      reason,
                       unix_ms(),          st.claim.session_name,
                       st.claim.project_dir, st.served};
+  st.reported = true;
   st.state = to;
   st.since = steady_clock::now();
   if (!reason.empty())
@@ -324,16 +326,27 @@ auto claim_handler(self_ptr self) {
       }
       st.mounted = true;
     }
-    // Rename, update and the FIFO handshake run in parallel.
-    st.pending = 1 + (*upd ? 1 : 0) + (st.opts.local_control ? 1 : 0);
+    // Rename, update and the FIFO handshake run in parallel. The rename is
+    // the slowest step (dockerd writes the container's config: 4-20 ms, up to
+    // 100 ms while it creates containers), so it can be left out of the reply.
+    bool strict = st.opts.rename_before_reply;
+    st.pending = (strict ? 1 : 0) + (*upd ? 1 : 0) + (st.opts.local_control ? 1 : 0);
     auto timeout = st.opts.docker_timeout;
     self->request(st.docker, timeout, docker::rename_req{st.container_id, st.claim.session_name})
       .then(
-        [self]() {
+        [self, strict]() {
           self->state.container_name = self->state.claim.session_name;
-          claim_step_done(self);
+          if (strict)
+            claim_step_done(self);
         },
-        [self](caf::error& err) { claim_failed(self, err); });
+        [self, strict](caf::error& err) {
+          auto& st = self->state;
+          if (strict)
+            return claim_failed(self, err);
+          if (st.state == worker_state::claimed || st.state == worker_state::busy)
+            transition(self, st.state, "renaming to " + st.claim.session_name
+                                         + " failed: " + error_message(err));
+        });
     if (*upd) {
       auto applied = st.claim.limits;
       self->request(st.docker, timeout, **upd)
@@ -346,6 +359,10 @@ auto claim_handler(self_ptr self) {
     }
     if (st.opts.local_control)
       handshake(self);
+    if (st.pending == 0) {  // nothing to wait for (remote engine, deferred rename)
+      st.pending = 1;
+      claim_step_done(self);
+    }
     return st.claim_rp;
   };
 }

@@ -30,6 +30,10 @@ struct worker_options {
   /// The control FIFO works only when the engine shares this host's files;
   /// without it a cold worker runs its command as the container's command.
   bool local_control = true;
+  /// Reply to a claim only once the container carries the session's name.
+  /// false: reply once the command started; the rename completes a few ms
+  /// later and a failure is reported as a transition reason, not a claim error.
+  bool rename_before_reply = true;
   std::chrono::milliseconds ack_timeout{5000};
   std::chrono::milliseconds docker_timeout{30000};
 };

@@ -330,3 +330,21 @@ TEST_F(pool_docker, cold_path_when_late_binding_is_off) {
   ASSERT_TRUE(done) << error_message(done.error());
   EXPECT_EQ(read_file(dir + "/host.txt"), "from the host cold\n");
 }
+
+TEST_F(pool_docker, rename_can_finish_after_the_reply) {
+  auto o = options(1, 1);
+  o.rename_before_reply = false;
+  start(o);
+  ASSERT_TRUE(test::wait_for([&] { return status().warm == 1; }, 15s));
+  auto dir = project("fast");
+  auto r = claim("sess-fast-" + test::run_id(), dir);
+  ASSERT_TRUE(r) << error_message(r.error());
+  EXPECT_EQ(r->served, "warm");
+  std::cout << "warm claim latency (rename after reply) " << r->latency_us << " us\n";
+  EXPECT_TRUE(test::wait_for([&] {
+    return docker_cli("inspect " + r->container_id + " --format '{{.Name}}'")
+           == "/" + r->session_name;
+  }, 2s));
+  ASSERT_TRUE(test::wait_for([&] { return read_file(dir + "/.hal9000-started")
+                                          == r->session_name + "\n"; }, 5s));
+}
