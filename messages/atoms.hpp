@@ -27,4 +27,10 @@ using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 // session store: (list_atom, workers_atom), (delete_atom, workers_atom, id)
 using workers_atom = caf::atom_constant<caf::atom("workers")>;
 
+// -- pool scaler's private timers (never in a public interface) ---------------
+using pool_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using idle_atom = caf::atom_constant<caf::atom("idle")>;
+using refill_atom = caf::atom_constant<caf::atom("refill")>;
+
 } // namespace hal9000

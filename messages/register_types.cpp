@@ -4,6 +4,7 @@
 #include "messages/chroma.hpp"
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
+#include "messages/pool.hpp"
 #include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
@@ -57,6 +58,20 @@ void register_docker_types(caf::actor_system_config& cfg) {
 
 // -- other actors' types: one function per messages/ header, called below ---
 
+void register_pool_types(caf::actor_system_config& cfg) {
+  // resource_limits: registered with the session store's types.
+  cfg.add_message_type<claim_request>("hal9000::claim_request")
+    .add_message_type<claim_reply>("hal9000::claim_reply")
+    .add_message_type<worker_transition>("hal9000::worker_transition")
+    .add_message_type<worker_status>("hal9000::worker_status")
+    .add_message_type<pool_status>("hal9000::pool_status")
+    .add_message_type<scale_reply>("hal9000::scale_reply")
+    .add_message_type<cleanup_reply>("hal9000::cleanup_reply")
+    .add_message_type<worker_observer_actor>("hal9000::worker_observer_actor")
+    .add_message_type<worker_actor>("hal9000::worker_actor")
+    .add_message_type<pool_actor>("hal9000::pool_actor");
+}
+
 void register_cli_bridge_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<credentials>("hal9000::credentials")
     .add_message_type<daemon_status>("hal9000::daemon_status")
@@ -104,6 +119,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_cli_bridge_types(cfg);
   register_session_store_types(cfg);
   register_chroma_types(cfg);
+  register_pool_types(cfg);
 }
 
 } // namespace hal9000

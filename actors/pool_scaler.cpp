@@ -1,0 +1,674 @@
+// The pool scaler: thin CAF glue around pool_logic. Everything that happens
+// (a claim, a worker's transition, a Docker event, a timer) updates the logic
+// and calls dispatch(), which carries out what the logic decides: serve
+// claims, remove orphaned cold workers, refill, start cold creates.
+
+#include "actors/pool_scaler.hpp"
+
+#include <cstdlib>
+#include <deque>
+#include <random>
+
+#include <caf/all.hpp>
+
+#include "actors/pool_logic.hpp"
+#include "messages/error.hpp"
+#include "runtime/config.hpp"
+#include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+using std::chrono::steady_clock;
+
+using pool_impl_actor = pool_actor::extend<
+  caf::reacts_to<worker_transition>,
+  caf::reacts_to<docker::event>,
+  caf::reacts_to<docker::engine_status>,
+  caf::reacts_to<pool_tick_atom>,
+  caf::reacts_to<expire_atom, uint64_t>,
+  caf::reacts_to<idle_atom>,
+  caf::reacts_to<refill_atom>>;
+
+constexpr size_t max_failure_records = 50;
+
+struct pending_claim {
+  claim_request req;
+  caf::typed_response_promise<claim_reply> rp;
+  steady_clock::time_point received;  // wall time, for latency_us
+  bool cold_only = false;
+  std::vector<std::string> warnings;
+};
+
+struct pool_data {
+  pool_options opts;
+  pool_logic logic{pool_settings{}};
+  docker::docker_actor docker;
+  worker_observer_actor observer;
+  worker_factory factory;
+  bool late_bind = false;
+  std::string late_bind_reason;
+  caf::error invalid;  // options failed validation: every request fails
+  std::map<std::string, worker_actor> workers;
+  std::map<std::string, worker_status> info;    // last reported, by worker id
+  std::map<std::string, std::string> by_container;  // container id -> worker id
+  std::map<uint64_t, pending_claim> claims;
+  uint64_t next_claim = 1;
+  std::deque<worker_status> failures;  // since the last cleanup
+  std::vector<std::string> warnings;
+  bool events_up = true;
+  bool refill_wake_armed = false;
+  std::mt19937_64 rng{std::random_device{}()};
+  static constexpr const char* name = "hal9000.pool";
+};
+
+using self_ptr = pool_impl_actor::stateful_pointer<pool_data>;
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  auto ms = d.count();
+  return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
+}
+
+std::string new_worker_id(self_ptr self) {
+  static const char hex[] = "0123456789abcdef";
+  std::string id;
+  auto x = self->state.rng();
+  for (int i = 0; i < 12; ++i, x >>= 4)
+    id += hex[x & 0xf];
+  return id;
+}
+
+bool valid_session_name(const std::string& s) {
+  if (s.empty() || s.size() > 63 || !std::isalnum(static_cast<unsigned char>(s[0])))
+    return false;
+  for (auto c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
+      return false;
+  return true;
+}
+
+caf::error check_limits(const resource_limits& l, const std::string& what) {
+  if (!l.enabled)
+    return caf::none;
+  auto bad = [&](const caf::error& err) {
+    return make_error(errc::invalid_argument, what + ": " + error_message(err));
+  };
+  if (auto x = parse_memory(l.memory); !x)
+    return bad(x.error());
+  if (auto x = parse_cpus(l.cpus); !x)
+    return bad(x.error());
+  if (auto x = parse_pids_limit(l.pids_limit); !x)
+    return bad(x.error());
+  return caf::none;
+}
+
+caf::error check_claim(self_ptr self, const claim_request& req) {
+  auto& st = self->state;
+  if (!valid_session_name(req.session_name))
+    return make_error(errc::invalid_argument,
+                      "invalid session name '" + req.session_name
+                        + "': use [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}");
+  if (req.project_dir.empty() || req.project_dir[0] != '/')
+    return make_error(errc::invalid_argument,
+                      "project directory must be an absolute path, got '"
+                        + req.project_dir + "'");
+  if (req.command.find('\n') != std::string::npos || req.command.size() > 3500)
+    return make_error(errc::invalid_argument,
+                      "session command must be one line of at most 3500 bytes");
+  if (req.has_limits)
+    if (auto err = check_limits(req.limits, "limits of session " + req.session_name))
+      return err;
+  for (auto& [id, w] : st.info)
+    if (w.session_name == req.session_name)
+      return make_error(errc::already_exists,
+                        "session " + req.session_name + " exists (worker " + id + ")");
+  for (auto& [id, c] : st.claims)
+    if (c.req.session_name == req.session_name)
+      return make_error(errc::already_exists,
+                        "session " + req.session_name + " is already being claimed");
+  return caf::none;
+}
+
+worker_options worker_opts(self_ptr self, const std::string& id) {
+  auto& o = self->state.opts;
+  worker_options w;
+  w.id = id;
+  w.home = o.home;
+  w.daemon_id = o.daemon_id;
+  w.image = o.image;
+  w.limits = o.limits;
+  w.network_mode = o.network_mode;
+  w.cap_add = o.cap_add;
+  w.extra_labels = o.extra_labels;
+  w.default_command = o.command.empty() ? late_bind::default_session_command : o.command;
+  w.local_control = o.docker_host.rfind("unix://", 0) == 0;
+  w.rename_before_reply = o.rename_before_reply;
+  w.ack_timeout = o.ack_timeout;
+  w.docker_timeout = o.docker_timeout;
+  return w;
+}
+
+void spawn_one(self_ptr self, worker_options w, uint64_t claim) {
+  auto& st = self->state;
+  auto id = w.id;
+  st.logic.add_worker(id, w.cold, claim, self->clock().now());
+  worker_status info;
+  info.id = id;
+  info.state = "creating";
+  st.info[id] = info;
+  st.workers[id] = st.factory(self->system(), w,
+                              caf::actor_cast<worker_observer_actor>(self));
+}
+
+void spawn_warm(self_ptr self) {
+  spawn_one(self, worker_opts(self, new_worker_id(self)), 0);
+}
+
+void spawn_cold(self_ptr self, uint64_t claim) {
+  auto w = worker_opts(self, new_worker_id(self));
+  w.cold = true;
+  w.cold_claim = self->state.claims.at(claim).req;
+  if (w.cold_claim.command.empty())
+    w.cold_claim.command = w.default_command;
+  spawn_one(self, std::move(w), claim);
+}
+
+void stop_worker(self_ptr self, const std::string& id, std::string reason) {
+  auto& st = self->state;
+  auto i = st.workers.find(id);
+  if (i == st.workers.end())
+    return;
+  st.logic.set_state(id, worker_state::stopping, self->clock().now());
+  self->request(i->second, st.opts.docker_timeout * 2, stop_atom::value, std::move(reason))
+    .then([](worker_status&) {},
+          [self, id](caf::error& err) {
+            // The worker is gone or stuck: forget it so the pool refills.
+            self->state.warnings.push_back("worker " + id + " did not stop: "
+                                           + error_message(err));
+          });
+}
+
+void deliver_claim(self_ptr self, uint64_t id, caf::expected<claim_reply> r) {
+  auto& st = self->state;
+  auto i = st.claims.find(id);
+  if (i == st.claims.end())
+    return;
+  if (r) {
+    r->latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      steady_clock::now() - i->second.received)
+                      .count();
+    r->warnings.insert(r->warnings.begin(), i->second.warnings.begin(),
+                       i->second.warnings.end());
+    i->second.rp.deliver(std::move(*r));
+  } else {
+    i->second.rp.deliver(r.error());
+  }
+  st.claims.erase(i);
+}
+
+void dispatch(self_ptr self);
+
+void serve(self_ptr self, pool_logic::assignment a) {
+  auto& st = self->state;
+  auto& pc = st.claims.at(a.claim);
+  auto w = st.workers.at(a.worker);
+  auto timeout = st.opts.docker_timeout + st.opts.ack_timeout;
+  auto cid = a.claim;
+  self->request(w, timeout, claim_atom::value, pc.req)
+    .then([self, cid](claim_reply& r) { deliver_claim(self, cid, std::move(r)); },
+          [self, cid, wid = a.worker](caf::error& err) {
+            auto& st = self->state;
+            auto i = st.claims.find(cid);
+            // conflict: the worker left warm before it saw our claim (it
+            // died, or we stopped it); the claim never started: queue it again.
+            if (i != st.claims.end() && error_code(err) == errc::conflict) {
+              st.logic.requeue_front(cid, i->second.cold_only);
+              return dispatch(self);
+            }
+            deliver_claim(self, cid, std::move(err));
+          });
+}
+
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  auto now = self->clock().now();
+  for (auto& a : st.logic.assign(now))
+    serve(self, a);
+  for (auto& id : st.logic.orphaned_cold())
+    stop_worker(self, id, "its claim was served elsewhere or expired");
+  for (auto n = st.logic.refill(now); n > 0; --n)
+    spawn_warm(self);
+  for (auto cid : st.logic.cold_creates())
+    spawn_cold(self, cid);
+  if (auto until = st.logic.backoff_until();
+      until && st.logic.running() && !st.refill_wake_armed && *until > now) {
+    st.refill_wake_armed = true;
+    self->delayed_send(self, *until - now, refill_atom::value);
+  }
+}
+
+pool_status status_of(self_ptr self) {
+  auto& st = self->state;
+  auto& l = st.logic;
+  pool_status s;
+  s.running = l.running();
+  s.warm = l.pool_count(worker_state::warm);
+  s.creating = l.pool_count(worker_state::creating);
+  s.failed = static_cast<uint32_t>(st.failures.size());
+  s.queued = static_cast<uint32_t>(l.queue_size());
+  s.min = l.target();
+  s.max = l.settings().max;
+  s.max_creating = l.settings().max_creating;
+  auto secs = [](std::chrono::milliseconds d) {
+    return static_cast<uint32_t>((d.count() + 999) / 1000);
+  };
+  s.idle_timeout_s = secs(st.opts.idle_timeout);
+  s.check_interval_s = secs(st.opts.check_interval);
+  s.claim_timeout_s = secs(st.opts.claim_timeout);
+  s.limits = st.opts.limits;
+  s.image = st.opts.image;
+  s.network_mode = st.opts.network_mode;
+  s.late_bind = st.late_bind;
+  s.late_bind_reason = st.late_bind_reason;
+  auto now = self->clock().now();
+  auto to_s = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  for (auto& [id, rec] : l.workers()) {
+    auto w = st.info[id];
+    w.state = to_string(rec.state);
+    w.age_s = to_s(now - rec.spawned);
+    w.state_age_s = to_s(now - rec.since);
+    s.claimed += rec.state == worker_state::claimed ? 1 : 0;
+    s.busy += rec.state == worker_state::busy ? 1 : 0;
+    s.workers.push_back(std::move(w));
+  }
+  for (auto& f : st.failures)
+    s.workers.push_back(f);
+  s.warnings = st.warnings;
+  if (!st.events_up)
+    s.warnings.push_back("Docker event stream down: changes are noticed by the "
+                         "periodic check only");
+  return s;
+}
+
+// -- the safety net -------------------------------------------------------------
+
+std::map<std::string, std::string> worker_filter(const pool_options& o) {
+  auto labels = o.extra_labels;
+  labels["hal9000.role"] = "worker";
+  labels["hal9000.daemon"] = o.daemon_id;
+  return labels;
+}
+
+void reconcile(self_ptr self) {
+  auto& st = self->state;
+  if (!st.docker)
+    return;
+  self->request(st.docker, st.opts.docker_timeout, docker::list_req{worker_filter(st.opts), true})
+    .then(
+      [self](std::vector<docker::container_summary>& list) {
+        auto& st = self->state;
+        std::map<std::string, const docker::container_summary*> seen;
+        for (auto& c : list) {
+          auto w = c.labels.find("hal9000.worker");
+          auto wid = w == c.labels.end() ? std::string{} : w->second;
+          if (st.workers.count(wid)) {
+            seen[wid] = &c;
+            continue;
+          }
+          // Unknown, never renamed: it never served a session; provably ours
+          // to remove (a warm or cold worker of a previous pool).
+          if (c.name.rfind("hal9000-warm-", 0) == 0 || c.name.rfind("hal9000-cold-", 0) == 0)
+            self->request(st.docker, st.opts.docker_timeout, docker::remove_req{c.id, true, false})
+              .then([] {}, [self, name = c.name](caf::error& err) {
+                self->state.warnings.push_back("cannot remove orphan " + name + ": "
+                                               + error_message(err));
+              });
+        }
+        // Known workers whose container vanished or stopped without an event.
+        for (auto& [id, rec] : st.logic.workers()) {
+          if (rec.state != worker_state::warm && rec.state != worker_state::busy)
+            continue;
+          auto cid = st.info[id].container_id;
+          auto i = seen.find(id);
+          docker::event e;
+          e.id = cid;
+          e.labels["hal9000.worker"] = id;
+          if (i == seen.end())
+            e.action = "destroy";
+          else if (i->second->state != "running")
+            e.action = "die";
+          else
+            continue;
+          self->send(st.workers.at(id), std::move(e));
+        }
+      },
+      [self](caf::error& err) {
+        self->state.warnings.push_back("periodic check failed: " + error_message(err));
+        if (self->state.warnings.size() > 20)
+          self->state.warnings.erase(self->state.warnings.begin());
+      });
+}
+
+void remove_idle(self_ptr self) {
+  auto& st = self->state;
+  for (auto& id : st.logic.idle_victims(self->clock().now()))
+    stop_worker(self, id, "idle for " + seconds_text(st.opts.idle_timeout) + " above MIN");
+}
+
+// -- the actor -------------------------------------------------------------------
+
+pool_impl_actor::behavior_type
+pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
+         worker_observer_actor observer, worker_factory factory, bool late_bind,
+         std::string late_bind_reason) {
+  auto& st = self->state;
+  st.invalid = validate(opts);
+  pool_settings s;
+  s.min = opts.min_warm;
+  s.max = opts.max_warm;
+  s.max_creating = opts.max_creating;
+  s.idle_timeout = opts.idle_timeout;
+  s.late_bind = late_bind;
+  s.cold_fallback = opts.cold_fallback;
+  st.logic = pool_logic{s};
+  st.opts = std::move(opts);
+  st.docker = std::move(docker);
+  st.observer = std::move(observer);
+  st.factory = std::move(factory);
+  st.late_bind = late_bind;
+  st.late_bind_reason = std::move(late_bind_reason);
+  if (!st.invalid) {
+    if (st.docker)
+      self->request(st.docker, st.opts.docker_timeout,
+                    docker::subscribe_req{caf::actor_cast<docker::event_sink_actor>(self),
+                                          worker_filter(st.opts)})
+        .then([] {},
+              [self](caf::error& err) {
+                self->state.events_up = false;
+                self->state.warnings.push_back("cannot subscribe to Docker events: "
+                                               + error_message(err));
+              });
+    if (st.opts.enabled)
+      st.logic.start();
+    self->delayed_send(self, st.opts.check_interval, pool_tick_atom::value);
+    dispatch(self);
+  }
+  auto refuse = [self]() -> caf::error { return self->state.invalid; };
+  return {
+    [self, refuse](claim_atom, claim_request& req) -> caf::result<claim_reply> {
+      auto& st = self->state;
+      if (st.invalid)
+        return refuse();
+      if (auto err = check_claim(self, req))
+        return err;
+      pending_claim pc;
+      pc.received = steady_clock::now();
+      pc.rp = self->make_response_promise<claim_reply>();
+      if (!st.late_bind) {
+        pc.cold_only = true;
+        pc.warnings.push_back("served cold: " + st.late_bind_reason);
+      } else if (req.has_limits && !req.limits.enabled && st.opts.limits.enabled) {
+        pc.cold_only = true;
+        pc.warnings.push_back("served cold: a running worker cannot drop its limits");
+      }
+      pc.req = std::move(req);
+      auto id = st.next_claim++;
+      auto rp = pc.rp;
+      st.logic.enqueue(id, pc.cold_only);
+      st.claims.emplace(id, std::move(pc));
+      self->delayed_send(self, st.opts.claim_timeout, expire_atom::value, id);
+      dispatch(self);
+      return rp;
+    },
+    [self, refuse](release_atom, std::string& name,
+                   std::string& reason) -> caf::result<worker_status> {
+      auto& st = self->state;
+      if (st.invalid)
+        return refuse();
+      std::string id;
+      for (auto& [wid, w] : st.info)
+        if (wid == name || (!w.session_name.empty() && w.session_name == name))
+          id = wid;
+      if (id.empty() || !st.workers.count(id))
+        return make_error(errc::not_found, "no session or worker named " + name);
+      st.logic.set_state(id, worker_state::stopping, self->clock().now());
+      return self->delegate(st.workers.at(id), stop_atom::value,
+                            reason.empty() ? std::string{"released"} : reason);
+    },
+    [self](status_atom) -> caf::result<pool_status> {
+      if (self->state.invalid)
+        return self->state.invalid;
+      return status_of(self);
+    },
+    [self, refuse](start_atom) -> caf::result<pool_status> {
+      if (self->state.invalid)
+        return refuse();
+      self->state.logic.start();
+      dispatch(self);
+      return status_of(self);
+    },
+    [self, refuse](stop_atom) -> caf::result<pool_status> {
+      if (self->state.invalid)
+        return refuse();
+      for (auto& id : self->state.logic.stop())
+        stop_worker(self, id, "pool stopped");
+      return status_of(self);
+    },
+    [self, refuse](scale_atom, int32_t n) -> caf::result<scale_reply> {
+      auto& st = self->state;
+      if (st.invalid)
+        return refuse();
+      auto r = st.logic.scale(n);
+      if (!r)
+        return std::move(r.error());
+      scale_reply rep;
+      rep.requested = n;
+      rep.target = r->target;
+      rep.warnings = r->warnings;
+      if (!st.late_bind)
+        rep.warnings.push_back("no warm workers: " + st.late_bind_reason);
+      if (!st.logic.running())
+        rep.warnings.push_back("the pool is stopped: `pool start` to refill");
+      for (auto& id : r->victims)
+        stop_worker(self, id, "scaled down to " + std::to_string(r->target));
+      rep.removed = r->victims;
+      auto before = st.logic.pool_count(worker_state::creating);
+      dispatch(self);
+      auto after = st.logic.pool_count(worker_state::creating);
+      rep.started = after > before ? after - before : 0;
+      return rep;
+    },
+    [self, refuse](cleanup_atom) -> caf::result<cleanup_reply> {
+      auto& st = self->state;
+      if (st.invalid)
+        return refuse();
+      cleanup_reply rep;
+      rep.removed = st.logic.cleanup();
+      for (auto& id : rep.removed)
+        stop_worker(self, id, "cleanup");
+      rep.failed_cleared = static_cast<uint32_t>(st.failures.size());
+      st.failures.clear();
+      st.warnings.clear();
+      dispatch(self);
+      return rep;
+    },
+    [self, refuse](warm_atom) -> caf::result<std::string> {
+      auto& st = self->state;
+      if (st.invalid)
+        return refuse();
+      if (!st.late_bind)
+        return make_error(errc::unavailable, "no warm workers: " + st.late_bind_reason);
+      if (!st.logic.can_warm())
+        return make_error(errc::conflict,
+                          "the pool is at MAX_WARM_WORKERS ("
+                            + std::to_string(st.logic.settings().max) + "): "
+                            + std::to_string(st.logic.pool_count(worker_state::warm))
+                            + " warm, "
+                            + std::to_string(st.logic.pool_count(worker_state::creating))
+                            + " creating");
+      auto w = worker_opts(self, new_worker_id(self));
+      auto id = w.id;
+      spawn_one(self, std::move(w), 0);
+      return id;
+    },
+    [self](worker_transition& t) {
+      auto& st = self->state;
+      auto now = self->clock().now();
+      auto& w = st.info[t.worker_id];
+      w.id = t.worker_id;
+      w.state = t.to;
+      if (!t.container_id.empty()) {
+        w.container_id = t.container_id;
+        st.by_container[t.container_id] = t.worker_id;
+      }
+      if (!t.session_name.empty())
+        w.session_name = t.session_name;
+      if (!t.served.empty())
+        w.served = t.served;
+      if (!t.reason.empty())
+        w.reason = t.reason;
+      if (t.to == "gone") {
+        st.logic.forget(t.worker_id);
+        st.workers.erase(t.worker_id);
+        st.by_container.erase(w.container_id);
+        st.info.erase(t.worker_id);
+      } else if (t.to == "failed") {
+        st.logic.set_state(t.worker_id, worker_state::failed, now);
+        st.failures.push_back(w);
+        if (st.failures.size() > max_failure_records)
+          st.failures.pop_front();
+      } else {
+        for (auto s : {worker_state::creating, worker_state::warm, worker_state::claimed,
+                       worker_state::busy, worker_state::stopping})
+          if (to_string(s) == t.to)
+            st.logic.set_state(t.worker_id, s, now);
+        if (t.to == "warm")
+          self->delayed_send(self, st.opts.idle_timeout, idle_atom::value);
+      }
+      dispatch(self);
+    },
+    [self](docker::event& e) {
+      auto& st = self->state;
+      auto w = e.labels.find("hal9000.worker");
+      std::string id = w != e.labels.end() ? w->second : std::string{};
+      if (!st.workers.count(id)) {
+        auto c = st.by_container.find(e.id);
+        if (c == st.by_container.end())
+          return;
+        id = c->second;
+      }
+      if (auto i = st.workers.find(id); i != st.workers.end())
+        self->send(i->second, std::move(e));
+    },
+    [self](docker::engine_status& s) {
+      auto was_up = self->state.events_up;
+      self->state.events_up = s.up;
+      if (s.up && !was_up)
+        reconcile(self);  // events may have been missed while it was down
+    },
+    [self](pool_tick_atom) {
+      reconcile(self);
+      remove_idle(self);
+      dispatch(self);
+      self->delayed_send(self, self->state.opts.check_interval, pool_tick_atom::value);
+    },
+    [self](expire_atom, uint64_t id) {
+      auto& st = self->state;
+      if (!st.logic.drop_claim(id))
+        return;  // served, or in a worker's hands (it has its own deadlines)
+      deliver_claim(self, id,
+                    make_error(errc::deadline_exceeded,
+                               "no worker became ready within "
+                                 + seconds_text(st.opts.claim_timeout) + " ("
+                                 + std::to_string(st.logic.pool_count(worker_state::warm))
+                                 + " warm, "
+                                 + std::to_string(st.logic.pool_count(worker_state::creating))
+                                 + " creating, " + std::to_string(st.logic.queue_size())
+                                 + " other claims waiting)"));
+      dispatch(self);
+    },
+    [self](idle_atom) {
+      remove_idle(self);
+      dispatch(self);
+    },
+    [self](refill_atom) {
+      self->state.refill_wake_armed = false;
+      dispatch(self);
+    },
+  };
+}
+
+} // namespace
+
+pool_options pool_options_from(const config& cfg) {
+  pool_options o;
+  o.home = cfg.home;
+  o.daemon_id = cfg.daemon_id;
+  o.image = cfg.worker_image;
+  o.limits = resource_limits{true, cfg.worker_memory, cfg.worker_cpus,
+                             cfg.worker_pids_limit};
+  o.command = cfg.worker_command;
+  o.enabled = cfg.enable_pool_manager;
+  o.min_warm = cfg.min_warm_workers;
+  o.max_warm = cfg.max_warm_workers;
+  o.max_creating = cfg.max_creating;
+  o.idle_timeout = std::chrono::seconds(cfg.idle_timeout_s);
+  o.check_interval = std::chrono::seconds(cfg.check_interval_s);
+  o.claim_timeout = std::chrono::seconds(cfg.claim_timeout_s);
+  o.docker_host = cfg.docker_host;
+  if (auto v = std::getenv("HAL9000_FORCE_COLD"))
+    o.force_cold = std::string{v} == "true" || std::string{v} == "1";
+  return o;
+}
+
+caf::error validate(const pool_options& o) {
+  auto bad = [](const std::string& msg) {
+    return make_error(errc::invalid_argument, msg);
+  };
+  if (o.max_warm > 100)
+    return bad("MAX_WARM_WORKERS is capped at 100, got " + std::to_string(o.max_warm));
+  if (o.min_warm > o.max_warm)
+    return bad("MIN_WARM_WORKERS (" + std::to_string(o.min_warm)
+               + ") must not exceed MAX_WARM_WORKERS (" + std::to_string(o.max_warm) + ")");
+  if (o.max_creating < 1 || o.max_creating > 32)
+    return bad("max_creating must be 1 to 32, got " + std::to_string(o.max_creating));
+  if (o.idle_timeout.count() <= 0 || o.check_interval.count() <= 0
+      || o.claim_timeout.count() <= 0 || o.ack_timeout.count() <= 0)
+    return bad("IDLE_TIMEOUT, CHECK_INTERVAL and the claim timeout must be positive");
+  if (o.home.empty() || o.home[0] != '/')
+    return bad("HAL9000_HOME must be an absolute path, got '" + o.home + "'");
+  if (o.image.empty())
+    return bad("WORKER_IMAGE is empty");
+  if (o.command.find('\n') != std::string::npos)
+    return bad("WORKER_COMMAND must be one line");
+  return check_limits(o.limits, "worker limits");
+}
+
+pool_actor spawn_pool_with(caf::actor_system& sys, pool_options opts,
+                           docker::docker_actor docker,
+                           worker_observer_actor observer, worker_factory factory,
+                           bool late_bind, std::string late_bind_reason) {
+  return sys.spawn(pool_fun, std::move(opts), std::move(docker), std::move(observer),
+                   std::move(factory), late_bind, std::move(late_bind_reason));
+}
+
+pool_actor spawn_pool(caf::actor_system& sys, pool_options opts,
+                      docker::docker_actor docker, worker_observer_actor observer) {
+  // Files first (on the caller's thread, before any actor runs): the
+  // entrypoint every worker binds, and the rshared mounts directory.
+  late_bind::availability avail;
+  if (auto path = late_bind::write_entrypoint(opts.home); !path)
+    avail = {false, "cannot write the worker entrypoint: " + error_message(path.error())};
+  else
+    avail = late_bind::check(opts.home, opts.docker_host, opts.force_cold);
+  auto factory = [docker, observer](caf::actor_system& sys, const worker_options& w,
+                                    worker_observer_actor pool) {
+    return spawn_worker(sys, w, docker, std::move(pool), observer);
+  };
+  return spawn_pool_with(sys, std::move(opts), std::move(docker), std::move(observer),
+                         std::move(factory), avail.ok, avail.reason);
+}
+
+} // namespace hal9000

@@ -1,0 +1,79 @@
+#pragma once
+// Spawns the pool scaler (interface: messages/pool.hpp): the warm pool's
+// workers, its claim queue, refill and the safety-net reconciliation.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "actors/worker.hpp"
+#include "messages/docker.hpp"
+#include "messages/pool.hpp"
+
+namespace hal9000 {
+
+struct config;
+
+struct pool_options {
+  std::string home;                  // HAL9000_HOME
+  std::string daemon_id = "default"; // label hal9000.daemon
+  std::string image;                 // WORKER_IMAGE (as resolved by the runtime)
+  resource_limits limits;            // WORKER_MEMORY / WORKER_CPUS / WORKER_PIDS_LIMIT
+  std::string command;               // WORKER_COMMAND; empty: Claude Code in tmux
+  bool enabled = false;              // ENABLE_POOL_MANAGER: refill from the start
+  uint32_t min_warm = 2;             // MIN_WARM_WORKERS
+  uint32_t max_warm = 5;             // MAX_WARM_WORKERS
+  uint32_t max_creating = 2;         // HAL9000_MAX_CREATING
+  std::chrono::milliseconds idle_timeout{300000};   // IDLE_TIMEOUT
+  std::chrono::milliseconds check_interval{30000};  // CHECK_INTERVAL
+  std::chrono::milliseconds claim_timeout{30000};   // HAL9000_CLAIM_TIMEOUT
+  std::chrono::milliseconds ack_timeout{5000};      // session command start
+  std::chrono::milliseconds docker_timeout{30000};  // one Docker call
+  std::string docker_host = "unix:///var/run/docker.sock";  // to judge late binding
+  std::string network_mode = "bridge";  // "container:hal9000-parent" once it exists
+  std::vector<std::string> cap_add;     // what the image needs on top of cap-drop ALL
+  std::map<std::string, std::string> extra_labels;  // tests: test_labels()
+  bool force_cold = false;     // no late binding (HAL9000_FORCE_COLD=true, tests)
+  bool cold_fallback = true;   // queued claims may start a cold create
+  /// Claims reply only once the container is renamed to the session (false:
+  /// the rename, dockerd's slowest step here, finishes just after the reply).
+  bool rename_before_reply = true;
+};
+
+/// Options from the daemon's configuration (HAL9000_FORCE_COLD from the
+/// environment until config.hpp carries it).
+pool_options pool_options_from(const config& cfg);
+
+/// Checks counts (MIN <= MAX <= 100, max_creating >= 1), limits and paths;
+/// invalid_argument naming the setting.
+caf::error validate(const pool_options& opts);
+
+/// Makes a worker; the pool passes its own handle as the worker's pool
+/// observer. Tests substitute stand-in workers.
+using worker_factory
+  = std::function<worker_actor(caf::actor_system&, const worker_options&,
+                               worker_observer_actor pool)>;
+
+/// Spawns the pool: writes the entrypoint script, judges late binding (and
+/// makes HAL9000_HOME/mounts rshared), subscribes to the workers' Docker
+/// events, and starts refilling when opts.enabled. observer may be invalid.
+/// Invalid options make every request fail with the validation error.
+pool_actor spawn_pool(caf::actor_system& sys, pool_options opts,
+                      docker::docker_actor docker,
+                      worker_observer_actor observer);
+
+/// The same with a worker factory and no Docker (docker may be invalid: no
+/// event subscription, no reconciliation), for deterministic tests. late_bind
+/// says whether warm claims are possible (no mount checks are made).
+pool_actor spawn_pool_with(caf::actor_system& sys, pool_options opts,
+                           docker::docker_actor docker,
+                           worker_observer_actor observer,
+                           worker_factory factory, bool late_bind,
+                           std::string late_bind_reason);
+
+} // namespace hal9000

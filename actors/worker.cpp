@@ -1,0 +1,598 @@
+// One actor per worker container. Its lifecycle, one behavior per state:
+//
+//   spawn
+//     |
+//     v
+//  creating --- create/start failed ------------------------> failed --+
+//     |                                                          ^      |
+//     | container started (entrypoint waits on the FIFO)         |      |
+//     v                                                          |      |
+//    warm ----- die (exited with code N / OOM-killed) -----------+      |
+//     |   ----- destroy (removed from outside) ------------------+      |
+//     | claim                                                    |      |
+//     v                                                          |      |
+//  claimed ---- mount / update / rename / ack failed, die -------+      |
+//     |                                                                 |
+//     | project mounted, limits applied, renamed, command acked         |
+//     v                                                                 |
+//    busy ----- OOM-killed, destroy ------------------------------> failed
+//     |
+//     | release (stop) or the session command exited
+//     v
+//  stopping (any state on stop) -- container removed, project unmounted,
+//     |                            slot emptied  <-- failed does the same
+//     v
+//    gone (the actor exits; a worker never serves a second session)
+
+#include "actors/worker.hpp"
+
+#include <chrono>
+#include <optional>
+
+#include <caf/all.hpp>
+
+#include "messages/error.hpp"
+#include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+using std::chrono::steady_clock;
+
+struct worker_data {
+  worker_options opts;
+  docker::docker_actor docker;
+  worker_observer_actor pool;
+  worker_observer_actor observer;
+  late_bind::slot_paths slot;
+  worker_state state = worker_state::creating;
+  std::string container_id;
+  std::string container_name;
+  std::string reason;
+  steady_clock::time_point spawned = steady_clock::now();
+  steady_clock::time_point since = spawned;
+  resource_limits applied;       // limits the container runs with
+  claim_request claim;
+  std::string served;            // "warm"/"cold" once claimed
+  caf::typed_response_promise<claim_reply> claim_rp;
+  int pending = 0;               // claim steps still outstanding
+  bool mounted = false;          // the project is bound onto the slot
+  bool oom = false;
+  bool reported = false;         // the first transition has no "from"
+  std::string died;              // set when the container died while creating
+  bool stop_requested = false;
+  std::string stop_reason;
+  std::vector<caf::typed_response_promise<worker_status>> stop_waiters;
+  static constexpr const char* name = "hal9000.worker";
+};
+
+using self_ptr = worker_actor::stateful_pointer<worker_data>;
+using behavior = worker_actor::behavior_type;
+
+behavior creating(self_ptr self);
+behavior warm(self_ptr self);
+behavior claimed(self_ptr self);
+behavior busy(self_ptr self);
+behavior teardown(self_ptr self);
+void begin_teardown(self_ptr self, worker_state to, std::string reason);
+
+int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+worker_status status_of(self_ptr self) {
+  auto& st = self->state;
+  auto secs = [](steady_clock::duration d) {
+    return std::chrono::duration<double>(d).count();
+  };
+  auto now = steady_clock::now();
+  return worker_status{st.opts.id,        to_string(st.state),
+                       st.container_id,   st.container_name,
+                       st.claim.session_name, st.served,
+                       secs(now - st.spawned), secs(now - st.since),
+                       st.reason};
+}
+
+void transition(self_ptr self, worker_state to, std::string reason = {}) {
+  auto& st = self->state;
+  worker_transition t{st.opts.id,         st.container_id,
+                      st.reported ? to_string(st.state) : "",
+                      to_string(to),      reason,
+                      unix_ms(),          st.claim.session_name,
+                      st.claim.project_dir, st.served};
+  st.reported = true;
+  st.state = to;
+  st.since = steady_clock::now();
+  if (!reason.empty())
+    st.reason = std::move(reason);
+  if (st.pool)
+    self->send(st.pool, t);
+  if (st.observer)
+    self->send(st.observer, std::move(t));
+}
+
+std::string describe_death(self_ptr self, const docker::event& e) {
+  if (self->state.oom)
+    return "OOM-killed";
+  if (e.exit_code < 0)
+    return "exited (found by the periodic check)";
+  return "exited with code " + std::to_string(e.exit_code);
+}
+
+// -- handlers every state shares ------------------------------------------------
+
+auto status_handler(self_ptr self) {
+  return [self](status_atom) -> worker_status { return status_of(self); };
+}
+
+auto refuse_claim(self_ptr self) {
+  return [self](claim_atom, const claim_request&) -> caf::result<claim_reply> {
+    return make_error(errc::conflict, "worker " + self->state.opts.id + " is "
+                                        + to_string(self->state.state)
+                                        + ", not warm");
+  };
+}
+
+// Stop now: warm and busy go straight to stopping.
+auto stop_now(self_ptr self) {
+  return [self](stop_atom, std::string& reason) -> caf::result<worker_status> {
+    auto rp = self->make_response_promise<worker_status>();
+    self->state.stop_waiters.push_back(rp);
+    begin_teardown(self, worker_state::stopping, std::move(reason));
+    return rp;
+  };
+}
+
+// Stop once the step in flight (create, claim) completes.
+auto stop_later(self_ptr self) {
+  return [self](stop_atom, std::string& reason) -> caf::result<worker_status> {
+    auto& st = self->state;
+    auto rp = self->make_response_promise<worker_status>();
+    st.stop_waiters.push_back(rp);
+    if (!st.stop_requested) {
+      st.stop_requested = true;
+      st.stop_reason = std::move(reason);
+    }
+    return rp;
+  };
+}
+
+// -- creating ----------------------------------------------------------------------
+
+void fail_creating(self_ptr self, const std::string& why) {
+  begin_teardown(self, worker_state::failed, "create failed: " + why);
+}
+
+void start_container(self_ptr self) {
+  auto& st = self->state;
+  self->request(st.docker, st.opts.docker_timeout, docker::start_req{st.container_id})
+    .then(
+      [self]() {
+        auto& st = self->state;
+        if (st.state != worker_state::creating)
+          return;
+        if (st.stop_requested)
+          return begin_teardown(self, worker_state::stopping, st.stop_reason);
+        if (!st.died.empty())
+          return begin_teardown(self, worker_state::failed, st.died);
+        transition(self, worker_state::warm);
+        self->become(warm(self));
+      },
+      [self](caf::error& err) {
+        if (self->state.state == worker_state::creating)
+          fail_creating(self, "start: " + error_message(err));
+      });
+}
+
+void create_container(self_ptr self) {
+  auto& st = self->state;
+  if (st.opts.local_control)
+    if (auto err = late_bind::make_slot(st.slot, !st.opts.cold))
+      return fail_creating(self, error_message(err));
+  auto spec = worker_container_spec(st.opts);
+  st.container_name = spec.name;
+  self->request(st.docker, st.opts.docker_timeout, docker::create_req{std::move(spec)})
+    .then(
+      [self](docker::container_created& c) {
+        auto& st = self->state;
+        st.container_id = c.id;
+        if (st.state != worker_state::creating)
+          return;
+        if (st.stop_requested)
+          return begin_teardown(self, worker_state::stopping, st.stop_reason);
+        start_container(self);
+      },
+      [self](caf::error& err) {
+        if (self->state.state == worker_state::creating)
+          fail_creating(self, error_message(err));
+      });
+}
+
+behavior creating(self_ptr self) {
+  return {
+    refuse_claim(self),
+    stop_later(self),
+    status_handler(self),
+    [self](docker::event& e) {
+      auto& st = self->state;
+      if (e.action == "oom")
+        st.oom = true;
+      else if (e.action == "die")
+        st.died = st.oom ? "OOM-killed" : "exited with code " + std::to_string(e.exit_code);
+      else if (e.action == "destroy")
+        st.died = "removed from outside";
+    },
+  };
+}
+
+// -- warm ---------------------------------------------------------------------------
+
+void claim_failed(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  if (st.state != worker_state::claimed)
+    return;
+  st.claim_rp.deliver(err);
+  begin_teardown(self, worker_state::failed, "claim failed: " + error_message(err));
+}
+
+void claim_step_done(self_ptr self) {
+  auto& st = self->state;
+  if (st.state != worker_state::claimed || --st.pending > 0)
+    return;
+  transition(self, worker_state::busy);
+  self->become(busy(self));
+  claim_reply r;
+  r.session_name = st.claim.session_name;
+  r.container_id = st.container_id;
+  r.worker_id = st.opts.id;
+  r.served = st.served;
+  r.limits = st.applied;
+  r.image = st.opts.image;
+  st.claim_rp.deliver(std::move(r));
+  if (st.stop_requested)
+    begin_teardown(self, worker_state::stopping, st.stop_reason);
+}
+
+// Parses the claim's limits into an update when they differ from ours.
+caf::expected<std::optional<docker::update_req>>
+limits_update(self_ptr self, const claim_request& req) {
+  auto& st = self->state;
+  if (!req.has_limits || req.limits == st.applied)
+    return std::optional<docker::update_req>{};
+  if (!req.limits.enabled)
+    return make_error(errc::invalid_argument,
+                      "a running worker cannot drop its limits; --no-limits "
+                      "sessions take the cold path");
+  docker::update_req upd{st.container_id, 0, 0, 0};
+  auto mem = parse_memory(req.limits.memory);
+  auto cpus = parse_cpus(req.limits.cpus);
+  auto pids = parse_pids_limit(req.limits.pids_limit);
+  if (!mem)
+    return mem.error();
+  if (!cpus)
+    return cpus.error();
+  if (!pids)
+    return pids.error();
+  upd.memory = *mem;
+  upd.nano_cpus = *cpus;
+  upd.pids_limit = *pids;
+  return std::optional<docker::update_req>{upd};
+}
+
+void handshake(self_ptr self) {
+  auto& st = self->state;
+  auto slot = st.slot;
+  auto name = st.claim.session_name;
+  auto cmd = st.claim.command.empty() ? st.opts.default_command : st.claim.command;
+  auto timeout = st.opts.ack_timeout;
+  // The ack wait blocks: it runs on its own thread, one per claim.
+  auto helper = self->spawn<caf::detached>(
+    [=](caf::event_based_actor* h) -> caf::behavior {
+      return {
+        [=](start_atom) -> caf::result<int64_t> {
+          auto pid = late_bind::handshake(slot, name, cmd, timeout);
+          h->quit();
+          if (pid)
+            return *pid;
+          return std::move(pid.error());
+        },
+      };
+    });
+  self->request(helper, timeout + std::chrono::seconds(1), start_atom::value)
+    .then([self](int64_t) { claim_step_done(self); },
+          [self](caf::error& err) { claim_failed(self, err); });
+}
+
+auto claim_handler(self_ptr self) {
+  return [self](claim_atom, claim_request& req) -> caf::result<claim_reply> {
+    auto& st = self->state;
+    auto upd = limits_update(self, req);
+    if (!upd)
+      return std::move(upd.error());
+    st.claim = std::move(req);
+    st.served = st.opts.cold ? "cold" : "warm";
+    st.claim_rp = self->make_response_promise<claim_reply>();
+    transition(self, worker_state::claimed, "claimed by session " + st.claim.session_name);
+    self->become(claimed(self));
+    if (!st.opts.cold) {
+      // One mount(2) of a bind: ~0.1 ms, measured by claim_bench (mount_bind).
+      if (auto err = late_bind::bind_mount(st.claim.project_dir, st.slot.workspace)) {
+        claim_failed(self, err);
+        return st.claim_rp;
+      }
+      st.mounted = true;
+    }
+    // Rename, update and the FIFO handshake run in parallel. The rename is
+    // the slowest step (dockerd writes the container's config: 4-20 ms, up to
+    // 100 ms while it creates containers), so it can be left out of the reply.
+    bool strict = st.opts.rename_before_reply;
+    st.pending = (strict ? 1 : 0) + (*upd ? 1 : 0) + (st.opts.local_control ? 1 : 0);
+    auto timeout = st.opts.docker_timeout;
+    self->request(st.docker, timeout, docker::rename_req{st.container_id, st.claim.session_name})
+      .then(
+        [self, strict]() {
+          self->state.container_name = self->state.claim.session_name;
+          if (strict)
+            claim_step_done(self);
+        },
+        [self, strict](caf::error& err) {
+          auto& st = self->state;
+          if (strict)
+            return claim_failed(self, err);
+          if (st.state == worker_state::claimed || st.state == worker_state::busy)
+            transition(self, st.state, "renaming to " + st.claim.session_name
+                                         + " failed: " + error_message(err));
+        });
+    if (*upd) {
+      auto applied = st.claim.limits;
+      self->request(st.docker, timeout, **upd)
+        .then(
+          [self, applied]() {
+            self->state.applied = applied;
+            claim_step_done(self);
+          },
+          [self](caf::error& err) { claim_failed(self, err); });
+    }
+    if (st.opts.local_control)
+      handshake(self);
+    if (st.pending == 0) {  // nothing to wait for (remote engine, deferred rename)
+      st.pending = 1;
+      claim_step_done(self);
+    }
+    return st.claim_rp;
+  };
+}
+
+auto warm_event(self_ptr self) {
+  return [self](docker::event& e) {
+    if (e.action == "oom")
+      self->state.oom = true;
+    else if (e.action == "die")
+      begin_teardown(self, worker_state::failed, describe_death(self, e));
+    else if (e.action == "destroy")
+      begin_teardown(self, worker_state::failed, "removed from outside");
+  };
+}
+
+behavior warm(self_ptr self) {
+  return {
+    claim_handler(self),
+    stop_now(self),
+    status_handler(self),
+    warm_event(self),
+  };
+}
+
+// -- claimed -------------------------------------------------------------------------
+
+behavior claimed(self_ptr self) {
+  return {
+    refuse_claim(self),
+    stop_later(self),
+    status_handler(self),
+    [self](docker::event& e) {
+      if (e.action == "oom")
+        self->state.oom = true;
+      else if (e.action == "die")
+        claim_failed(self, make_error(errc::unavailable,
+                                      "worker " + self->state.opts.id + " "
+                                        + describe_death(self, e)
+                                        + " while being claimed"));
+      else if (e.action == "destroy")
+        claim_failed(self, make_error(errc::unavailable,
+                                      "worker " + self->state.opts.id
+                                        + " was removed from outside while "
+                                          "being claimed"));
+    },
+  };
+}
+
+// -- busy ------------------------------------------------------------------------------
+
+behavior busy(self_ptr self) {
+  return {
+    refuse_claim(self),
+    stop_now(self),
+    status_handler(self),
+    [self](docker::event& e) {
+      if (e.action == "oom")
+        self->state.oom = true;
+      else if (e.action == "die" && self->state.oom)
+        begin_teardown(self, worker_state::failed, "OOM-killed");
+      else if (e.action == "die")
+        begin_teardown(self, worker_state::stopping,
+                       "session command exited with code "
+                         + std::to_string(e.exit_code));
+      else if (e.action == "destroy")
+        begin_teardown(self, worker_state::failed, "removed from outside");
+    },
+  };
+}
+
+// -- stopping / failed -> gone ------------------------------------------------------
+
+void finish_teardown(self_ptr self) {
+  auto& st = self->state;
+  // Unmount before touching the slot: remove_slot never recurses and refuses
+  // while a project is mounted, so a host project is never deleted.
+  if (st.mounted) {
+    if (auto err = late_bind::unmount(st.slot.workspace))
+      st.reason += "; " + error_message(err);
+    else
+      st.mounted = false;
+  }
+  if (st.opts.local_control && !st.mounted)
+    if (auto err = late_bind::remove_slot(st.slot))
+      st.reason += "; " + error_message(err);
+  transition(self, worker_state::gone);
+  auto final_status = status_of(self);
+  for (auto& rp : st.stop_waiters)
+    rp.deliver(final_status);
+  st.stop_waiters.clear();
+  self->quit();
+}
+
+void begin_teardown(self_ptr self, worker_state to, std::string reason) {
+  auto& st = self->state;
+  if (st.state == worker_state::stopping || st.state == worker_state::failed
+      || st.state == worker_state::gone)
+    return;
+  transition(self, to, std::move(reason));
+  self->become(teardown(self));
+  if (st.container_id.empty())
+    return finish_teardown(self);
+  self->request(st.docker, st.opts.docker_timeout,
+                docker::remove_req{st.container_id, true, false})
+    .then([self]() { finish_teardown(self); },
+          [self](caf::error& err) {
+            if (error_code(err) != errc::not_found)
+              self->state.reason += "; removing the container: " + error_message(err);
+            finish_teardown(self);
+          });
+}
+
+behavior teardown(self_ptr self) {
+  return {
+    refuse_claim(self),
+    [self](stop_atom, std::string&) -> caf::result<worker_status> {
+      auto rp = self->make_response_promise<worker_status>();
+      self->state.stop_waiters.push_back(rp);
+      return rp;
+    },
+    status_handler(self),
+    [](docker::event&) {
+      // Our own removal's die/destroy.
+    },
+  };
+}
+
+behavior worker_fun(self_ptr self, worker_options opts, docker::docker_actor docker,
+                    worker_observer_actor pool, worker_observer_actor observer) {
+  auto& st = self->state;
+  st.slot = late_bind::slot_for(opts.home, opts.id);
+  st.applied = opts.cold && opts.cold_claim.has_limits ? opts.cold_claim.limits
+                                                       : opts.limits;
+  st.opts = std::move(opts);
+  st.docker = std::move(docker);
+  st.pool = std::move(pool);
+  st.observer = std::move(observer);
+  if (st.pool) {
+    self->monitor(st.pool);
+    self->set_down_handler([self](caf::down_msg& dm) {
+      if (dm.source == self->state.pool.address())
+        self->quit(dm.reason);
+    });
+  }
+  transition(self, worker_state::creating);
+  create_container(self);
+  return creating(self);
+}
+
+} // namespace
+
+std::string to_string(worker_state x) {
+  switch (x) {
+    case worker_state::creating: return "creating";
+    case worker_state::warm: return "warm";
+    case worker_state::claimed: return "claimed";
+    case worker_state::busy: return "busy";
+    case worker_state::stopping: return "stopping";
+    case worker_state::gone: return "gone";
+    case worker_state::failed: return "failed";
+  }
+  return "unknown";
+}
+
+std::string worker_container_name(const worker_options& opts) {
+  return std::string{opts.cold ? "hal9000-cold-" : "hal9000-warm-"} + opts.id;
+}
+
+std::map<std::string, std::string> worker_labels(const worker_options& opts) {
+  auto labels = opts.extra_labels;
+  labels["hal9000.managed"] = "true";
+  labels["hal9000.role"] = "worker";
+  labels["hal9000.daemon"] = opts.daemon_id;
+  labels["hal9000.worker"] = opts.id;
+  return labels;
+}
+
+docker::container_spec worker_container_spec(const worker_options& opts) {
+  docker::container_spec spec;
+  spec.name = worker_container_name(opts);
+  spec.image = opts.image;
+  spec.labels = worker_labels(opts);
+  spec.init = true;  // signals reach the session; stop never waits 10 s
+  spec.working_dir = late_bind::container_workspace;
+  spec.env = {"HAL9000_WORKER_ID=" + opts.id};
+  auto limits = opts.cold && opts.cold_claim.has_limits ? opts.cold_claim.limits
+                                                        : opts.limits;
+  if (limits.enabled) {
+    if (auto x = parse_memory(limits.memory))
+      spec.memory = *x;
+    if (auto x = parse_cpus(limits.cpus))
+      spec.nano_cpus = *x;
+    if (auto x = parse_pids_limit(limits.pids_limit))
+      spec.pids_limit = *x;
+  }
+  spec.network_mode = opts.network_mode;
+  spec.cap_drop = {"ALL"};
+  spec.cap_add = opts.cap_add;
+  spec.security_opt = {"no-new-privileges:true"};
+  auto slot = late_bind::slot_for(opts.home, opts.id);
+  auto bind = [](std::string src, std::string dst, bool ro, std::string prop) {
+    return docker::mount_spec{"bind", std::move(src), std::move(dst), ro, std::move(prop)};
+  };
+  if (opts.cold)
+    spec.mounts.push_back(bind(opts.cold_claim.project_dir,
+                               late_bind::container_workspace, false, ""));
+  else
+    spec.mounts.push_back(bind(slot.workspace, late_bind::container_workspace,
+                               false, "rslave"));
+  if (opts.local_control) {
+    spec.mounts.push_back(bind(slot.control, late_bind::container_control_dir, false, ""));
+    spec.mounts.push_back(bind(late_bind::entrypoint_path(opts.home),
+                               late_bind::container_entrypoint, true, ""));
+    spec.entrypoint = {"/bin/sh", late_bind::container_entrypoint};
+  } else {
+    // No shared files with the engine: the session command is the container's.
+    auto cmd = opts.cold_claim.command.empty() ? opts.default_command
+                                               : opts.cold_claim.command;
+    spec.entrypoint = {"/bin/sh", "-c"};
+    spec.cmd = {cmd};
+    spec.env.push_back("HAL9000_SESSION=" + opts.cold_claim.session_name);
+  }
+  return spec;
+}
+
+worker_actor spawn_worker(caf::actor_system& sys, worker_options opts,
+                          docker::docker_actor docker, worker_observer_actor pool,
+                          worker_observer_actor observer) {
+  return sys.spawn(worker_fun, std::move(opts), std::move(docker), std::move(pool),
+                   std::move(observer));
+}
+
+} // namespace hal9000

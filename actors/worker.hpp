@@ -1,0 +1,59 @@
+#pragma once
+// Spawns one worker actor (interface: messages/worker.hpp), which owns one
+// container and, for a warm worker, its slot under HAL9000_HOME/mounts.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/fwd.hpp>
+
+#include "messages/docker.hpp"
+#include "messages/worker.hpp"
+
+namespace hal9000 {
+
+struct worker_options {
+  std::string id;                // unique; part of the container name and labels
+  std::string home;              // HAL9000_HOME
+  std::string daemon_id = "default";
+  std::string image;
+  resource_limits limits;        // at create (parsed with runtime/limits.hpp)
+  std::string network_mode = "bridge";  // "container:hal9000-parent" once it exists
+  std::vector<std::string> cap_add;     // on top of --cap-drop ALL
+  std::map<std::string, std::string> extra_labels;  // tests: test_labels()
+  std::string default_command;   // when a claim names none
+  /// Cold: made for one claim (cold_claim), its project bound at create.
+  bool cold = false;
+  claim_request cold_claim;
+  /// The control FIFO works only when the engine shares this host's files;
+  /// without it a cold worker runs its command as the container's command.
+  bool local_control = true;
+  /// Reply to a claim only once the container carries the session's name.
+  /// false: reply once the command started; the rename completes a few ms
+  /// later and a failure is reported as a transition reason, not a claim error.
+  bool rename_before_reply = true;
+  std::chrono::milliseconds ack_timeout{5000};
+  std::chrono::milliseconds docker_timeout{30000};
+};
+
+/// Container name of a worker: hal9000-warm-<id> or hal9000-cold-<id>.
+std::string worker_container_name(const worker_options& opts);
+
+/// The labels every worker carries (DESIGN §2) plus extra_labels.
+std::map<std::string, std::string> worker_labels(const worker_options& opts);
+
+/// The container a worker creates (hardening, limits, mounts, entrypoint).
+/// Limits must already be valid (invalid ones are left unset).
+docker::container_spec worker_container_spec(const worker_options& opts);
+
+/// Spawns the worker; it creates its container at once and reports every
+/// transition to pool and observer (either may be invalid). It exits once gone
+/// or when pool exits.
+worker_actor spawn_worker(caf::actor_system& sys, worker_options opts,
+                          docker::docker_actor docker,
+                          worker_observer_actor pool,
+                          worker_observer_actor observer);
+
+} // namespace hal9000

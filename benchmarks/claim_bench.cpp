@@ -1,0 +1,357 @@
+// Claim latency against the real engine (hal9000/test:busybox), one JSON
+// object per line:
+//   mount_bind            one mount(2) bind of a project onto a slot
+//   warm_claim            request -> reply (project mounted, command acked),
+//                         pool quiet (back at MIN before each claim)
+//   warm_claim_refilling  the same while the pool refills (claims back to back)
+//   warm_claim_rename_after_reply  quiet pool, rename_before_reply=false
+//   cold_claim            create+start with the same mount, same run
+//   replacement_start     claim request -> its replacement worker spawned
+//   replacement_warm      claim request -> that replacement warm
+//   burst20_total         20 concurrent claims, MIN=MAX=5: until all replied
+//   burst20_back_to_min   ... until the pool is back at MIN warm
+// Needs root (mount) and the Docker socket. Usage: claim_bench [claims=60]
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <unistd.h>
+
+#include <caf/all.hpp>
+
+#include "actors/docker/docker_actor.hpp"
+#include "actors/pool_scaler.hpp"
+#include "messages/error.hpp"
+#include "messages/wire.hpp"
+#include "runtime/late_bind.hpp"
+
+using namespace hal9000;
+using namespace std::chrono_literals;
+using clk = std::chrono::steady_clock;
+
+namespace {
+
+struct bench_config : caf::actor_system_config {
+  bench_config() {
+    register_types(*this);
+    set("scheduler.max-threads", 2);
+    set("scheduler.policy", caf::atom("sharing"));
+  }
+};
+
+double ms_since(clk::time_point t, clk::time_point now = clk::now()) {
+  return std::chrono::duration<double, std::milli>(now - t).count();
+}
+
+double pct(std::vector<double> v, double p) {
+  if (v.empty())
+    return -1;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
+  return v[std::min(i, v.size() - 1)];
+}
+
+void emit(const std::string& name, const std::vector<double>& v, const std::string& unit,
+          const std::string& baseline = "", const std::string& extra = "") {
+  std::printf("{\"name\":\"%s\",\"p50\":%.3f,\"p99\":%.3f,\"unit\":\"%s\",\"n\":%zu,"
+              "\"baseline\":%s%s}\n",
+              name.c_str(), pct(v, 0.5), pct(v, 0.99), unit.c_str(), v.size(),
+              baseline.empty() ? "null" : ("\"" + baseline + "\"").c_str(),
+              extra.c_str());
+  std::fflush(stdout);
+}
+
+// Receipt times of transitions, by worker, on the bench's clock.
+struct observed {
+  std::mutex mtx;
+  std::vector<std::pair<clk::time_point, worker_transition>> all;
+};
+
+worker_observer_actor::behavior_type observer_fun(worker_observer_actor::pointer,
+                                                  std::shared_ptr<observed> o) {
+  return {[o](worker_transition& t) {
+    std::lock_guard<std::mutex> guard{o->mtx};
+    o->all.emplace_back(clk::now(), std::move(t));
+  }};
+}
+
+struct bench {
+  bench_config cfg;
+  caf::actor_system sys{cfg};
+  std::string home;
+  std::string tag = std::to_string(::getpid());
+  docker::docker_actor docker = docker::spawn_docker(sys, docker::options{});
+  std::shared_ptr<observed> obs = std::make_shared<observed>();
+  std::vector<pool_actor> pools;
+  int next_project = 0;
+
+  bench() {
+    char tmpl[] = "/tmp/hal9000-bench-XXXXXX";
+    if (!::mkdtemp(tmpl))
+      throw std::runtime_error("mkdtemp failed");
+    home = tmpl;
+  }
+
+  ~bench() {
+    for (auto& p : pools)
+      caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
+    remove_containers();
+    caf::anon_send_exit(docker, caf::exit_reason::user_shutdown);
+    if (auto err = late_bind::unmount_all_under(home))
+      std::cerr << "cleanup: " << error_message(err) << "\n";
+    else
+      std::filesystem::remove_all(home);
+  }
+
+  void remove_containers() {
+    caf::scoped_actor self{sys};
+    std::vector<docker::container_summary> list;
+    self->request(docker, 30s, docker::list_req{{{"hal9000.bench", tag}}, true})
+      .receive([&](std::vector<docker::container_summary>& l) { list = std::move(l); },
+               [&](caf::error& e) { std::cerr << "list: " << error_message(e) << "\n"; });
+    for (auto& c : list)
+      self->request(docker, 30s, docker::remove_req{c.id, true, false})
+        .receive([] {}, [&](caf::error& e) { std::cerr << "remove: " << error_message(e) << "\n"; });
+  }
+
+  pool_actor start(uint32_t min, uint32_t max, bool cold, bool rename_first = true) {
+    pool_options o;
+    o.home = home;
+    o.daemon_id = "bench-" + tag + (cold ? "-cold" : "") + std::to_string(pools.size());
+    o.image = "hal9000/test:busybox";
+    o.limits = resource_limits{true, "64m", "0.5", "50"};
+    o.command = "echo started > /workspace/.hal9000-started; exec sleep 1000";
+    o.enabled = true;
+    o.min_warm = min;
+    o.max_warm = max;
+    o.max_creating = 2;
+    o.claim_timeout = 60s;
+    o.network_mode = "none";
+    o.force_cold = cold;
+    o.rename_before_reply = rename_first;
+    o.extra_labels = {{"hal9000.bench", tag}};
+    auto p = spawn_pool(sys, o, docker, sys.spawn(observer_fun, obs));
+    pools.push_back(p);
+    return p;
+  }
+
+  pool_status status(const pool_actor& p) {
+    caf::scoped_actor self{sys};
+    pool_status s;
+    self->request(p, 5s, status_atom::value)
+      .receive([&](pool_status& x) { s = std::move(x); },
+               [&](caf::error& e) { std::cerr << "status: " << error_message(e) << "\n"; });
+    return s;
+  }
+
+  bool wait_warm(const pool_actor& p, uint32_t n, std::chrono::milliseconds limit = 30s) {
+    auto until = clk::now() + limit;
+    while (clk::now() < until) {
+      if (status(p).warm >= n)
+        return true;
+      std::this_thread::sleep_for(2ms);
+    }
+    return false;
+  }
+
+  claim_request request(const std::string& prefix) {
+    auto dir = home + "/projects/" + std::to_string(next_project++);
+    std::filesystem::create_directories(dir);
+    claim_request r;
+    r.session_name = prefix + "-" + tag + "-" + std::to_string(next_project);
+    r.project_dir = dir;
+    return r;
+  }
+
+  // One claim: client latency in ms (negative on error), the reply, and the
+  // release issued without waiting (its reply is awaited by the next call).
+  double claim(const pool_actor& p, const claim_request& r, claim_reply* out,
+               clk::time_point* sent = nullptr) {
+    caf::scoped_actor self{sys};
+    double took = -1;
+    auto t = clk::now();
+    if (sent)
+      *sent = t;
+    self->request(p, 60s, claim_atom::value, r)
+      .receive(
+        [&](claim_reply& rep) {
+          took = ms_since(t);
+          if (out)
+            *out = rep;
+        },
+        [&](caf::error& e) { std::cerr << "claim " << r.session_name << ": " << error_message(e) << "\n"; });
+    return took;
+  }
+
+  void release(const pool_actor& p, const std::string& name) {
+    caf::scoped_actor self{sys};
+    self->request(p, 30s, release_atom::value, name, std::string{"bench"})
+      .receive([](worker_status&) {},
+               [&](caf::error& e) { std::cerr << "release: " << error_message(e) << "\n"; });
+  }
+
+  // The first worker spawned (creating) after t, and when it became warm.
+  std::pair<double, double> replacement_after(clk::time_point t) {
+    std::lock_guard<std::mutex> guard{obs->mtx};
+    std::string id;
+    double spawn = -1, warm = -1;
+    for (auto& [at, tr] : obs->all) {
+      if (at < t)
+        continue;
+      if (id.empty() && tr.to == "creating" && tr.served.empty()) {
+        id = tr.worker_id;
+        spawn = ms_since(t, at);
+      } else if (!id.empty() && tr.worker_id == id && tr.to == "warm") {
+        warm = ms_since(t, at);
+        break;
+      }
+    }
+    return {spawn, warm};
+  }
+};
+
+} // namespace
+
+int main(int argc, char** argv) {
+  if (::geteuid() != 0) {
+    std::cerr << "claim_bench needs root (mount(2))\n";
+    return 1;
+  }
+  int claims = argc > 1 ? std::max(50, std::atoi(argv[1])) : 60;
+  bench b;
+
+  // mount(2) cost, inline on the worker actor.
+  {
+    std::vector<double> us;
+    auto slot = late_bind::slot_for(b.home, "mountbench");
+    auto dir = b.home + "/projects/mountbench";
+    std::filesystem::create_directories(dir);
+    late_bind::make_slot(slot, true);
+    for (int i = 0; i < 200; ++i) {
+      auto t = clk::now();
+      if (auto err = late_bind::bind_mount(dir, slot.workspace)) {
+        std::cerr << error_message(err) << "\n";
+        return 1;
+      }
+      us.push_back(ms_since(t) * 1000);
+      late_bind::unmount(slot.workspace);
+    }
+    late_bind::remove_slot(slot);
+    emit("mount_bind", us, "us");
+  }
+
+  // Warm claims on a quiet pool, and each claim's replacement.
+  auto pool = b.start(3, 3, false);
+  if (!b.wait_warm(pool, 3)) {
+    std::cerr << "pool never reached 3 warm workers\n";
+    return 1;
+  }
+  auto s = b.status(pool);
+  if (!s.late_bind) {
+    std::cerr << "no late binding: " << s.late_bind_reason << "\n";
+    return 1;
+  }
+  std::vector<double> warm, warm_server, repl_spawn, repl_warm;
+  for (int i = 0; i < claims; ++i) {
+    b.wait_warm(pool, 3);
+    claim_reply rep;
+    clk::time_point sent;
+    auto ms = b.claim(pool, b.request("warm"), &rep, &sent);
+    if (ms < 0 || rep.served != "warm") {
+      std::cerr << "warm claim " << i << " failed or went " << rep.served << "\n";
+      continue;
+    }
+    warm.push_back(ms);
+    warm_server.push_back(static_cast<double>(rep.latency_us) / 1000.0);
+    b.wait_warm(pool, 3);
+    auto [spawn, w] = b.replacement_after(sent);
+    repl_spawn.push_back(spawn);
+    repl_warm.push_back(w);
+    b.release(pool, rep.session_name);
+  }
+  emit("warm_claim", warm, "ms", "",
+       ",\"server_p50\":" + std::to_string(pct(warm_server, 0.5)));
+  emit("replacement_start", repl_spawn, "ms", "warm_claim");
+  emit("replacement_warm", repl_warm, "ms", "warm_claim");
+
+  // Warm claims while the pool refills (back to back, whenever one is warm).
+  std::vector<double> refilling;
+  std::vector<std::string> busy;
+  for (int i = 0; i < claims; ++i) {
+    b.wait_warm(pool, 1);
+    claim_reply rep;
+    auto ms = b.claim(pool, b.request("refill"), &rep);
+    if (ms >= 0 && rep.served == "warm")
+      refilling.push_back(ms);
+    if (ms >= 0)
+      busy.push_back(rep.session_name);
+  }
+  emit("warm_claim_refilling", refilling, "ms");
+  for (auto& n : busy)
+    b.release(pool, n);
+
+  // Warm claims replying before the rename completes (rename_before_reply=false).
+  {
+    auto fast = b.start(3, 3, false, false);
+    b.wait_warm(fast, 3);
+    std::vector<double> v;
+    for (int i = 0; i < claims; ++i) {
+      b.wait_warm(fast, 3);
+      claim_reply rep;
+      auto ms = b.claim(fast, b.request("fast"), &rep);
+      if (ms >= 0 && rep.served == "warm")
+        v.push_back(ms);
+      if (ms >= 0)
+        b.release(fast, rep.session_name);
+    }
+    emit("warm_claim_rename_after_reply", v, "ms", "warm_claim");
+    caf::anon_send_exit(fast, caf::exit_reason::user_shutdown);
+  }
+
+  // Cold claims in the same run: create+start with the same bind mount.
+  auto cold_pool = b.start(0, 0, true);
+  std::vector<double> cold;
+  for (int i = 0; i < 20; ++i) {
+    claim_reply rep;
+    auto ms = b.claim(cold_pool, b.request("cold"), &rep);
+    if (ms >= 0 && rep.served == "cold")
+      cold.push_back(ms);
+    if (ms >= 0)
+      b.release(cold_pool, rep.session_name);
+  }
+  auto ratio = pct(cold, 0.5) / pct(warm, 0.5);
+  emit("cold_claim", cold, "ms", "warm_claim", ",\"ratio_p50\":" + std::to_string(ratio));
+
+  // Burst of 20 concurrent claims with MIN=MAX=5.
+  caf::anon_send_exit(pool, caf::exit_reason::user_shutdown);
+  auto burst_pool = b.start(5, 5, false);
+  if (!b.wait_warm(burst_pool, 5)) {
+    std::cerr << "burst pool never reached 5 warm workers\n";
+    return 1;
+  }
+  {
+    caf::scoped_actor self{b.sys};
+    using handle = decltype(self->request(burst_pool, 60s, claim_atom::value, claim_request{}));
+    std::vector<handle> hs;
+    auto t0 = clk::now();
+    for (int i = 0; i < 20; ++i)
+      hs.push_back(self->request(burst_pool, 60s, claim_atom::value, b.request("burst")));
+    int ok = 0, warm_served = 0;
+    for (auto& h : hs)
+      h.receive([&](claim_reply& r) { ++ok; warm_served += r.served == "warm"; },
+                [&](caf::error& e) { std::cerr << "burst: " << error_message(e) << "\n"; });
+    auto total = ms_since(t0);
+    b.wait_warm(burst_pool, 5, 60s);
+    auto back = ms_since(t0);
+    emit("burst20_total", {total}, "ms", "",
+         ",\"served\":" + std::to_string(ok) + ",\"served_warm\":" + std::to_string(warm_served));
+    emit("burst20_back_to_min", {back}, "ms");
+  }
+  return 0;
+}

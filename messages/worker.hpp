@@ -1,0 +1,140 @@
+#pragma once
+// A worker: one container that serves at most one session. The value types a
+// claim carries (shared with messages/pool.hpp), the transitions a worker
+// reports, and the worker actor's own interface (used by the pool scaler).
+//
+// Errors are hal9000::errc values with a message naming the worker:
+//   invalid_argument   a claim field is malformed (name, command, limits)
+//   conflict           the worker is not warm (already claimed, stopping...)
+//   unavailable        the Docker engine refused or is unreachable
+//   deadline_exceeded  the session command did not acknowledge its start
+//   internal           mount(2) or the control FIFO failed (errno text)
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/docker.hpp"
+#include "messages/resource_limits.hpp"
+
+namespace hal9000 {
+
+// -- value types ---------------------------------------------------------------
+
+/// What a session asks for.
+struct claim_request {
+  std::string session_name;  // required; Docker's name rule; the container's new name
+  std::string project_dir;   // required; an already validated realpath on the daemon's host
+  bool has_limits = false;   // false: the pool's default limits
+  resource_limits limits;    // only read when has_limits
+  std::string user_id;       // optional; recorded, not interpreted here
+  std::string command;       // optional; empty: the configured WORKER_COMMAND
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
+  return f(caf::meta::type_name("hal9000::claim_request"), x.session_name,
+           x.project_dir, x.has_limits, x.limits, x.user_id, x.command);
+}
+
+/// A served claim: the session's command runs in container_id with the
+/// project at /workspace.
+struct claim_reply {
+  std::string session_name;
+  std::string container_id;
+  std::string worker_id;
+  std::string served;          // "warm" or "cold"
+  int64_t latency_us = 0;      // pool received the claim -> command started
+  resource_limits limits;      // the limits the container runs with
+  std::string image;
+  std::vector<std::string> warnings;  // e.g. why a claim went cold
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, claim_reply& x) {
+  return f(caf::meta::type_name("hal9000::claim_reply"), x.session_name,
+           x.container_id, x.worker_id, x.served, x.latency_us, x.limits,
+           x.image, x.warnings);
+}
+
+/// A worker's lifecycle state. On the wire as its name (to_string).
+enum class worker_state : uint8_t {
+  creating,
+  warm,
+  claimed,
+  busy,
+  stopping,
+  gone,
+  failed,
+};
+
+std::string to_string(worker_state x);
+
+/// One change of a worker's state, sent to the pool and the observer (the
+/// session store) in the order it happened.
+struct worker_transition {
+  std::string worker_id;
+  std::string container_id;  // empty while creating
+  std::string from;          // worker_state names; "" for the first one
+  std::string to;
+  std::string reason;        // why (always set for failed: "exited with code 137", ...)
+  int64_t time_ms = 0;       // unix epoch milliseconds
+  std::string session_name;  // set from claimed on
+  std::string project_dir;   // set from claimed on
+  std::string served;        // "warm" or "cold", set from claimed on
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_transition& x) {
+  return f(caf::meta::type_name("hal9000::worker_transition"), x.worker_id,
+           x.container_id, x.from, x.to, x.reason, x.time_ms, x.session_name,
+           x.project_dir, x.served);
+}
+
+/// A worker as `pool status` shows it.
+struct worker_status {
+  std::string id;
+  std::string state;         // worker_state name
+  std::string container_id;
+  std::string container_name;
+  std::string session_name;  // empty unless claimed or busy
+  std::string served;        // "warm" or "cold" ("" before a claim)
+  double age_s = 0;          // since the worker was spawned
+  double state_age_s = 0;    // since it entered its current state
+  std::string reason;        // last failure or stop reason
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_status& x) {
+  return f(caf::meta::type_name("hal9000::worker_status"), x.id, x.state,
+           x.container_id, x.container_name, x.session_name, x.served, x.age_s,
+           x.state_age_s, x.reason);
+}
+
+// -- interfaces ------------------------------------------------------------------
+
+/// Receives every worker transition (the runtime connects the session store).
+using worker_observer_actor
+  = caf::typed_actor<caf::reacts_to<worker_transition>>;
+
+using worker_actor = caf::typed_actor<
+  /// Serves the claim (warm -> claimed -> busy): mounts the project, applies
+  /// differing limits, renames the container, starts the command; replies once
+  /// the command acknowledged its start. conflict unless warm; on any other
+  /// error the worker fails and removes itself.
+  caf::replies_to<claim_atom, claim_request>::with<claim_reply>,
+  /// Stops the worker for the given reason (any state -> stopping -> gone):
+  /// removes the container, unmounts the project, empties the slot; replies
+  /// the final status once gone.
+  caf::replies_to<stop_atom, std::string>::with<worker_status>,
+  /// Its current state.
+  caf::replies_to<status_atom>::with<worker_status>,
+  /// A Docker event for its container (die, oom, destroy), routed by the pool.
+  caf::reacts_to<docker::event>>;
+
+} // namespace hal9000

@@ -1,0 +1,342 @@
+#include "runtime/late_bind.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "messages/error.hpp"
+
+namespace hal9000::late_bind {
+
+namespace {
+
+std::string errno_text(int err) {
+  return std::strerror(err);
+}
+
+caf::error sys_error(const std::string& what, int err) {
+  return make_error(errc::internal, what + ": " + errno_text(err));
+}
+
+// mkdir -p for absolute paths; existing directories are fine.
+caf::error make_dirs(const std::string& path, mode_t mode) {
+  std::string cur;
+  std::istringstream in{path};
+  std::string part;
+  while (std::getline(in, part, '/')) {
+    if (part.empty())
+      continue;
+    cur += "/" + part;
+    if (::mkdir(cur.c_str(), mode) != 0 && errno != EEXIST)
+      return sys_error("cannot create directory " + cur, errno);
+  }
+  return caf::none;
+}
+
+// /proc/self/mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      auto oct = s.substr(i + 1, 3);
+      if (oct.size() == 3 && std::all_of(oct.begin(), oct.end(),
+                                         [](char c) { return c >= '0' && c <= '7'; })) {
+        out += static_cast<char>(std::stoi(oct, nullptr, 8));
+        i += 3;
+        continue;
+      }
+    }
+    out += s[i];
+  }
+  return out;
+}
+
+struct mountinfo_row {
+  std::string mount_point;
+  bool shared = false;
+};
+
+std::vector<mountinfo_row> read_mountinfo() {
+  std::vector<mountinfo_row> rows;
+  std::ifstream in{"/proc/self/mountinfo"};
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields{line};
+    std::string id, parent, dev, root, point, opts, tag;
+    if (!(fields >> id >> parent >> dev >> root >> point >> opts))
+      continue;
+    mountinfo_row row{unescape(point), false};
+    while (fields >> tag && tag != "-")
+      if (tag.rfind("shared:", 0) == 0)
+        row.shared = true;
+    rows.push_back(std::move(row));
+  }
+  return rows;
+}
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf))
+    return buf;
+  return path;
+}
+
+} // namespace
+
+std::string mounts_dir(const std::string& home) {
+  return home + "/mounts";
+}
+
+std::string entrypoint_path(const std::string& home) {
+  return home + "/bin/worker-entrypoint.sh";
+}
+
+slot_paths slot_for(const std::string& home, const std::string& worker_id) {
+  slot_paths s;
+  s.root = mounts_dir(home) + "/" + worker_id;
+  s.workspace = s.root + "/workspace";
+  s.control = s.root + "/control";
+  s.claim_fifo = s.control + "/claim";
+  s.ack_fifo = s.control + "/ack";
+  return s;
+}
+
+const std::string& entrypoint_script() {
+  static const std::string text = R"(#!/bin/sh
+# hal9000 worker entrypoint, written by the daemon at every start: do not edit.
+# Waits for one session on the control FIFO (two lines: session name, command),
+# starts the command in /workspace, acknowledges with its pid, and lives as
+# long as the command does. A worker serves one session, then it is removed.
+ctl=${HAL9000_CONTROL:-/hal9000/control}
+{ read -r HAL9000_SESSION && read -r cmd; } < "$ctl/claim" || exit 70
+export HAL9000_SESSION
+cd "${HAL9000_WORKSPACE:-/workspace}" || exit 71
+/bin/sh -c "$cmd" &
+pid=$!
+echo "started $pid" > "$ctl/ack"
+wait "$pid"
+)";
+  return text;
+}
+
+caf::expected<std::string> write_entrypoint(const std::string& home) {
+  auto dir = home + "/bin";
+  if (auto err = make_dirs(dir, 0755))
+    return err;
+  auto path = entrypoint_path(home);
+  auto tmp = path + ".tmp." + std::to_string(::getpid());
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
+  if (fd < 0)
+    return sys_error("cannot write " + tmp, errno);
+  const auto& text = entrypoint_script();
+  auto ok = ::write(fd, text.data(), text.size())
+            == static_cast<ssize_t>(text.size());
+  int err = errno;
+  ok = ok && ::fchmod(fd, 0755) == 0 && ::fsync(fd) == 0;
+  if (!ok)
+    err = errno;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    err = ok ? errno : err;
+    ::unlink(tmp.c_str());
+    return sys_error("cannot write " + path, err);
+  }
+  if (int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+  return path;
+}
+
+mount_info inspect_mount(const std::string& path) {
+  auto target = real_path(path);
+  mount_info info;
+  // The last row for a path is the mount on top.
+  for (auto& row : read_mountinfo())
+    if (row.mount_point == target)
+      info = mount_info{true, row.shared};
+  return info;
+}
+
+caf::error ensure_rshared(const std::string& dir) {
+  if (auto err = make_dirs(dir, 0711))
+    return err;
+  auto info = inspect_mount(dir);
+  if (info.mounted && info.shared)
+    return caf::none;
+  if (!info.mounted
+      && ::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    return sys_error("cannot bind-mount " + dir + " onto itself", errno);
+  if (::mount(nullptr, dir.c_str(), nullptr, MS_SHARED | MS_REC, nullptr) != 0)
+    return sys_error("cannot make " + dir + " rshared", errno);
+  return caf::none;
+}
+
+caf::error bind_mount(const std::string& src, const std::string& dst) {
+  if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    return sys_error("cannot bind-mount " + src + " onto " + dst, errno);
+  return caf::none;
+}
+
+caf::error unmount(const std::string& dst) {
+  if (::umount2(dst.c_str(), UMOUNT_NOFOLLOW) == 0)
+    return caf::none;
+  auto err = errno;
+  if (err == EINVAL || err == ENOENT)
+    return caf::none;  // not a mount point (any more)
+  if (err == EBUSY && ::umount2(dst.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) == 0)
+    return caf::none;
+  return sys_error("cannot unmount " + dst, err == EBUSY ? errno : err);
+}
+
+std::vector<std::string> mounts_under(const std::string& path) {
+  auto base = real_path(path);
+  std::vector<std::string> out;
+  for (auto& row : read_mountinfo()) {
+    auto& p = row.mount_point;
+    if (p == base || p.rfind(base + "/", 0) == 0)
+      out.push_back(p);
+  }
+  // Deepest first; stacked mounts of one path appear once per layer.
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::count(a.begin(), a.end(), '/') > std::count(b.begin(), b.end(), '/');
+  });
+  return out;
+}
+
+caf::error unmount_all_under(const std::string& path) {
+  for (auto& p : mounts_under(path))
+    if (::umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
+      return sys_error("cannot unmount " + p, errno);
+  if (auto left = mounts_under(path); !left.empty())
+    return make_error(errc::internal, "still mounted after unmounting: " + left.front());
+  return caf::none;
+}
+
+caf::error make_slot(const slot_paths& slot, bool with_workspace) {
+  if (auto err = make_dirs(slot.control, 0755))
+    return err;
+  if (with_workspace && ::mkdir(slot.workspace.c_str(), 0755) != 0 && errno != EEXIST)
+    return sys_error("cannot create " + slot.workspace, errno);
+  // The entrypoint may run as a non-root user: it reads claim, writes ack.
+  for (auto [path, mode] : {std::pair{&slot.claim_fifo, 0644},
+                            std::pair{&slot.ack_fifo, 0622}}) {
+    if (::mkfifo(path->c_str(), static_cast<mode_t>(mode)) != 0 && errno != EEXIST)
+      return sys_error("cannot create FIFO " + *path, errno);
+    ::chmod(path->c_str(), static_cast<mode_t>(mode));  // umask-independent
+  }
+  return caf::none;
+}
+
+caf::error remove_slot(const slot_paths& slot) {
+  if (inspect_mount(slot.workspace).mounted)
+    return make_error(errc::conflict, "refusing to remove " + slot.root
+                                        + ": a project is still mounted at "
+                                        + slot.workspace);
+  for (auto* path : {&slot.claim_fifo, &slot.ack_fifo})
+    if (::unlink(path->c_str()) != 0 && errno != ENOENT)
+      return sys_error("cannot remove " + *path, errno);
+  for (auto* dir : {&slot.control, &slot.workspace, &slot.root})
+    if (::rmdir(dir->c_str()) != 0 && errno != ENOENT)
+      return sys_error("cannot remove " + *dir, errno);
+  return caf::none;
+}
+
+availability check(const std::string& home, const std::string& docker_host,
+                   bool force_cold) {
+  if (force_cold)
+    return {false, "late binding switched off (force_cold / HAL9000_FORCE_COLD)"};
+  if (::geteuid() != 0)
+    return {false, "the daemon is not root: binding a project into a running "
+                   "worker needs mount(2)"};
+  if (docker_host.rfind("unix://", 0) != 0)
+    return {false, "the Docker engine is remote (" + docker_host
+                     + "): its containers cannot see this host's mounts"};
+  if (auto err = ensure_rshared(mounts_dir(home)))
+    return {false, error_message(err)};
+  return {true, ""};
+}
+
+caf::expected<int64_t> handshake(const slot_paths& slot,
+                                 const std::string& session_name,
+                                 const std::string& command,
+                                 std::chrono::milliseconds deadline) {
+  using clock = std::chrono::steady_clock;
+  auto until = clock::now() + deadline;
+  if (session_name.find('\n') != std::string::npos
+      || command.find('\n') != std::string::npos)
+    return make_error(errc::invalid_argument,
+                      "session name and command must be one line each");
+  auto spec = session_name + "\n" + command + "\n";
+  if (spec.size() > PIPE_BUF)  // one atomic write
+    return make_error(errc::invalid_argument,
+                      "session command too long: at most "
+                        + std::to_string(PIPE_BUF - session_name.size() - 2)
+                        + " bytes");
+  // O_RDWR on a FIFO never blocks and keeps the pipe open: the spec waits in
+  // the pipe until the entrypoint reads it, and the ack FIFO never reports HUP.
+  int ack = ::open(slot.ack_fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (ack < 0)
+    return sys_error("cannot open " + slot.ack_fifo, errno);
+  int claim = ::open(slot.claim_fifo.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (claim < 0) {
+    auto err = errno;
+    ::close(ack);
+    return sys_error("cannot open " + slot.claim_fifo, err);
+  }
+  auto close_both = [&] {
+    ::close(claim);
+    ::close(ack);
+  };
+  if (::write(claim, spec.data(), spec.size()) != static_cast<ssize_t>(spec.size())) {
+    auto err = errno;
+    close_both();
+    return sys_error("cannot write the session to " + slot.claim_fifo, err);
+  }
+  std::string got;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - clock::now());
+    if (left.count() <= 0) {
+      close_both();
+      return make_error(errc::deadline_exceeded,
+                        "the worker's entrypoint did not acknowledge the session "
+                        "within " + std::to_string(deadline.count()) + " ms");
+    }
+    pollfd p{ack, POLLIN, 0};
+    auto n = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (n < 0 && errno != EINTR) {
+      auto err = errno;
+      close_both();
+      return sys_error("cannot wait on " + slot.ack_fifo, err);
+    }
+    if (n <= 0)
+      continue;
+    char buf[128];
+    auto r = ::read(ack, buf, sizeof(buf));
+    if (r > 0)
+      got.append(buf, static_cast<size_t>(r));
+    if (auto nl = got.find('\n'); nl != std::string::npos) {
+      close_both();
+      auto line = got.substr(0, nl);
+      if (line.rfind("started ", 0) != 0)
+        return make_error(errc::internal, "unexpected ack from the worker: " + line);
+      try {
+        return static_cast<int64_t>(std::stoll(line.substr(8)));
+      } catch (...) {
+        return make_error(errc::internal, "unexpected ack from the worker: " + line);
+      }
+    }
+  }
+}
+
+} // namespace hal9000::late_bind
