@@ -78,6 +78,13 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
     .add_message_type<daemon_status_req>("hal9000::daemon_status_req")
     .add_message_type<daemon_stop_req>("hal9000::daemon_stop_req")
     .add_message_type<daemon_stop_reply>("hal9000::daemon_stop_reply")
+    .add_message_type<pool_op_req>("hal9000::pool_op_req")
+    .add_message_type<pool_op_reply>("hal9000::pool_op_reply")
+    .add_message_type<pool_scale_req>("hal9000::pool_scale_req")
+    .add_message_type<session_start_req>("hal9000::session_start_req")
+    .add_message_type<session_reply>("hal9000::session_reply")
+    .add_message_type<sessions_req>("hal9000::sessions_req")
+    .add_message_type<session_req>("hal9000::session_req")
     .add_message_type<cli_bridge_actor>("hal9000::cli_bridge_actor");
 }
 
