@@ -70,7 +70,7 @@ run() {
   cols=$(tput cols 2>/dev/null || echo 80)
   while kill -0 "$pid" 2>/dev/null; do
     local last
-    last=$(tail -n 1 "$LOG" | tr -d '\r\033' | cut -c1-$((cols - 12)))
+    last=$(tail -n 3 "$LOG" | grep -v '^==== ' | tail -n 1 | tr -d '\r\033' | cut -c1-$((cols - 12)))
     printf '\r\033[K\033[1m[%d/%d]\033[0m \033[2m%s\033[0m' "$STAGE_NO" "$STAGES" "$last"
     sleep 0.2
   done

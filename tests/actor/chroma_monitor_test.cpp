@@ -120,6 +120,7 @@ protected:
   void TearDown() override {
     if (monitor)
       caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
+    monitor = nullptr;  // a handle keeps its actor alive
     sys_.reset();  // awaits every actor: fails the test by hanging if one leaks
   }
   caf::actor_system& sys() { return sys_->sys; }
