@@ -216,14 +216,18 @@ protected:
   void SetUp() override {
     auto err = chroma_server::install();
     ASSERT_EQ(err, "") << err;
-    server = std::make_unique<chroma_server>(temp_dir("data"));
+    data_dir = temp_dir("data");
+    server = std::make_unique<chroma_server>(data_dir);
     err = server->start();
     ASSERT_EQ(err, "") << err;
   }
   void TearDown() override {
     chroma_monitor_test::TearDown();
     server.reset();
+    if (!data_dir.empty())
+      sh("rm -rf '" + data_dir + "' '" + data_dir + ".log'");
   }
+  std::string data_dir;
   std::unique_ptr<chroma_server> server;
 };
 
