@@ -16,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chroma_monitor.hpp"
+#include "actors/docker/docker_actor.hpp"
 #include "support/chroma_server.hpp"
 #include "messages/error.hpp"
 #include "support/test_env.hpp"
@@ -207,6 +208,22 @@ TEST_F(chroma_monitor_test, nothing_listening_is_down_and_asks_for_a_restart) {
   EXPECT_NE(st.last_error.find("no such container"), std::string::npos) << st.last_error;
   EXPECT_GE(log->count(chroma::event_kind::restarting), 1u);
   caf::anon_send_exit(restarter, caf::exit_reason::user_shutdown);
+}
+
+TEST_F(chroma_monitor_test, docker_restarter_never_restarts_the_parent) {
+  auto docker = docker::spawn_docker(sys(), docker::options{});
+  auto restarter = chroma::spawn_docker_restarter(sys(), docker, "hal9000-parent");
+  caf::scoped_actor self{sys()};
+  bool refused = false;
+  self->request(restarter, 5s, chroma::restart_req{"test", 1})
+    .receive([] { ADD_FAILURE() << "restarted the parent"; },
+             [&](caf::error& err) {
+               refused = error_code(err) == errc::invalid_argument;
+               EXPECT_NE(error_message(err).find("hal9000-parent"), std::string::npos)
+                 << error_message(err);
+             });
+  EXPECT_TRUE(refused);
+  caf::anon_send_exit(docker, caf::exit_reason::user_shutdown);
 }
 
 // -- a real ChromaDB server ---------------------------------------------------------------------
