@@ -1,32 +1,37 @@
 #include "cli/daemon.hpp"
 
+#include <atomic>
+#include <csignal>
+#include <cstring>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 #include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/publish.hpp>
+#include <caf/openssl/publish.hpp>
 #include <caf/scoped_actor.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "actors/docker/docker_actor.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "runtime/auth_token.hpp"
 #include "runtime/config.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/pid_lock.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/system_config.hpp"
+#include "runtime/tls.hpp"
 
 namespace hal9000::cli {
 
 namespace {
 
-struct daemon_config : caf::actor_system_config {
-  daemon_config() {
-    register_types(*this);
-    set("scheduler.max-threads", 2);
-    set("scheduler.policy", caf::atom("sharing"));
-  }
-};
-
 // `hal9000d ping`: the engine's version through the daemon's own docker actor.
 int ping(const config& cfg) {
-  daemon_config sys_cfg;
+  system_config sys_cfg;
   caf::actor_system sys{sys_cfg};
   auto docker = docker::spawn_docker(sys, docker::options_from(cfg));
   int rc = 0;
@@ -47,25 +52,135 @@ int ping(const config& cfg) {
   return rc;
 }
 
+// Set by a `claudy daemon stop --all` before it raises SIGTERM.
+std::atomic<bool> stop_all{false};
+
+// `hal9000d run`: the daemon in the foreground until SIGINT/SIGTERM or a
+// `claudy daemon stop`.
+int run(config cfg) {
+  // Signals first: every thread CAF starts inherits the mask, so only
+  // sigwait below sees SIGINT/SIGTERM.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto listen = cfg.listen_host + ":" + std::to_string(cfg.port);
+  // Check TLS before building the actor system: CAF terminates the process
+  // on bad certificate files.
+  tls_files tls;
+  if (!is_loopback_host(cfg.listen_host)) {
+    auto files = server_tls_files(cfg.home);
+    if (!files) {
+      std::cerr << "hal9000d: refusing to listen on " << listen
+                << " without TLS: " << error_message(files.error())
+                << "\n  create certificates with: claudy daemon certs\n";
+      return 2;
+    }
+    tls = *files;
+  }
+  if (::mkdir(cfg.home.c_str(), 0700) != 0 && errno != EEXIST) {
+    std::cerr << "hal9000d: cannot create " << cfg.home << ": "
+              << std::strerror(errno) << "\n";
+    return 1;
+  }
+  auto lock = pid_lock::acquire(cfg.home + "/hal9000d.pid");
+  if (!lock) {
+    std::cerr << "hal9000d: " << error_message(lock.error()) << "\n";
+    return 1;
+  }
+  auto token = ensure_token(cfg.home);
+  if (!token) {
+    std::cerr << "hal9000d: " << error_message(token.error()) << "\n";
+    return 1;
+  }
+  init_logging(cfg.home, true);
+  log()->info("hal9000d {} starting (pid {}, home {}, wire {})", HAL9000_VERSION,
+              ::getpid(), cfg.home, wire_version);
+
+  int rc = 0;
+  {
+    system_config sys_cfg{true, tls};
+    caf::actor_system sys{sys_cfg};
+    runtime_options ro;
+    ro.token = *token;
+    ro.listen = listen;
+    ro.tls = tls.enabled();
+    ro.on_stop = [](bool all) {
+      log()->info("stop requested over the control endpoint (all: {})", all);
+      stop_all = all;
+      ::kill(::getpid(), SIGTERM);
+    };
+    auto rt = spawn_runtime(sys, cfg, ro);
+    if (!rt) {
+      log()->error("cannot start: {}", error_message(rt.error()));
+      std::cerr << "hal9000d: " << error_message(rt.error()) << "\n";
+      return 1;
+    }
+    auto port = tls.enabled()
+                  ? caf::openssl::publish(rt->bridge, cfg.port, cfg.listen_host.c_str(), true)
+                  : caf::io::publish(rt->bridge, cfg.port, cfg.listen_host.c_str(), true);
+    if (!port) {
+      auto msg = "cannot listen on " + listen + ": " + sys.render(port.error());
+      log()->error("{}", msg);
+      std::cerr << "hal9000d: " << msg << "\n";
+      shutdown_runtime(sys, *rt, false);
+      return 3;
+    }
+    log()->info("ready: control endpoint on {} ({})", listen,
+                tls.enabled() ? "mutual TLS" : "plain TCP, loopback");
+    int sig = 0;
+    sigwait(&signals, &sig);
+    bool all = stop_all;
+    log()->info("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    sys.middleman().unpublish(rt->bridge, *port);
+    shutdown_runtime(sys, *rt, all);
+  }
+  log()->info("stopped");
+  shutdown_logging();
+  // Last: once the lock is free, a new daemon may start on this home.
+  lock->release();
+  return rc;
+}
+
 } // namespace
 
 int daemon_main(int argc, char** argv) {
   CLI::App app{"hal9000d: the hal9000 daemon"};
   app.set_version_flag("--version", std::string{"hal9000d "} + HAL9000_VERSION
                                       + " (" + wire_version + ")");
-  auto* ping_cmd = app.add_subcommand("ping", "Check the Docker engine through the daemon's docker actor");
+  app.require_subcommand(0, 1);
+  auto* ping_cmd = app.add_subcommand(
+    "ping", "Reach the Docker engine through the daemon's docker actor");
+  auto* run_cmd = app.add_subcommand("run", "Run the daemon in the foreground");
+  std::string listen, home;
+  run_cmd->add_option("--listen", listen,
+                      "ADDRESS:PORT of the control endpoint (HAL9000_LISTEN); "
+                      "non-loopback needs TLS");
+  run_cmd->add_option("--home", home, "State directory (HAL9000_HOME)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  auto cfg = load_config();
+  auto env = process_env();
+  auto lookup = [&](const std::string& k) -> std::optional<std::string> {
+    if (k == "HAL9000_LISTEN" && !listen.empty())
+      return listen;
+    if (k == "HAL9000_HOME" && !home.empty())
+      return home;
+    return env(k);
+  };
+  auto cfg = load_config(lookup);
   if (!cfg) {
     std::cerr << "hal9000d: " << error_message(cfg.error()) << "\n";
     return 2;
   }
   if (ping_cmd->parsed())
     return ping(*cfg);
+  if (run_cmd->parsed())
+    return run(std::move(*cfg));
   std::cout << app.help();
   return 0;
 }

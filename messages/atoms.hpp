@@ -24,5 +24,7 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+// session store: (list_atom, workers_atom), (delete_atom, workers_atom, id)
+using workers_atom = caf::atom_constant<caf::atom("workers")>;
 
 } // namespace hal9000

@@ -1,8 +1,10 @@
 #include <caf/actor_system_config.hpp>
 
+#include "messages/cli_bridge.hpp"
 #include "messages/chroma.hpp"
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
+#include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
 namespace hal9000 {
@@ -55,6 +57,23 @@ void register_docker_types(caf::actor_system_config& cfg) {
 
 // -- other actors' types: one function per messages/ header, called below ---
 
+void register_cli_bridge_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<credentials>("hal9000::credentials")
+    .add_message_type<daemon_status>("hal9000::daemon_status")
+    .add_message_type<daemon_status_req>("hal9000::daemon_status_req")
+    .add_message_type<daemon_stop_req>("hal9000::daemon_stop_req")
+    .add_message_type<daemon_stop_reply>("hal9000::daemon_stop_reply")
+    .add_message_type<cli_bridge_actor>("hal9000::cli_bridge_actor");
+}
+
+void register_session_store_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<resource_limits>("hal9000::resource_limits")
+    .add_message_type<session_record>("hal9000::session_record")
+    .add_message_type<worker_record>("hal9000::worker_record")
+    .add_message_type<store_load_report>("hal9000::store_load_report")
+    .add_message_type<session_store_actor>("hal9000::session_store_actor");
+}
+
 void register_chroma_types(caf::actor_system_config& cfg) {
   using namespace chroma;
   cfg.add_message_type<health>("hal9000::chroma::health")
@@ -82,6 +101,8 @@ void register_types(caf::actor_system_config& cfg) {
                            return text;
                          });
   register_docker_types(cfg);
+  register_cli_bridge_types(cfg);
+  register_session_store_types(cfg);
   register_chroma_types(cfg);
 }
 

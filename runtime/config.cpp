@@ -198,6 +198,10 @@ caf::error validate(const config& c) {
   return caf::none;
 }
 
+bool is_loopback_host(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
 std::map<std::string, std::string> to_env(const config& c) {
   auto b = [](bool x) { return std::string{x ? "true" : "false"}; };
   std::string roots;

@@ -77,6 +77,9 @@ caf::expected<config> load_config(const env_lookup& env = process_env());
 /// loading call it again.
 caf::error validate(const config& cfg);
 
+/// 127.0.0.0/8, ::1 or localhost: the only addresses plain TCP may bind.
+bool is_loopback_host(const std::string& host);
+
 /// The configuration as NAME=VALUE pairs, as users set them (for the parent
 /// container's environment and `claudy daemon status`).
 std::map<std::string, std::string> to_env(const config& cfg);

@@ -1,9 +1,28 @@
-// Placeholder until the docker actor lands: every call fails as unavailable.
+// The docker actor: a front that never blocks, a few detached I/O workers
+// that each own one kept-alive Engine API connection, and an event stream on
+// its own thread.
+//
+//   callers --request--> front --request(timeout)--> io worker (detached)
+//                          |  (queues when all workers are busy)   | blocking
+//                          |                                       v libcurl
+//   subscribers <--event-- front <--anon_send-- event_stream thread (/events)
 #include "actors/docker/docker_actor.hpp"
 
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+
+#include <caf/actor_cast.hpp>
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
+#include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/docker/engine_client.hpp"
+#include "actors/docker/event_stream.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
 
@@ -18,36 +37,307 @@ options options_from(const hal9000::config& cfg) {
   return o;
 }
 
-docker_actor spawn_docker(caf::actor_system& sys, options) {
-  return sys.spawn([](docker_actor::pointer) -> docker_actor::behavior_type {
-    auto na = [] { return make_error(errc::unavailable, "not implemented"); };
-    return {
-      [=](ping_req) -> caf::result<std::string> { return na(); },
-      [=](version_req) -> caf::result<version_info> { return na(); },
-      [=](info_req) -> caf::result<std::string> { return na(); },
-      [=](image_inspect_req) -> caf::result<image_info> { return na(); },
-      [=](image_pull_req) -> caf::result<image_info> { return na(); },
-      [=](image_import_req) -> caf::result<image_info> { return na(); },
-      [=](image_remove_req) -> caf::result<void> { return na(); },
-      [=](create_req) -> caf::result<container_created> { return na(); },
-      [=](start_req) -> caf::result<void> { return na(); },
-      [=](stop_req) -> caf::result<void> { return na(); },
-      [=](kill_req) -> caf::result<void> { return na(); },
-      [=](remove_req) -> caf::result<void> { return na(); },
-      [=](inspect_req) -> caf::result<container_info> { return na(); },
-      [=](list_req) -> caf::result<std::vector<container_summary>> { return na(); },
-      [=](rename_req) -> caf::result<void> { return na(); },
-      [=](update_req) -> caf::result<void> { return na(); },
-      [=](exec_req) -> caf::result<exec_result> { return na(); },
-      [=](wait_req) -> caf::result<int64_t> { return na(); },
-      [=](logs_req) -> caf::result<std::string> { return na(); },
-      [=](volume_create_req) -> caf::result<volume_info> { return na(); },
-      [=](volume_inspect_req) -> caf::result<volume_info> { return na(); },
-      [=](volume_remove_req) -> caf::result<void> { return na(); },
-      [=](subscribe_req) -> caf::result<void> { return na(); },
-      [=](unsubscribe_req) -> caf::result<void> { return na(); },
+namespace {
+
+using ms = std::chrono::milliseconds;
+using clock_type = std::chrono::steady_clock;
+
+// The implementation's handle: the public interface plus what the event
+// stream thread sends.
+using front_actor = docker_actor::extend<caf::reacts_to<event>,
+                                         caf::reacts_to<engine_status>>;
+
+endpoint endpoint_of(const options& o) {
+  return endpoint{o.host, o.tls_verify, o.cert_path};
+}
+
+// -- I/O worker: blocking calls, one at a time, on its own thread -------------
+
+struct worker_state {
+  std::unique_ptr<engine_client> engine;
+  static inline const char* name = "hal9000.docker.io";
+};
+
+caf::result<void> done(caf::error err) {
+  if (err)
+    return err;
+  return caf::unit;
+}
+
+caf::behavior io_worker(caf::stateful_actor<worker_state>* self, options opts) {
+  self->state.engine = std::make_unique<engine_client>(endpoint_of(opts), opts.timeout);
+  auto e = [self]() -> engine_client& { return *self->state.engine; };
+  return {
+    [=](ping_req) -> caf::result<std::string> { return e().ping(); },
+    [=](version_req) -> caf::result<version_info> { return e().version(); },
+    [=](info_req) -> caf::result<std::string> { return e().info(); },
+    [=](image_inspect_req& r) -> caf::result<image_info> {
+      return e().image_inspect(r.image);
+    },
+    [=](image_pull_req& r) -> caf::result<image_info> {
+      auto sink = r.sink;
+      return e().image_pull(
+        r.image,
+        [&](pull_progress p) {
+          if (sink)
+            self->send(sink, std::move(p));
+        },
+        opts.long_timeout);
+    },
+    [=](image_import_req& r) -> caf::result<image_info> {
+      return e().image_import(r, opts.long_timeout);
+    },
+    [=](image_remove_req& r) -> caf::result<void> {
+      return done(e().image_remove(r.image, r.force));
+    },
+    [=](create_req& r) -> caf::result<container_created> { return e().create(r.spec); },
+    [=](start_req& r) -> caf::result<void> { return done(e().start(r.id)); },
+    [=](stop_req& r) -> caf::result<void> { return done(e().stop(r.id, r.timeout_s)); },
+    [=](kill_req& r) -> caf::result<void> { return done(e().kill(r.id, r.signal)); },
+    [=](remove_req& r) -> caf::result<void> {
+      return done(e().remove(r.id, r.force, r.volumes));
+    },
+    [=](inspect_req& r) -> caf::result<container_info> { return e().inspect(r.id); },
+    [=](list_req& r) -> caf::result<std::vector<container_summary>> {
+      return e().list(r.labels, r.all);
+    },
+    [=](rename_req& r) -> caf::result<void> { return done(e().rename(r.id, r.new_name)); },
+    [=](update_req& r) -> caf::result<void> { return done(e().update(r)); },
+    [=](exec_req& r) -> caf::result<exec_result> { return e().exec(r); },
+    [=](wait_req& r) -> caf::result<int64_t> { return e().wait(r.id, r.timeout_s); },
+    [=](logs_req& r) -> caf::result<std::string> { return e().logs(r.id, r.tail); },
+    [=](volume_create_req& r) -> caf::result<volume_info> { return e().volume_create(r); },
+    [=](volume_inspect_req& r) -> caf::result<volume_info> {
+      return e().volume_inspect(r.name);
+    },
+    [=](volume_remove_req& r) -> caf::result<void> {
+      return done(e().volume_remove(r.name, r.force));
+    },
+  };
+}
+
+// -- front: dispatch, queue, subscribers ---------------------------------------
+
+struct job {
+  std::function<void(size_t worker)> run;
+  std::function<void(caf::error)> fail;
+  clock_type::time_point queued;
+};
+
+struct subscriber {
+  event_sink_actor sink;
+  std::map<std::string, std::string> labels;
+};
+
+struct front_state {
+  options opts;
+  std::vector<caf::actor> workers;
+  std::vector<bool> busy;
+  std::deque<job> queue;
+  std::map<caf::actor_addr, subscriber> subs;
+  std::optional<engine_status> status;  // unknown until the stream first reports
+  std::vector<caf::response_promise> waiting;  // subscribe replies held until then
+  std::unique_ptr<event_stream> stream;  // destroyed (stopped) with the state
+  static inline const char* name = "hal9000.docker";
+};
+
+using front_ptr = front_actor::stateful_pointer<front_state>;
+
+// How long one call may take at the engine.
+ms call_timeout(const options& o, const stop_req& r) {
+  return o.timeout + std::chrono::seconds(r.timeout_s);
+}
+ms call_timeout(const options&, const wait_req& r) {
+  return std::chrono::seconds(r.timeout_s);
+}
+ms call_timeout(const options& o, const image_pull_req&) { return o.long_timeout; }
+ms call_timeout(const options& o, const image_import_req&) { return o.long_timeout; }
+ms call_timeout(const options& o, const exec_req&) { return o.timeout * 3; }
+template <class T>
+ms call_timeout(const options& o, const T&) {
+  return o.timeout;
+}
+
+void run_next(front_ptr self, size_t w) {
+  auto& st = self->state;
+  while (!st.queue.empty()) {
+    auto j = std::move(st.queue.front());
+    st.queue.pop_front();
+    auto waited = std::chrono::duration_cast<ms>(clock_type::now() - j.queued);
+    if (waited > st.opts.timeout) {
+      // Its caller gave up long ago; running it now could only do harm.
+      j.fail(make_error(errc::deadline_exceeded,
+                        "waited " + std::to_string(waited.count())
+                          + " ms for a free Docker engine connection"));
+      continue;
+    }
+    st.busy[w] = true;
+    j.run(w);
+    return;
+  }
+}
+
+void release(front_ptr self, size_t w) {
+  self->state.busy[w] = false;
+  run_next(self, w);
+}
+
+template <class Rep, class Req>
+caf::result<Rep> dispatch(front_ptr self, Req req) {
+  auto rp = self->make_response_promise();
+  auto t = call_timeout(self->state.opts, req);
+  job j;
+  j.queued = clock_type::now();
+  j.fail = [rp](caf::error e) mutable { rp.deliver(std::move(e)); };
+  j.run = [self, rp, t, req](size_t w) mutable {
+    // The engine call times out first; this only guards against a stuck worker.
+    auto guard = t + std::chrono::seconds(5);
+    auto on_error = [self, rp, w, t](caf::error& e) mutable {
+      if (e == caf::sec::request_timeout)
+        e = make_error(errc::deadline_exceeded,
+                       "the Docker call did not finish within "
+                         + std::to_string(t.count()) + " ms");
+      rp.deliver(std::move(e));
+      release(self, w);
     };
-  });
+    auto h = self->request(self->state.workers[w], guard, std::move(req));
+    if constexpr (std::is_void_v<Rep>) {
+      h.then(
+        [self, rp, w]() mutable {
+          rp.deliver(caf::unit);
+          release(self, w);
+        },
+        on_error);
+    } else {
+      h.then(
+        [self, rp, w](Rep& x) mutable {
+          rp.deliver(std::move(x));
+          release(self, w);
+        },
+        on_error);
+    }
+  };
+  auto& st = self->state;
+  for (size_t w = 0; w < st.workers.size(); ++w)
+    if (!st.busy[w]) {
+      st.busy[w] = true;
+      j.run(w);
+      return rp;
+    }
+  st.queue.push_back(std::move(j));
+  return rp;
+}
+
+bool matches(const std::map<std::string, std::string>& want,
+             const std::map<std::string, std::string>& have) {
+  for (auto& [k, v] : want) {
+    auto it = have.find(k);
+    if (it == have.end() || (!v.empty() && it->second != v))
+      return false;
+  }
+  return true;
+}
+
+void ensure_stream(front_ptr self) {
+  auto& st = self->state;
+  if (st.stream)
+    return;
+  // The thread holds only a weak address, so it never keeps the actor alive.
+  auto addr = caf::actor_cast<caf::actor_addr>(self);
+  event_stream::callbacks cb;
+  cb.on_event = [addr](event e) {
+    if (auto h = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(h, std::move(e));
+  };
+  cb.on_status = [addr](bool up, std::string reason) {
+    if (auto h = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(h, engine_status{up, std::move(reason)});
+  };
+  st.stream = std::make_unique<event_stream>(endpoint_of(st.opts), st.opts.reconnect_min,
+                                             st.opts.reconnect_max, std::move(cb));
+  st.stream->start();
+}
+
+front_actor::behavior_type front(front_ptr self, options opts) {
+  auto& st = self->state;
+  st.opts = opts;
+  auto n = std::max<uint32_t>(1, opts.concurrency);
+  for (uint32_t i = 0; i < n; ++i)
+    st.workers.push_back(self->spawn<caf::detached + caf::linked>(io_worker, opts));
+  st.busy.assign(n, false);
+  self->set_down_handler([self](caf::down_msg& dm) { self->state.subs.erase(dm.source); });
+  return {
+    [=](ping_req& r) { return dispatch<std::string>(self, r); },
+    [=](version_req& r) { return dispatch<version_info>(self, r); },
+    [=](info_req& r) { return dispatch<std::string>(self, r); },
+    [=](image_inspect_req& r) { return dispatch<image_info>(self, std::move(r)); },
+    [=](image_pull_req& r) { return dispatch<image_info>(self, std::move(r)); },
+    [=](image_import_req& r) { return dispatch<image_info>(self, std::move(r)); },
+    [=](image_remove_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](create_req& r) { return dispatch<container_created>(self, std::move(r)); },
+    [=](start_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](stop_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](kill_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](remove_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](inspect_req& r) { return dispatch<container_info>(self, std::move(r)); },
+    [=](list_req& r) {
+      return dispatch<std::vector<container_summary>>(self, std::move(r));
+    },
+    [=](rename_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](update_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](exec_req& r) { return dispatch<exec_result>(self, std::move(r)); },
+    [=](wait_req& r) { return dispatch<int64_t>(self, std::move(r)); },
+    [=](logs_req& r) { return dispatch<std::string>(self, std::move(r)); },
+    [=](volume_create_req& r) { return dispatch<volume_info>(self, std::move(r)); },
+    [=](volume_inspect_req& r) { return dispatch<volume_info>(self, std::move(r)); },
+    [=](volume_remove_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](subscribe_req& r) -> caf::result<void> {
+      if (!r.sink)
+        return make_error(errc::invalid_argument, "subscribe needs a sink actor");
+      auto& st = self->state;
+      auto addr = r.sink.address();
+      if (st.subs.count(addr) == 0)
+        self->monitor(r.sink);
+      st.subs[addr] = subscriber{r.sink, std::move(r.labels)};
+      ensure_stream(self);
+      if (st.status) {
+        self->send(r.sink, *st.status);
+        return caf::unit;
+      }
+      // Reply once the stream is connected (or known down): events after the
+      // reply are then guaranteed to reach the sink.
+      auto rp = self->make_response_promise();
+      st.waiting.push_back(rp);
+      return rp;
+    },
+    [=](unsubscribe_req& r) -> caf::result<void> {
+      auto& st = self->state;
+      if (st.subs.erase(r.sink.address()) > 0)
+        self->demonitor(r.sink.address());
+      return caf::unit;
+    },
+    [=](event& e) {
+      for (auto& [addr, s] : self->state.subs)
+        if (matches(s.labels, e.labels))
+          self->send(s.sink, e);
+    },
+    [=](engine_status& s) {
+      auto& st = self->state;
+      st.status = s;
+      for (auto& [addr, sub] : st.subs)
+        self->send(sub.sink, s);
+      for (auto& rp : st.waiting)
+        rp.deliver(caf::unit);
+      st.waiting.clear();
+    },
+  };
+}
+
+} // namespace
+
+docker_actor spawn_docker(caf::actor_system& sys, options opts) {
+  init_curl_once();
+  return sys.spawn(front, std::move(opts));
 }
 
 } // namespace hal9000::docker

@@ -23,8 +23,10 @@ struct options {
   std::string cert_path;
   /// Calls in flight at once (one kept-alive connection each).
   uint32_t concurrency = 4;
-  /// Default timeout of one call; long calls (pull, wait, stop) add their own.
+  /// Default timeout of one call; stop and wait add their own timeouts.
   std::chrono::milliseconds timeout{30000};
+  /// Timeout of a pull or an import (they move whole images).
+  std::chrono::milliseconds long_timeout{600000};
   /// First and longest pause before the event stream reconnects.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};

@@ -1,0 +1,84 @@
+#include "actors/session_store.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "messages/error.hpp"
+#include "runtime/store_files.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+struct store_state {
+  std::unique_ptr<store_files> files;
+  store_load_report report;
+  static constexpr const char* name = "hal9000.session_store";
+};
+
+using store_ptr = session_store_actor::stateful_pointer<store_state>;
+
+// Every handler is a thin call into store_files; the actor only serialises
+// access (one request at a time, so "check then write" is atomic).
+session_store_actor::behavior_type session_store_fun(store_ptr self,
+                                                     std::string home) {
+  self->state.files = std::make_unique<store_files>(std::move(home));
+  self->state.report = self->state.files->load();
+  auto& r = self->state.report;
+  if (!r.error.empty())
+    spdlog::error("session store: {}", r.error);
+  else
+    spdlog::info("session store: loaded {} sessions and {} workers, moved {} aside",
+                 r.sessions, r.workers, r.moved.size());
+  auto& files = *self->state.files;
+  auto unit = [](caf::error err) -> caf::result<void> {
+    if (err)
+      return err;
+    return caf::unit;
+  };
+  return {
+    [&files, unit](caf::put_atom, const session_record& x) -> caf::result<void> {
+      return unit(files.put_session(x));
+    },
+    [&files](caf::get_atom, const std::string& name) -> caf::result<session_record> {
+      auto r = files.get_session(name);
+      if (!r)
+        return std::move(r.error());
+      return std::move(*r);
+    },
+    [&files](list_atom) -> std::vector<session_record> {
+      return files.sessions();
+    },
+    [&files](end_atom, const std::string& name, const std::string& reason,
+             const std::string& ended_at) -> caf::result<session_record> {
+      auto r = files.end_session(name, reason, ended_at);
+      if (!r)
+        return std::move(r.error());
+      return std::move(*r);
+    },
+    [&files, unit](caf::put_atom, const worker_record& x) -> caf::result<void> {
+      return unit(files.put_worker(x));
+    },
+    [&files, unit](caf::delete_atom, workers_atom,
+                   const std::string& id) -> caf::result<void> {
+      return unit(files.delete_worker(id));
+    },
+    [&files](list_atom, workers_atom) -> std::vector<worker_record> {
+      return files.workers();
+    },
+    [self](load_atom) -> store_load_report {
+      return self->state.report;
+    },
+  };
+}
+
+} // namespace
+
+session_store_actor spawn_session_store(caf::actor_system& sys,
+                                        std::string hal9000_home) {
+  return sys.spawn<caf::detached>(session_store_fun, std::move(hal9000_home));
+}
+
+} // namespace hal9000

@@ -1,0 +1,91 @@
+#include "cli/connection.hpp"
+
+#include <unistd.h>
+
+#include <caf/io/middleman.hpp>
+#include <caf/openssl/manager.hpp>
+
+#include "messages/wire.hpp"
+#include "runtime/auth_token.hpp"
+
+namespace hal9000::cli {
+
+connection::connection(endpoint ep)
+  : ep_(std::move(ep)), cfg_(true, ep_.tls) {
+  sys_ = std::make_unique<caf::actor_system>(cfg_);
+}
+
+connection::~connection() {
+  bridge_ = nullptr;
+  sys_.reset();
+}
+
+caf::error connection::connect(std::chrono::milliseconds timeout) {
+  auto mm = ep_.tls.enabled() ? sys_->openssl_manager().actor_handle()
+                              : sys_->middleman().actor_handle();
+  caf::error result;
+  caf::scoped_actor self{*sys_, true};
+  self->request(mm, timeout, caf::connect_atom::value, ep_.host, ep_.port)
+    .receive(
+      [&](const caf::node_id&, caf::strong_actor_ptr& ptr,
+          const std::set<std::string>& ifs) {
+        if (!ptr)
+          result = make_error(errc::unavailable,
+                              "nothing is published at " + ep_.str());
+        else if (!sys_->assignable<cli_bridge_actor>(ifs))
+          result = make_error(errc::unavailable,
+                              "the daemon at " + ep_.str()
+                                + " speaks another protocol version");
+        else
+          bridge_ = caf::actor_cast<cli_bridge_actor>(std::move(ptr));
+      },
+      [&](caf::error& err) {
+        auto code = error_code(err);
+        if (code == errc::deadline_exceeded)
+          result = make_error(errc::deadline_exceeded,
+                              "hal9000d at " + ep_.str() + " did not answer within "
+                                + std::to_string(timeout.count()) + " ms");
+        else if (err == caf::sec::incompatible_application_ids)
+          result = make_error(errc::unavailable,
+                              "the daemon at " + ep_.str()
+                                + " speaks another protocol version (ours: "
+                                + wire_version + ")");
+        else if (ep_.tls.enabled() && err == caf::sec::disconnect_during_handshake)
+          result = make_error(errc::unauthenticated,
+                              "the daemon at " + ep_.str()
+                                + " refused our TLS certificate (or we refused its)");
+        else if (err == caf::sec::cannot_connect_to_node)
+          result = make_error(errc::unavailable,
+                              "hal9000d is not running at " + ep_.str()
+                                + " (start it with: claudy daemon start)");
+        else
+          result = make_error(errc::unavailable,
+                              "cannot connect to hal9000d at " + ep_.str() + ": "
+                                + error_message(err)
+                                + (ep_.tls.enabled() ? "" : " (does it require TLS? use --tls-dir)"));
+      });
+  return result;
+}
+
+caf::expected<credentials> connection::who() {
+  if (token_.empty()) {
+    auto token = read_token(ep_.token_file);
+    if (!token)
+      return token.error();
+    token_ = std::move(*token);
+  }
+  return credentials{token_, "claudy pid " + std::to_string(::getpid()) + " uid "
+                               + std::to_string(::getuid())};
+}
+
+caf::error connection::lost_or(caf::error err) {
+  if (error_code(err) == errc::deadline_exceeded)
+    return make_error(errc::deadline_exceeded,
+                      "hal9000d at " + ep_.str() + " did not reply in time");
+  if (err.category() == caf::atom("system"))
+    return make_error(errc::unavailable, "lost the connection to hal9000d at "
+                                           + ep_.str() + ": " + error_message(err));
+  return err;
+}
+
+} // namespace hal9000::cli

@@ -1,0 +1,254 @@
+// claudy daemon start | stop | status | restart | run
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/commands.hpp"
+#include "cli/context.hpp"
+#include "cli/exit_codes.hpp"
+#include "cli/output.hpp"
+#include "messages/error.hpp"
+#include "runtime/pid_lock.hpp"
+#include "runtime/tls_certs.hpp"
+
+namespace hal9000::cli {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// hal9000d next to claudy, else on PATH.
+std::string daemon_binary() {
+  char buf[4096];
+  auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  if (n > 0) {
+    std::string self{buf, static_cast<size_t>(n)};
+    auto candidate = self.substr(0, self.rfind('/') + 1) + "hal9000d";
+    if (::access(candidate.c_str(), X_OK) == 0)
+      return candidate;
+  }
+  return "hal9000d";
+}
+
+std::string log_tail(const std::string& path, size_t lines) {
+  std::ifstream in{path};
+  std::vector<std::string> all;
+  for (std::string line; std::getline(in, line);)
+    all.push_back(line);
+  std::string out;
+  for (size_t i = all.size() > lines ? all.size() - lines : 0; i < all.size(); ++i)
+    out += "  " + all[i] + "\n";
+  return out;
+}
+
+// Alive and not a zombie (a daemon started by an exited claudy is reaped by
+// whoever adopted it, maybe never).
+bool process_running(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string pid_field, comm, state;
+  if (!(stat >> pid_field >> comm >> state))
+    return false;
+  return state != "Z" && state != "X";
+}
+
+int print_status_of(connection& conn, const context& ctx, bool already) {
+  auto who = conn.who();
+  if (!who)
+    return fail(who.error());
+  auto st = conn.call<daemon_status>(daemon_status_req{*who}, ctx.timeout);
+  if (!st)
+    return fail(st.error());
+  if (ctx.json) {
+    auto j = to_json(*st);
+    if (already)
+      j["already_running"] = true;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    if (already)
+      std::cout << "hal9000d is already running (pid " << st->pid << ")\n";
+    print_status(std::cout, *st);
+  }
+  return exit_ok;
+}
+
+int status(const context& ctx) {
+  auto conn = ctx.connect(2s);
+  if (!conn)
+    return fail(conn.error());
+  return print_status_of(**conn, ctx, false);
+}
+
+// Launches `hal9000d run` in its own session with output to its log, and
+// waits until the control endpoint answers or the daemon dies.
+int start(const context& ctx, std::chrono::milliseconds deadline) {
+  if (!ctx.host.empty()) {
+    std::cerr << "claudy: daemon start runs on the daemon's host; --host is for "
+                 "the other commands\n";
+    return exit_usage;
+  }
+  if (auto conn = ctx.connect(1s))
+    return print_status_of(**conn, ctx, true);
+  auto& home = ctx.cfg.home;
+  ::mkdir(home.c_str(), 0700);
+  auto logs = home + "/logs";
+  ::mkdir(logs.c_str(), 0700);
+  auto out_path = logs + "/hal9000d.out";
+  auto binary = daemon_binary();
+  auto pid = ::fork();
+  if (pid < 0)
+    return fail(make_error(errc::internal, std::string{"fork: "} + std::strerror(errno)));
+  if (pid == 0) {
+    ::setsid();
+    int devnull = ::open("/dev/null", O_RDONLY);
+    int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (devnull >= 0)
+      ::dup2(devnull, 0);
+    if (out >= 0) {
+      ::dup2(out, 1);
+      ::dup2(out, 2);
+    }
+    ::execlp(binary.c_str(), binary.c_str(), "run", static_cast<char*>(nullptr));
+    std::fprintf(stderr, "cannot run %s: %s\n", binary.c_str(), std::strerror(errno));
+    ::_exit(127);
+  }
+  if (!ctx.quiet && !ctx.json)
+    std::cerr << "starting hal9000d (pid " << pid << ", log " << out_path << ")\n";
+  auto until = std::chrono::steady_clock::now() + deadline;
+  caf::error last;
+  for (;;) {
+    int wstatus = 0;
+    if (::waitpid(pid, &wstatus, WNOHANG) == pid) {
+      std::cerr << "claudy: hal9000d exited during start ("
+                << (WIFEXITED(wstatus) ? "code " + std::to_string(WEXITSTATUS(wstatus))
+                                       : "signal " + std::to_string(WTERMSIG(wstatus)))
+                << "); last lines of " << out_path << ":\n"
+                << log_tail(out_path, 20);
+      return exit_unavailable;
+    }
+    auto conn = ctx.connect(1s);
+    if (conn)
+      return print_status_of(**conn, ctx, false);
+    last = conn.error();
+    if (std::chrono::steady_clock::now() >= until)
+      break;
+    // Polls the port with a deadline; the daemon gives no other signal.
+    std::this_thread::sleep_for(20ms);
+  }
+  std::cerr << "claudy: hal9000d did not answer within " << deadline.count() / 1000
+            << " s (" << error_message(last) << "); last lines of " << out_path
+            << ":\n" << log_tail(out_path, 20);
+  return exit_unavailable;
+}
+
+int stop(const context& ctx, bool all) {
+  auto conn = ctx.connect(2s);
+  if (!conn) {
+    if (error_code(conn.error()) == errc::unavailable) {
+      if (!ctx.quiet)
+        std::cout << "hal9000d is not running\n";
+      return exit_ok;
+    }
+    return fail(conn.error());
+  }
+  auto who = (*conn)->who();
+  if (!who)
+    return fail(who.error());
+  auto pid = ctx.host.empty() ? lock_holder(ctx.cfg.home + "/hal9000d.pid")
+                              : caf::expected<pid_t>{caf::error{}};
+  auto reply = (*conn)->call<daemon_stop_reply>(daemon_stop_req{*who, all}, 60s);
+  if (!reply)
+    return fail(reply.error());
+  // Done only once the daemon's process is gone (locally we can see it).
+  if (pid) {
+    auto until = std::chrono::steady_clock::now() + 30s;
+    while (process_running(*pid)) {
+      if (std::chrono::steady_clock::now() >= until)
+        return fail(make_error(errc::deadline_exceeded,
+                               "hal9000d acknowledged the stop but still runs after 30 s"));
+      std::this_thread::sleep_for(10ms);
+    }
+  }
+  if (ctx.json) {
+    std::cout << nlohmann::json{{"stopped", true}, {"done", reply->done}}.dump(2) << "\n";
+  } else {
+    std::cout << "hal9000d stopped\n";
+    for (auto& line : reply->done)
+      std::cout << "  " << line << "\n";
+  }
+  return exit_ok;
+}
+
+int certs(const context& ctx, const cert_request& base) {
+  auto req = base;
+  req.home = ctx.cfg.home;
+  auto done = create_certs(req);
+  if (!done)
+    return fail(done.error());
+  if (ctx.json)
+    std::cout << nlohmann::json{{"done", *done}}.dump(2) << "\n";
+  else
+    for (auto& line : *done)
+      std::cout << line << "\n";
+  return exit_ok;
+}
+
+int run_foreground() {
+  auto binary = daemon_binary();
+  ::execlp(binary.c_str(), binary.c_str(), "run", static_cast<char*>(nullptr));
+  std::cerr << "claudy: cannot run " << binary << ": " << std::strerror(errno) << "\n";
+  return exit_failure;
+}
+
+} // namespace
+
+void add_daemon_commands(CLI::App& app, context& ctx, int& rc) {
+  auto* daemon = app.add_subcommand("daemon", "Start, stop and inspect hal9000d");
+  daemon->require_subcommand(1);
+
+  static int start_timeout_s = 30;
+  auto* start_cmd = daemon->add_subcommand(
+    "start", "Start hal9000d in the background and wait until it answers");
+  start_cmd->add_option("--timeout", start_timeout_s, "Seconds to wait (default 30)")
+    ->check(CLI::Range(1, 3600));
+  start_cmd->callback([&] { rc = start(ctx, std::chrono::seconds(start_timeout_s)); });
+
+  static bool stop_all = false;
+  auto* stop_cmd = daemon->add_subcommand(
+    "stop", "Stop hal9000d cleanly (sessions and the parent keep running)");
+  stop_cmd->add_flag("--all", stop_all, "Also stop every session and the parent");
+  stop_cmd->callback([&] { rc = stop(ctx, stop_all); });
+
+  daemon->add_subcommand("status", "Show the daemon's health")
+    ->callback([&] { rc = status(ctx); });
+
+  daemon->add_subcommand("restart", "Stop, then start hal9000d")->callback([&] {
+    rc = stop(ctx, false);
+    if (rc == exit_ok)
+      rc = start(ctx, std::chrono::seconds(start_timeout_s));
+  });
+
+  static cert_request cert_req;
+  auto* certs_cmd = daemon->add_subcommand(
+    "certs", "Create the CA, the daemon's certificate and client bundles for remote control");
+  certs_cmd->add_option("--server-name", cert_req.server_names,
+                        "DNS name or IP the daemon is reached at (repeatable; "
+                        "default localhost 127.0.0.1)");
+  certs_cmd->add_option("--client", cert_req.clients,
+                        "Create a client bundle with this name (repeatable)");
+  certs_cmd->add_flag("--force-server", cert_req.force_server,
+                      "Replace the daemon's certificate (the CA is kept)");
+  certs_cmd->callback([&] { rc = certs(ctx, cert_req); });
+
+  daemon->add_subcommand("run", "Run hal9000d in the foreground (systemd, debugging)")
+    ->callback([&] { rc = run_foreground(); });
+}
+
+} // namespace hal9000::cli

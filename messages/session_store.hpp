@@ -1,0 +1,131 @@
+#pragma once
+// The session store's typed interface and records. The store is the only
+// code that touches these files:
+//
+//   HAL9000_HOME/                     layout version 1 (store_layout_version)
+//   ├── hal9000d.pid                  daemon pid, flock-held (runtime/pid_lock)
+//   ├── sessions/                     0700
+//   │   ├── <name>.json               0600, one session_record + "version": 1
+//   │   ├── .<name>.json.tmp.XXXXXX   a write in progress (removed at load)
+//   │   └── corrupt/                  files that failed to load, kept for humans:
+//   │       └── <name>.json.<UTC yyyymmddTHHMMSSZ>[.N]
+//   └── pool/
+//       ├── pool-manager.pid          daemon pid while the pool runs (0644)
+//       └── workers/                  0700
+//           ├── <id>.json             0600, one worker_record + "version": 1
+//           └── corrupt/              as for sessions
+//
+// Session file (the reference's fields first; ours after):
+//   {"version": 1, "name": "...", "image": "...", "parent": "hal9000-parent",
+//    "project_dir": "/abs/realpath", "created_at": "2026-01-26T12:00:00Z",
+//    "resource_limits": {"enabled": true, "memory": "4g", "cpus": "2",
+//                        "pids_limit": "100"},
+//    "state": "running", "container_id": "...", "worker_id": "...",
+//    "user_id": "...", "claimed_at": "...", "ended_at": "", "end_reason": "",
+//    "served": "warm", "claim_latency_ms": 3.2}
+// Reading is defensive: unknown fields are ignored; invalid JSON, a missing
+// required field (name, project_dir, created_at for sessions; id for
+// workers), a field of the wrong type, a name that fails valid_name or that
+// differs from the file name, or a version newer than ours moves the file to
+// corrupt/ with a warning. Bump store_layout_version when the layout changes.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/resource_limits.hpp"
+
+namespace hal9000 {
+
+constexpr int store_layout_version = 1;
+
+/// One session. Times are ISO-8601 UTC ("2026-01-26T12:00:00Z", see
+/// runtime/time_format.hpp); empty means "not yet".
+struct session_record {
+  std::string name;         // required, immutable; valid_name(); the file name
+  std::string image;        // immutable; the worker image
+  std::string parent;       // immutable; "hal9000-parent" when joined to it
+  std::string project_dir;  // required, immutable; realpath, what is mounted
+  std::string created_at;   // required, immutable
+  resource_limits limits;   // "resource_limits" in the file; what was applied
+  std::string state;        // mutable: "starting" | "running" | "ended"
+  std::string container_id; // mutable (set once the container exists)
+  std::string worker_id;    // mutable
+  std::string user_id;      // immutable; who asked
+  std::string claimed_at;   // mutable
+  std::string ended_at;     // set by end
+  std::string end_reason;   // set by end: "stopped by user", "exited with
+                            // code 0", "OOM-killed", "container disappeared"
+  std::string served;       // "warm" | "cold"
+  double claim_latency_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_record& x) {
+  return f(caf::meta::type_name("hal9000::session_record"), x.name, x.image,
+           x.parent, x.project_dir, x.created_at, x.limits, x.state,
+           x.container_id, x.worker_id, x.user_id, x.claimed_at, x.ended_at,
+           x.end_reason, x.served, x.claim_latency_ms);
+}
+
+/// One pool worker, as the pool last reported it.
+struct worker_record {
+  std::string id;            // required, immutable; valid_name(); the file name
+  std::string container_id;  // mutable (empty while creating)
+  std::string state;         // "creating" | "warm" | "claimed" | "busy" |
+                             // "stopping" | "failed"
+  std::string created_at;
+  std::string warm_since;    // when it became warm (idleness counts from here)
+  std::string reason;        // why it failed, when state == "failed"
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, worker_record& x) {
+  return f(caf::meta::type_name("hal9000::worker_record"), x.id, x.container_id,
+           x.state, x.created_at, x.warm_since, x.reason);
+}
+
+/// What the store found when it loaded HAL9000_HOME at spawn.
+struct store_load_report {
+  uint32_t sessions = 0;            // session files loaded
+  uint32_t workers = 0;             // worker files loaded
+  std::vector<std::string> moved;   // "<file> -> <corrupt path>: <why>"
+  std::string error;                // non-empty: the store cannot work at all
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, store_load_report& x) {
+  return f(caf::meta::type_name("hal9000::store_load_report"), x.sessions,
+           x.workers, x.moved, x.error);
+}
+
+/// The session store. Every write is on disk (atomic, fsynced) before the
+/// reply. Errors: invalid_argument (bad name, before any file is touched),
+/// not_found, conflict, internal (disk), unavailable (HAL9000_HOME unusable).
+using session_store_actor = caf::typed_actor<
+  /// Creates or replaces a session. conflict when the name belongs to a
+  /// session that has not ended and is for another project_dir.
+  caf::replies_to<caf::put_atom, session_record>::with<void>,
+  /// The session; not_found.
+  caf::replies_to<caf::get_atom, std::string>::with<session_record>,
+  /// Every session, ended ones too, sorted by name.
+  caf::replies_to<list_atom>::with<std::vector<session_record>>,
+  /// (name, reason, ended_at; empty: now) marks the session ended and keeps
+  /// its file; replies with the ended record. Ending an ended session keeps
+  /// its first reason and time. not_found.
+  caf::replies_to<end_atom, std::string, std::string, std::string>::with<session_record>,
+  /// Creates or replaces a worker record.
+  caf::replies_to<caf::put_atom, worker_record>::with<void>,
+  /// Removes a worker record (missing: fine).
+  caf::replies_to<caf::delete_atom, workers_atom, std::string>::with<void>,
+  /// Every worker record, sorted by id.
+  caf::replies_to<list_atom, workers_atom>::with<std::vector<worker_record>>,
+  /// What the load at spawn found (and moved aside).
+  caf::replies_to<load_atom>::with<store_load_report>>;
+
+} // namespace hal9000

@@ -1,0 +1,153 @@
+#include "runtime/records_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "messages/error.hpp"
+#include "runtime/validate.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+using json = nlohmann::json;
+
+caf::error bad(const std::string& why) {
+  return make_error(errc::invalid_argument, why);
+}
+
+// Reads a string field; anything else is a type error, except that limits
+// may be numbers (older writers put "cpus": 2), printed as strings.
+caf::error read_string(const json& j, const char* key, bool required,
+                       std::string& out, bool number_ok = false) {
+  auto i = j.find(key);
+  if (i == j.end() || i->is_null()) {
+    if (required)
+      return bad(std::string{"missing field '"} + key + "'");
+    return caf::none;
+  }
+  if (i->is_string())
+    out = i->get<std::string>();
+  else if (number_ok && i->is_number_integer())
+    out = std::to_string(i->get<int64_t>());
+  else if (number_ok && i->is_number())
+    out = i->dump();
+  else
+    return bad(std::string{"field '"} + key + "' is not a string");
+  if (required && out.empty())
+    return bad(std::string{"field '"} + key + "' is empty");
+  return caf::none;
+}
+
+caf::error check_object_and_version(const json& j) {
+  if (!j.is_object())
+    return bad("not a JSON object");
+  auto v = j.find("version");
+  if (v == j.end())
+    return caf::none;  // files in the reference's format carry no version
+  if (!v->is_number_integer() || v->get<int64_t>() < 1)
+    return bad("field 'version' is not a positive integer");
+  if (v->get<int64_t>() > store_layout_version)
+    return bad("version " + std::to_string(v->get<int64_t>())
+               + " is newer than this hal9000's "
+               + std::to_string(store_layout_version));
+  return caf::none;
+}
+
+} // namespace
+
+json to_json(const session_record& x) {
+  return json{
+    {"version", store_layout_version},
+    {"name", x.name},
+    {"image", x.image},
+    {"parent", x.parent},
+    {"project_dir", x.project_dir},
+    {"created_at", x.created_at},
+    {"resource_limits", {{"enabled", x.limits.enabled},
+                         {"memory", x.limits.memory},
+                         {"cpus", x.limits.cpus},
+                         {"pids_limit", x.limits.pids_limit}}},
+    {"state", x.state},
+    {"container_id", x.container_id},
+    {"worker_id", x.worker_id},
+    {"user_id", x.user_id},
+    {"claimed_at", x.claimed_at},
+    {"ended_at", x.ended_at},
+    {"end_reason", x.end_reason},
+    {"served", x.served},
+    {"claim_latency_ms", x.claim_latency_ms},
+  };
+}
+
+json to_json(const worker_record& x) {
+  return json{
+    {"version", store_layout_version},
+    {"id", x.id},
+    {"container_id", x.container_id},
+    {"state", x.state},
+    {"created_at", x.created_at},
+    {"warm_since", x.warm_since},
+    {"reason", x.reason},
+  };
+}
+
+caf::expected<session_record> session_from_json(const json& j) {
+  if (auto err = check_object_and_version(j))
+    return err;
+  session_record x;
+  caf::error err;
+  if ((err = read_string(j, "name", true, x.name))
+      || (err = read_string(j, "image", false, x.image))
+      || (err = read_string(j, "parent", false, x.parent))
+      || (err = read_string(j, "project_dir", true, x.project_dir))
+      || (err = read_string(j, "created_at", true, x.created_at))
+      || (err = read_string(j, "state", false, x.state))
+      || (err = read_string(j, "container_id", false, x.container_id))
+      || (err = read_string(j, "worker_id", false, x.worker_id))
+      || (err = read_string(j, "user_id", false, x.user_id))
+      || (err = read_string(j, "claimed_at", false, x.claimed_at))
+      || (err = read_string(j, "ended_at", false, x.ended_at))
+      || (err = read_string(j, "end_reason", false, x.end_reason))
+      || (err = read_string(j, "served", false, x.served)))
+    return err;
+  if (auto e = valid_name(x.name))
+    return e;
+  if (auto rl = j.find("resource_limits"); rl != j.end() && !rl->is_null()) {
+    if (!rl->is_object())
+      return bad("field 'resource_limits' is not an object");
+    if (auto en = rl->find("enabled"); en != rl->end() && !en->is_null()) {
+      if (!en->is_boolean())
+        return bad("field 'resource_limits.enabled' is not a boolean");
+      x.limits.enabled = en->get<bool>();
+    }
+    if ((err = read_string(*rl, "memory", false, x.limits.memory, true))
+        || (err = read_string(*rl, "cpus", false, x.limits.cpus, true))
+        || (err = read_string(*rl, "pids_limit", false, x.limits.pids_limit, true)))
+      return err;
+  }
+  if (auto lat = j.find("claim_latency_ms"); lat != j.end() && !lat->is_null()) {
+    if (!lat->is_number())
+      return bad("field 'claim_latency_ms' is not a number");
+    x.claim_latency_ms = lat->get<double>();
+  }
+  return x;
+}
+
+caf::expected<worker_record> worker_from_json(const json& j) {
+  if (auto err = check_object_and_version(j))
+    return err;
+  worker_record x;
+  caf::error err;
+  if ((err = read_string(j, "id", true, x.id))
+      || (err = read_string(j, "container_id", false, x.container_id))
+      || (err = read_string(j, "state", false, x.state))
+      || (err = read_string(j, "created_at", false, x.created_at))
+      || (err = read_string(j, "warm_since", false, x.warm_since))
+      || (err = read_string(j, "reason", false, x.reason)))
+    return err;
+  if (auto e = valid_name(x.id))
+    return e;
+  return x;
+}
+
+} // namespace hal9000

@@ -1,0 +1,55 @@
+#pragma once
+// The session store's disk layer as a plain class (no actor, no CAF
+// scheduling): the layout and rules are in messages/session_store.hpp. The
+// session_store actor wraps one instance; tests and tools may use it directly
+// on a HAL9000_HOME no daemon is using. Every call blocks on file I/O.
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/expected.hpp>
+
+#include "messages/session_store.hpp"
+
+namespace hal9000 {
+
+class store_files {
+public:
+  explicit store_files(std::string hal9000_home);
+
+  /// Creates the directories (0700) and loads every file; a file that fails
+  /// to load is moved to corrupt/ with a spdlog warning and listed in the
+  /// report. Leftover temporary files of interrupted writes are removed.
+  /// When the directories cannot be created, report.error says why and every
+  /// later call fails with unavailable.
+  store_load_report load();
+
+  caf::error put_session(const session_record& x);
+  caf::expected<session_record> get_session(const std::string& name) const;
+  std::vector<session_record> sessions() const;
+  caf::expected<session_record> end_session(const std::string& name,
+                                            const std::string& reason,
+                                            const std::string& ended_at);
+
+  caf::error put_worker(const worker_record& x);
+  caf::error delete_worker(const std::string& id);
+  std::vector<worker_record> workers() const;
+
+  const std::string& sessions_dir() const { return sessions_dir_; }
+  const std::string& workers_dir() const { return workers_dir_; }
+
+private:
+  caf::error usable() const;
+  caf::error write_session(const session_record& x);
+
+  std::string home_;
+  std::string sessions_dir_;
+  std::string workers_dir_;
+  std::string broken_;  // why the store cannot work, empty when it can
+  std::map<std::string, session_record> sessions_;
+  std::map<std::string, worker_record> workers_;
+};
+
+} // namespace hal9000
