@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced; sets variables for the recipes
 # Helpers for scripts/build-images and the recipes under images/<name>/build.sh.
 # Sourced, never run. A recipe sets STAGES (how many `stage` calls it makes)
 # and defines build(), which must leave an image tagged "$TAG_HASH".
@@ -95,7 +96,7 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # -- the Debian base ----------------------------------------------------------------
 
-# shellcheck source=../../images/base/base.sh
+# shellcheck source=images/base/base.sh
 . "$REPO_DIR/images/base/base.sh"
 
 # -- build containers ---------------------------------------------------------------
