@@ -99,6 +99,20 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 # shellcheck source=images/base/base.sh
 . "$REPO_DIR/images/base/base.sh"
 
+# Removes base tarballs and base images of older base recipes.
+prune_old_bases() {
+  local hash f tag
+  hash=$(recipe_hash images/base </dev/null)
+  for f in "$CACHE_DIR"/base-*.tar; do
+    [ -e "$f" ] && [ "$f" != "$CACHE_DIR/base-$hash.tar" ] && rm -f "$f"
+  done
+  for tag in $(docker image ls --format '{{.Repository}}:{{.Tag}}' hal9000/base | grep ':r-'); do
+    [ "$tag" = "hal9000/base:r-$hash" ] && continue
+    docker rmi "$tag" >/dev/null 2>&1 || say "note: kept $tag (still in use)"
+  done
+  return 0
+}
+
 # -- build containers ---------------------------------------------------------------
 
 BUILD_CTR=""
