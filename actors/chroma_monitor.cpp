@@ -203,6 +203,14 @@ docker_restarter(restarter_actor::pointer self, docker::docker_actor docker,
   return {
     [=](restart_req&) -> caf::typed_response_promise<void> {
       auto rp = self->make_response_promise<void>();
+      // Workers live in the parent's network namespace: restarting it would
+      // leave them with loopback only. Refuse, whatever the caller passed.
+      if (container == "hal9000-parent" || container.rfind("hal9000-parent-", 0) == 0) {
+        rp.deliver(make_error(errc::invalid_argument,
+                              "refusing to restart " + container
+                                + ": it owns the workers' network namespace"));
+        return rp;
+      }
       auto start = [=]() mutable {
         self->request(docker, call_timeout, docker::start_req{container})
           .then([=]() mutable {

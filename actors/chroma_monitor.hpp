@@ -48,6 +48,7 @@ monitor_actor spawn_monitor(caf::actor_system& sys, options opts,
 /// A restarter that stops (timeout stop_timeout_s) and starts the container
 /// `container` through the docker actor, replying once it runs again. A
 /// container that was not running is simply started. Exits with `docker`.
+/// Refuses (invalid_argument) a container named hal9000-parent[-*].
 restarter_actor spawn_docker_restarter(caf::actor_system& sys,
                                        docker::docker_actor docker,
                                        std::string container = "hal9000-chromadb",

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced by scripts/build-images
 # The Debian base shared by the worker and chromadb images: debootstrap
 # --variant=minbase bookworm from Debian's mirror, nothing else. Sourced by
 # scripts/images/lib.sh; its hash covers this directory only, so editing the

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced by scripts/build-images
 # hal9000/chromadb:local: Debian 12 (minbase) + Node.js + the ChromaDB server
 # pinned by package.json/package-lock.json here (chromadb 3.0.9 with bindings
 # 1.0.5: newer bindings need glibc 2.38). Runs as user chroma; serves on

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced by scripts/build-images
 # hal9000/worker:local: Debian 12 (minbase) + Node.js + Claude Code (pinned) +
 # tmux + git, user claude (uid 1000), /workspace. Its own command only idles:
 # the daemon binds its claim script into every worker and runs that instead.

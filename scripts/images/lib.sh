@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced; sets variables for the recipes
 # Helpers for scripts/build-images and the recipes under images/<name>/build.sh.
 # Sourced, never run. A recipe sets STAGES (how many `stage` calls it makes)
 # and defines build(), which must leave an image tagged "$TAG_HASH".
@@ -70,7 +71,7 @@ run() {
   cols=$(tput cols 2>/dev/null || echo 80)
   while kill -0 "$pid" 2>/dev/null; do
     local last
-    last=$(tail -n 1 "$LOG" | tr -d '\r\033' | cut -c1-$((cols - 12)))
+    last=$(tail -n 3 "$LOG" | grep -v '^==== ' | tail -n 1 | tr -d '\r\033' | cut -c1-$((cols - 12)))
     printf '\r\033[K\033[1m[%d/%d]\033[0m \033[2m%s\033[0m' "$STAGE_NO" "$STAGES" "$last"
     sleep 0.2
   done
@@ -95,8 +96,22 @@ image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
 
 # -- the Debian base ----------------------------------------------------------------
 
-# shellcheck source=../../images/base/base.sh
+# shellcheck source=images/base/base.sh
 . "$REPO_DIR/images/base/base.sh"
+
+# Removes base tarballs and base images of older base recipes.
+prune_old_bases() {
+  local hash f tag
+  hash=$(recipe_hash images/base </dev/null)
+  for f in "$CACHE_DIR"/base-*.tar; do
+    [ -e "$f" ] && [ "$f" != "$CACHE_DIR/base-$hash.tar" ] && rm -f "$f"
+  done
+  for tag in $(docker image ls --format '{{.Repository}}:{{.Tag}}' hal9000/base | grep ':r-'); do
+    [ "$tag" = "hal9000/base:r-$hash" ] && continue
+    docker rmi "$tag" >/dev/null 2>&1 || say "note: kept $tag (still in use)"
+  done
+  return 0
+}
 
 # -- build containers ---------------------------------------------------------------
 

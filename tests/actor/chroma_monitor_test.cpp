@@ -16,6 +16,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chroma_monitor.hpp"
+#include "actors/docker/docker_actor.hpp"
 #include "support/chroma_server.hpp"
 #include "messages/error.hpp"
 #include "support/test_env.hpp"
@@ -120,6 +121,7 @@ protected:
   void TearDown() override {
     if (monitor)
       caf::anon_send_exit(monitor, caf::exit_reason::user_shutdown);
+    monitor = nullptr;  // a handle keeps its actor alive
     sys_.reset();  // awaits every actor: fails the test by hanging if one leaks
   }
   caf::actor_system& sys() { return sys_->sys; }
@@ -208,6 +210,22 @@ TEST_F(chroma_monitor_test, nothing_listening_is_down_and_asks_for_a_restart) {
   caf::anon_send_exit(restarter, caf::exit_reason::user_shutdown);
 }
 
+TEST_F(chroma_monitor_test, docker_restarter_never_restarts_the_parent) {
+  auto docker = docker::spawn_docker(sys(), docker::options{});
+  auto restarter = chroma::spawn_docker_restarter(sys(), docker, "hal9000-parent");
+  caf::scoped_actor self{sys()};
+  bool refused = false;
+  self->request(restarter, 5s, chroma::restart_req{"test", 1})
+    .receive([] { ADD_FAILURE() << "restarted the parent"; },
+             [&](caf::error& err) {
+               refused = error_code(err) == errc::invalid_argument;
+               EXPECT_NE(error_message(err).find("hal9000-parent"), std::string::npos)
+                 << error_message(err);
+             });
+  EXPECT_TRUE(refused);
+  caf::anon_send_exit(docker, caf::exit_reason::user_shutdown);
+}
+
 // -- a real ChromaDB server ---------------------------------------------------------------------
 
 class real_chroma_test : public chroma_monitor_test {
@@ -215,14 +233,18 @@ protected:
   void SetUp() override {
     auto err = chroma_server::install();
     ASSERT_EQ(err, "") << err;
-    server = std::make_unique<chroma_server>(temp_dir("data"));
+    data_dir = temp_dir("data");
+    server = std::make_unique<chroma_server>(data_dir);
     err = server->start();
     ASSERT_EQ(err, "") << err;
   }
   void TearDown() override {
     chroma_monitor_test::TearDown();
     server.reset();
+    if (!data_dir.empty())
+      sh("rm -rf '" + data_dir + "' '" + data_dir + ".log'");
   }
+  std::string data_dir;
   std::unique_ptr<chroma_server> server;
 };
 
