@@ -66,21 +66,21 @@ worker_change_events(const std::string& worker_id, const std::string& container_
     e.details["from"] = from;
   std::vector<lifecycle_event> out;
   auto ended = [&](lifecycle_event x) {
-    x.kind = event_kind::session_ended;
+    x.kind = event_kinds::session_ended;
     out.push_back(std::move(x));
   };
   if (to == "creating") {
-    e.kind = event_kind::worker_creating;
+    e.kind = event_kinds::worker_creating;
   } else if (to == "warm") {
-    e.kind = event_kind::worker_warm;
+    e.kind = event_kinds::worker_warm;
   } else if (to == "claimed") {
-    e.kind = event_kind::worker_claimed;
+    e.kind = event_kinds::worker_claimed;
   } else if (to == "busy") {
-    e.kind = event_kind::session_started;
+    e.kind = event_kinds::session_started;
     if (!served.empty())
       e.details["served"] = served;
   } else if (to == "failed") {
-    e.kind = event_kind::worker_died;
+    e.kind = event_kinds::worker_died;
     e.oom = reason.find("OOM") != std::string::npos;
     e.exit_code = e.oom ? 137 : exit_code_in(reason);
     e.memory_limit = memory_limit;
@@ -89,7 +89,7 @@ worker_change_events(const std::string& worker_id, const std::string& container_
       ended(e);
     return out;
   } else if (to == "gone") {
-    e.kind = event_kind::worker_removed;
+    e.kind = event_kinds::worker_removed;
     out.push_back(e);
     if (!session.empty() && had_session(from))
       ended(e);
@@ -103,7 +103,7 @@ worker_change_events(const std::string& worker_id, const std::string& container_
 
 lifecycle_event chroma_health_event(const chroma::event& e) {
   lifecycle_event out;
-  out.kind = event_kind::chromadb_health;
+  out.kind = event_kinds::chromadb_health;
   if (e.current.checked_at_ms > 0)
     out.time = event_time(std::chrono::system_clock::time_point{
       std::chrono::milliseconds{e.current.checked_at_ms}});
@@ -153,10 +153,10 @@ void event_metrics::apply(const lifecycle_event& e) {
   auto& m = *m_;
   m.events.with({e.kind}).inc();
   const auto& k = e.kind;
-  if (k == event_kind::worker_creating) {
+  if (k == event_kinds::worker_creating) {
     workers_[e.worker_id] = "creating";
     creating_since_[e.worker_id] = std::chrono::steady_clock::now();
-  } else if (k == event_kind::worker_warm) {
+  } else if (k == event_kinds::worker_warm) {
     workers_[e.worker_id] = "warm";
     double ms = 0;
     if (parse_number(detail(e, "duration_ms"), ms)) {
@@ -166,9 +166,9 @@ void event_metrics::apply(const lifecycle_event& e) {
       m.refill_duration.with({}).observe(d.count());
     }
     creating_since_.erase(e.worker_id);
-  } else if (k == event_kind::worker_claimed) {
+  } else if (k == event_kinds::worker_claimed) {
     workers_[e.worker_id] = "busy";
-  } else if (k == event_kind::session_started) {
+  } else if (k == event_kinds::session_started) {
     if (!e.worker_id.empty())
       workers_[e.worker_id] = "busy";
     if (!e.session.empty() && sessions_.insert(e.session).second)
@@ -179,10 +179,10 @@ void event_metrics::apply(const lifecycle_event& e) {
     double ms = 0;
     if (parse_number(detail(e, "claim_latency_ms"), ms))
       m.claim_latency.with({}).observe(ms);
-  } else if (k == event_kind::session_ended) {
+  } else if (k == event_kinds::session_ended) {
     if (sessions_.erase(e.session) > 0)
       m.sessions_active.with({}).set(static_cast<double>(sessions_.size()));
-  } else if (k == event_kind::worker_died) {
+  } else if (k == event_kinds::worker_died) {
     workers_.erase(e.worker_id);
     creating_since_.erase(e.worker_id);
     ++failed_;
@@ -193,13 +193,13 @@ void event_metrics::apply(const lifecycle_event& e) {
     m.worker_exits.with({reason}).inc();
     if (e.oom)
       m.oom_kills.with({}).inc();
-  } else if (k == event_kind::worker_removed) {
+  } else if (k == event_kinds::worker_removed) {
     creating_since_.erase(e.worker_id);
     if (workers_.erase(e.worker_id) > 0)
       m.worker_exits.with({"removed"}).inc();
-  } else if (k == event_kind::pool_cleanup) {
+  } else if (k == event_kinds::pool_cleanup) {
     failed_ = 0;
-  } else if (k == event_kind::chromadb_health) {
+  } else if (k == event_kinds::chromadb_health) {
     if (auto state = detail(e, "state")) {
       for (auto s : {"unknown", "healthy", "degraded", "down"})
         m.chromadb_health.with({s}).set(*state == s ? 1 : 0);
@@ -208,7 +208,7 @@ void event_metrics::apply(const lifecycle_event& e) {
     double ms = 0;
     if (parse_number(detail(e, "latency_ms"), ms))
       m.chromadb_latency.with({}).set(ms);
-  } else if (k == event_kind::daemon_reconcile) {
+  } else if (k == event_kinds::daemon_reconcile) {
     if (auto action = detail(e, "action"))
       m.reconcile_actions.with({*action}).inc();
   } else {
@@ -281,6 +281,7 @@ event_hub_actor spawn_event_hub(caf::actor_system& sys, event_hub_options opts) 
         events_subscribe_reply reply;
         reply.hub = caf::actor_cast<caf::actor>(self);
         if (!req.follow) {
+          reply.sinks = static_cast<uint32_t>(st.sinks.size());
           if (req.replay)
             reply.recent.assign(st.recent.begin(), st.recent.end());
           return reply;
@@ -298,6 +299,7 @@ event_hub_actor spawn_event_hub(caf::actor_system& sys, event_hub_options opts) 
             self->send(req.sink, e);
           reply.replayed = static_cast<uint32_t>(st.recent.size());
         }
+        reply.sinks = static_cast<uint32_t>(st.sinks.size());
         return reply;
       },
       [self](events_unsubscribe_req& req) {

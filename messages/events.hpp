@@ -25,7 +25,7 @@ namespace hal9000 {
 // -- event kinds -------------------------------------------------------------------
 // Publishers use these names; the hub derives metrics from the ones marked (m).
 
-namespace event_kind {
+namespace event_kinds {
 constexpr const char* worker_creating = "worker.creating";  // (m) creation started
 constexpr const char* worker_warm = "worker.warm";          // (m) ready to be claimed
 constexpr const char* worker_claimed = "worker.claimed";    // (m) taken for a session
@@ -51,7 +51,7 @@ constexpr const char* pool_cleanup = "pool.cleanup";
 /// (m) details: action (adopted, returned, removed_orphan, ...). One event per
 /// action of the start-up reconciliation.
 constexpr const char* daemon_reconcile = "daemon.reconcile";
-} // namespace event_kind
+} // namespace event_kinds
 
 // -- the event ---------------------------------------------------------------------
 
@@ -60,7 +60,7 @@ constexpr const char* daemon_reconcile = "daemon.reconcile";
 struct lifecycle_event {
   std::string time;          // ISO-8601 UTC with ms ("2026-01-26T12:00:00.123Z");
                              // the hub stamps it when the publisher left it empty
-  std::string kind;          // an event_kind name
+  std::string kind;          // an event_kinds name
   std::string worker_id;
   std::string session;
   std::string container_id;
@@ -106,12 +106,13 @@ struct events_subscribe_reply {
   std::vector<lifecycle_event> recent;  // follow=false only, oldest first
   uint32_t replayed = 0;                // follow=true: events sent to the sink before any new one
   caf::actor hub;                       // the hub; a follower monitors it to notice the daemon going away
+  uint32_t sinks = 0;                   // followers subscribed now (this one included)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, events_subscribe_reply& x) {
   return f(caf::meta::type_name("hal9000::events_subscribe_reply"), x.recent,
-           x.replayed, x.hub);
+           x.replayed, x.hub, x.sinks);
 }
 
 struct events_unsubscribe_req {
