@@ -5,6 +5,7 @@
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
 #include "messages/pool.hpp"
+#include "messages/events.hpp"
 #include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
@@ -111,6 +112,15 @@ void register_chroma_types(caf::actor_system_config& cfg) {
     .add_message_type<monitor_actor>("hal9000::chroma::monitor_actor");
 }
 
+void register_event_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<lifecycle_event>("hal9000::lifecycle_event")
+    .add_message_type<event_sink>("hal9000::event_sink")
+    .add_message_type<events_subscribe_req>("hal9000::events_subscribe_req")
+    .add_message_type<events_subscribe_reply>("hal9000::events_subscribe_reply")
+    .add_message_type<events_unsubscribe_req>("hal9000::events_unsubscribe_req")
+    .add_message_type<event_hub_actor>("hal9000::event_hub_actor");
+}
+
 } // namespace
 
 void register_types(caf::actor_system_config& cfg) {
@@ -127,6 +137,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_session_store_types(cfg);
   register_chroma_types(cfg);
   register_pool_types(cfg);
+  register_event_types(cfg);
 }
 
 } // namespace hal9000
