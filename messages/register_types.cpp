@@ -4,6 +4,7 @@
 #include "messages/chroma.hpp"
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
+#include "messages/parent.hpp"
 #include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
@@ -89,6 +90,16 @@ void register_chroma_types(caf::actor_system_config& cfg) {
     .add_message_type<monitor_actor>("hal9000::chroma::monitor_actor");
 }
 
+void register_parent_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<container_state>("hal9000::container_state")
+    .add_message_type<volume_state>("hal9000::volume_state")
+    .add_message_type<volume_report>("hal9000::volume_report")
+    .add_message_type<parent_status>("hal9000::parent_status")
+    .add_message_type<parent_stop_req>("hal9000::parent_stop_req")
+    .add_message_type<parent_stop_reply>("hal9000::parent_stop_reply")
+    .add_message_type<parent_actor>("hal9000::parent_actor");
+}
+
 } // namespace
 
 void register_types(caf::actor_system_config& cfg) {
@@ -104,6 +115,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_cli_bridge_types(cfg);
   register_session_store_types(cfg);
   register_chroma_types(cfg);
+  register_parent_types(cfg);
 }
 
 } // namespace hal9000
