@@ -56,6 +56,20 @@ daemon_status base_status(bridge_pointer self) {
   return st;
 }
 
+// The parent's state, then volumes and the keeper's notes, in words.
+void add_parent_status(daemon_status& st, const parent_status& p) {
+  st.parent_state = to_string(p.parent);
+  for (auto& v : p.volumes)
+    st.notes.push_back("volume " + v.name + ": " + to_string(v.state)
+                       + (v.error.empty() ? "" : " (" + v.error + ")"));
+  if (p.chroma != container_state::running)
+    st.notes.push_back(p.chroma_name + ": " + to_string(p.chroma));
+  for (auto& n : p.notes)
+    st.notes.push_back(n);
+  if (!p.error.empty())
+    st.notes.push_back("parent: " + p.error);
+}
+
 } // namespace
 
 cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
@@ -76,16 +90,35 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
           rp.deliver(std::move(st));
           return rp;
         }
-        self->request(docker, self->state.opts.peer_timeout, docker::version_req{})
+        auto timeout = self->state.opts.peer_timeout;
+        // The parent keeper's view, when there is one, after the engine's.
+        auto with_parent = [=](daemon_status st) mutable {
+          auto& parent = self->state.peers.parent;
+          if (!parent) {
+            rp.deliver(std::move(st));
+            return;
+          }
+          self->request(parent, timeout, status_atom::value)
+            .then(
+              [=](parent_status& p) mutable {
+                add_parent_status(st, p);
+                rp.deliver(std::move(st));
+              },
+              [=](caf::error& err) mutable {
+                st.notes.push_back("parent keeper: " + error_message(err));
+                rp.deliver(std::move(st));
+              });
+        };
+        self->request(docker, timeout, docker::version_req{})
           .then(
             [=](docker::version_info& v) mutable {
               st.docker_reachable = true;
               st.docker_version = v.version;
-              rp.deliver(std::move(st));
+              with_parent(std::move(st));
             },
             [=](caf::error& err) mutable {
               st.docker_error = error_message(err);
-              rp.deliver(std::move(st));
+              with_parent(std::move(st));
             });
         return rp;
       },

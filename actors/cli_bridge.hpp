@@ -11,6 +11,7 @@
 
 #include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
+#include "messages/parent.hpp"
 #include "runtime/config.hpp"
 
 namespace hal9000 {
@@ -19,6 +20,7 @@ namespace hal9000 {
 /// unavailable parts of the status rather than errors.
 struct bridge_peers {
   docker::docker_actor docker;
+  parent_actor parent;  // the parent keeper: parent state, volumes, notes
 };
 
 struct bridge_options {

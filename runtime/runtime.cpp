@@ -21,7 +21,9 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     bo.listen = opts.listen;
     bo.tls = opts.tls;
     bo.on_stop = opts.on_stop;
-    rt.bridge = spawn_cli_bridge(sys, std::move(bo), bridge_peers{rt.docker});
+    bridge_peers peers;
+    peers.docker = rt.docker;
+    rt.bridge = spawn_cli_bridge(sys, std::move(bo), std::move(peers));
   }
   return rt;
 }
