@@ -198,7 +198,13 @@ monitor(monitor_ptr self, options opts, restarter_actor restarter) {
 restarter_actor::behavior_type
 docker_restarter(restarter_actor::pointer self, docker::docker_actor docker,
                  std::string container, int32_t stop_timeout_s) {
-  self->link_to(docker);
+  // Monitor, not link: the docker actor is shared, and a link would take it
+  // down with us (even our "unreachable" exit when the last handle goes).
+  self->monitor(docker);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (dm.source == docker.address())
+      self->quit(dm.reason);
+  });
   auto call_timeout = std::chrono::seconds(stop_timeout_s + 30);
   return {
     [=](restart_req&) -> caf::typed_response_promise<void> {

@@ -45,6 +45,20 @@ struct status_fan_in {
   }
 };
 
+// The parent's state, then volumes and the keeper's notes, in words.
+void add_parent_status(daemon_status& st, const parent_status& p) {
+  st.parent_state = to_string(p.parent);
+  for (auto& v : p.volumes)
+    st.notes.push_back("volume " + v.name + ": " + to_string(v.state)
+                       + (v.error.empty() ? "" : " (" + v.error + ")"));
+  if (p.chroma != container_state::running)
+    st.notes.push_back(p.chroma_name + ": " + to_string(p.chroma));
+  for (auto& n : p.notes)
+    st.notes.push_back(n);
+  if (!p.error.empty())
+    st.notes.push_back("parent: " + p.error);
+}
+
 } // namespace
 
 caf::result<daemon_status> daemon_status_of(pointer self) {
@@ -118,6 +132,19 @@ caf::result<daemon_status> daemon_status_of(pointer self) {
         },
         [fan](caf::error& err) {
           fan->st.notes.push_back("sessions: " + error_message(err));
+          fan->done();
+        });
+  }
+  if (peers.parent) {
+    ++fan->pending;
+    self->request(peers.parent, timeout, status_atom::value)
+      .then(
+        [fan](parent_status& p) {
+          add_parent_status(fan->st, p);
+          fan->done();
+        },
+        [fan](caf::error& err) {
+          fan->st.notes.push_back("parent keeper: " + error_message(err));
           fan->done();
         });
   }

@@ -15,6 +15,7 @@
 #include "messages/events.hpp"
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
+#include "messages/parent.hpp"
 #include "runtime/config.hpp"
 
 namespace hal9000 {
@@ -27,6 +28,7 @@ struct bridge_peers {
   session_store_actor store;
   chroma_monitor_actor chroma;
   event_hub_actor events;
+  parent_actor parent;  // the parent keeper: parent state, volumes, notes
 };
 
 struct bridge_options {

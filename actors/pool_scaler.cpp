@@ -618,8 +618,7 @@ pool_options pool_options_from(const config& cfg) {
   o.check_interval = std::chrono::seconds(cfg.check_interval_s);
   o.claim_timeout = std::chrono::seconds(cfg.claim_timeout_s);
   o.docker_host = cfg.docker_host;
-  if (auto v = std::getenv("HAL9000_FORCE_COLD"))
-    o.force_cold = std::string{v} == "true" || std::string{v} == "1";
+  o.force_cold = cfg.force_cold;
   return o;
 }
 

@@ -45,8 +45,7 @@ struct pool_options {
   bool rename_before_reply = true;
 };
 
-/// Options from the daemon's configuration (HAL9000_FORCE_COLD from the
-/// environment until config.hpp carries it).
+/// Options from the daemon's configuration.
 pool_options pool_options_from(const config& cfg);
 
 /// Checks counts (MIN <= MAX <= 100, max_creating >= 1), limits and paths;

@@ -148,6 +148,8 @@ struct container_info {
   std::vector<std::string> cap_add;
   std::vector<std::string> cap_drop;
   std::vector<std::string> security_opt;
+  /// HostConfig.PortBindings as created (host_port 0: the engine picked one).
+  std::vector<port_binding> ports;
 };
 
 template <class Inspector>
@@ -156,7 +158,7 @@ typename Inspector::result_type inspect(Inspector& f, container_info& x) {
            x.name, x.image, x.state, x.running, x.exit_code, x.oom_killed,
            x.pid, x.started_at, x.finished_at, x.labels, x.env, x.memory,
            x.nano_cpus, x.pids_limit, x.network_mode, x.mounts, x.cap_add,
-           x.cap_drop, x.security_opt);
+           x.cap_drop, x.security_opt, x.ports);
 }
 
 /// One row of a list.

@@ -6,6 +6,7 @@
 #include "messages/error.hpp"
 #include "messages/pool.hpp"
 #include "messages/events.hpp"
+#include "messages/parent.hpp"
 #include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
@@ -121,6 +122,16 @@ void register_event_types(caf::actor_system_config& cfg) {
     .add_message_type<event_hub_actor>("hal9000::event_hub_actor");
 }
 
+void register_parent_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<container_state>("hal9000::container_state")
+    .add_message_type<volume_state>("hal9000::volume_state")
+    .add_message_type<volume_report>("hal9000::volume_report")
+    .add_message_type<parent_status>("hal9000::parent_status")
+    .add_message_type<parent_stop_req>("hal9000::parent_stop_req")
+    .add_message_type<parent_stop_reply>("hal9000::parent_stop_reply")
+    .add_message_type<parent_actor>("hal9000::parent_actor");
+}
+
 } // namespace
 
 void register_types(caf::actor_system_config& cfg) {
@@ -138,6 +149,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_chroma_types(cfg);
   register_pool_types(cfg);
   register_event_types(cfg);
+  register_parent_types(cfg);
 }
 
 } // namespace hal9000

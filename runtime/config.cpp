@@ -82,6 +82,9 @@ caf::error apply(config& c, const std::string& k, const std::string& v) {
   else if (k == "CHECK_INTERVAL") return parse_uint(k, v, c.check_interval_s, 1, 86400);
   else if (k == "HAL9000_MAX_CREATING") return parse_uint(k, v, c.max_creating, 1, 32);
   else if (k == "HAL9000_CLAIM_TIMEOUT") return parse_uint(k, v, c.claim_timeout_s, 1, 3600);
+  else if (k == "HAL9000_FORCE_COLD") return parse_bool(k, v, c.force_cold);
+  else if (k == "HAL9000_MANAGE_PARENT") return parse_bool(k, v, c.manage_parent);
+  else if (k == "HAL9000_PARENT_PREFIX") c.parent_prefix = v;
   else if (k == "WORKER_MEMORY") c.worker_memory = v;
   else if (k == "WORKER_CPUS") c.worker_cpus = v;
   else if (k == "WORKER_PIDS_LIMIT") c.worker_pids_limit = v;
@@ -109,7 +112,8 @@ const char* const known_keys[] = {
   "SKIP_IMAGE_PULL", "LAZY_IMAGE_PULL", "CHROMADB_HOST", "CHROMADB_PORT",
   "CHROMADB_DATA_DIR", "ENABLE_POOL_MANAGER", "MIN_WARM_WORKERS",
   "MAX_WARM_WORKERS", "IDLE_TIMEOUT", "CHECK_INTERVAL", "HAL9000_MAX_CREATING",
-  "HAL9000_CLAIM_TIMEOUT", "WORKER_MEMORY", "WORKER_CPUS", "WORKER_PIDS_LIMIT",
+  "HAL9000_CLAIM_TIMEOUT", "HAL9000_FORCE_COLD", "HAL9000_MANAGE_PARENT",
+  "HAL9000_PARENT_PREFIX", "WORKER_MEMORY", "WORKER_CPUS", "WORKER_PIDS_LIMIT",
   "WORKER_COMMAND", "HAL9000_PORT", "HAL9000_LISTEN", "HAL9000_METRICS_PORT",
   "HAL9000_ALLOWED_ROOTS", "DOCKER_HOST", "DOCKER_TLS_VERIFY",
   "DOCKER_CERT_PATH", "HAL9000_DOCKER_CONCURRENCY", "HAL9000_DAEMON_ID",
@@ -187,6 +191,10 @@ caf::error validate(const config& c) {
   if (c.home.empty() || c.home[0] != '/')
     return make_error(errc::invalid_argument,
                       "HAL9000_HOME must be an absolute path, got '" + c.home + "'");
+  if (!valid_daemon_id(c.parent_prefix))
+    return make_error(errc::invalid_argument,
+                      "invalid HAL9000_PARENT_PREFIX '" + c.parent_prefix
+                        + "': use 1-63 of [A-Za-z0-9_.-]");
   if (!valid_daemon_id(c.daemon_id))
     return make_error(errc::invalid_argument,
                       "invalid HAL9000_DAEMON_ID '" + c.daemon_id

@@ -27,6 +27,10 @@ struct config {
   bool skip_image_pull = false;  // SKIP_IMAGE_PULL
   bool lazy_image_pull = false;  // LAZY_IMAGE_PULL
 
+  // -- parent --------------------------------------------------------------------
+  bool manage_parent = true;              // HAL9000_MANAGE_PARENT (false: no parent, bridge workers)
+  std::string parent_prefix = "hal9000";  // HAL9000_PARENT_PREFIX: <prefix>-parent, -chromadb
+
   // -- ChromaDB -----------------------------------------------------------------
   std::string chromadb_host = "0.0.0.0";           // CHROMADB_HOST
   uint16_t chromadb_port = 8000;                   // CHROMADB_PORT
@@ -40,6 +44,7 @@ struct config {
   uint32_t check_interval_s = 30;    // CHECK_INTERVAL
   uint32_t max_creating = 2;         // HAL9000_MAX_CREATING (creations in flight)
   uint32_t claim_timeout_s = 30;     // HAL9000_CLAIM_TIMEOUT
+  bool force_cold = false;           // HAL9000_FORCE_COLD (claims never late-bind)
 
   // -- worker limits (Docker syntax, validated by runtime/limits.hpp) ------------
   std::string worker_memory = "4g";    // WORKER_MEMORY

@@ -10,6 +10,8 @@
 #include "actors/cli_bridge.hpp"
 #include "actors/docker/docker_actor.hpp"
 #include "actors/event_hub.hpp"
+#include "actors/parent_keeper.hpp"
+#include "actors/parent_spec.hpp"
 #include "actors/pool_scaler.hpp"
 #include "actors/session_store.hpp"
 #include "actors/worker_recorder.hpp"
@@ -68,10 +70,38 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   }
   rt.notes = image->notes;
 
+  // The parent first: workers join its network namespace when it runs.
+  auto chroma_opts = chroma::options_from(cfg);
+  std::string network_mode = "bridge";
+  if (cfg.manage_parent) {
+    auto po = parent_options_from(cfg);
+    po.labels = opts.extra_labels;
+    rt.parent = spawn_parent_keeper(sys, po, rt.docker);
+    caf::scoped_actor self{sys};
+    self->request(rt.parent, 10min, ensure_atom::value)
+      .receive(
+        [&](parent_status& st) {
+          if (st.parent == container_state::running
+              || st.parent == container_state::different_config) {
+            network_mode = "container:" + st.parent_name;
+            chroma_opts.url = "http://127.0.0.1:" + std::to_string(st.chromadb_port);
+          }
+          for (auto& n : st.notes)
+            rt.notes.push_back(n);
+        },
+        [&](caf::error& err) {
+          // Sessions work without the parent; ChromaDB does not. Say so.
+          auto msg = "parent not running: " + error_message(err)
+                     + " (workers use the bridge network; ChromaDB is unavailable)";
+          log()->error("{}", msg);
+          rt.notes.push_back(msg);
+        });
+  }
+
   auto po = pool_options_from(cfg);
   po.image = image->image;
   po.extra_labels = opts.extra_labels;
-  po.force_cold = po.force_cold || opts.force_cold;
+  po.network_mode = network_mode;
   if (image->pull_in_background)
     po.enabled = false;
   if (auto err = validate(po)) {
@@ -84,8 +114,9 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     pull_then_start(sys, rt.docker, rt.pool, image->image, cfg.enable_pool_manager);
 
   if (opts.with_chroma_monitor) {
-    auto restarter = chroma::spawn_docker_restarter(sys, rt.docker);
-    rt.chroma = chroma::spawn_monitor(sys, chroma::options_from(cfg), restarter);
+    // The keeper restarts ChromaDB (recreating it in the parent's namespace
+    // when it is gone); without a keeper there is nothing to restart.
+    rt.chroma = chroma::spawn_monitor(sys, chroma_opts, rt.parent);
     caf::anon_send(rt.chroma, chroma::subscribe_req{rt.events});
   }
   if (opts.with_bridge) {
@@ -98,7 +129,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     bo.notes = rt.notes;
     rt.bridge = spawn_cli_bridge(sys, std::move(bo),
                                  bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma,
-                                              rt.events});
+                                              rt.events, rt.parent});
   }
   return rt;
 }
@@ -139,6 +170,13 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
     }
   }
   stop(rt.pool);
+  if (rt.parent && all)
+    self->request(rt.parent, 120s, parent_stop_req{true})
+      .receive([](parent_stop_reply&) {},
+               [](caf::error& err) {
+                 log()->warn("parent stop at shutdown: {}", error_message(err));
+               });
+  stop(rt.parent);
   stop(rt.recorder);
   stop(rt.store);
   stop(rt.events);

@@ -15,6 +15,7 @@
 #include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
 #include "messages/events.hpp"
+#include "messages/parent.hpp"
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
 #include "messages/worker.hpp"
@@ -35,14 +36,13 @@ struct runtime_options {
   std::function<void(bool all)> on_stop;
   /// Extra labels on every container the pool makes (tests, multi-tenant).
   std::map<std::string, std::string> extra_labels;
-  /// Claims never late-bind (tests of the cold path).
-  bool force_cold = false;
 };
 
 struct runtime_handles {
   docker::docker_actor docker;
   session_store_actor store;
   worker_observer_actor recorder;
+  parent_actor parent;  // invalid when the config does not manage a parent
   pool_actor pool;
   chroma_monitor_actor chroma;
   event_hub_actor events;

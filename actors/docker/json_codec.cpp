@@ -235,6 +235,22 @@ caf::expected<container_info> parse_container_info(const std::string& body) {
   c.cap_add = strings(hc, "CapAdd");
   c.cap_drop = strings(hc, "CapDrop");
   c.security_opt = strings(hc, "SecurityOpt");
+  // PortBindings: {"8000/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8000"}]}
+  for (auto& [key, list] : sub(hc, "PortBindings").items()) {
+    auto slash = key.find('/');
+    auto cport = std::strtoul(key.substr(0, slash).c_str(), nullptr, 10);
+    if (cport == 0 || cport > 65535 || !list.is_array())
+      continue;
+    for (auto& b : list) {
+      port_binding pb;
+      pb.container_port = static_cast<uint16_t>(cport);
+      pb.proto = slash == std::string::npos ? "tcp" : key.substr(slash + 1);
+      pb.host_ip = str(b, "HostIp");
+      auto hport = std::strtoul(str(b, "HostPort").c_str(), nullptr, 10);
+      pb.host_port = hport <= 65535 ? static_cast<uint16_t>(hport) : 0;
+      c.ports.push_back(std::move(pb));
+    }
+  }
   auto it = j->find("Mounts");
   if (it != j->end() && it->is_array())
     for (auto& m : *it) {

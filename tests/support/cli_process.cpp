@@ -30,12 +30,18 @@ uint16_t free_port() {
 }
 
 daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
+  static int counter = 0;
+  daemon_id = "t" + run_id() + "-" + std::to_string(++counter);
+  vars["HAL9000_DAEMON_ID"] = daemon_id;
+  vars["HAL9000_MANAGE_PARENT"] = "false";
 }
 
 daemon_env::~daemon_env() {
   if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0) {
     ::kill(pid, SIGKILL);
   }
+  sh("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
+     + " 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
 }
 
 std::string daemon_env::env_prefix() const {

@@ -19,11 +19,15 @@ struct run_result {
   std::string out;  // stdout and stderr together
 };
 
-/// A daemon's environment: HAL9000_HOME, HAL9000_PORT and whatever else a
-/// test sets. stop() at destruction kills a daemon left running.
+/// A daemon's environment: HAL9000_HOME, HAL9000_PORT, a daemon id of its
+/// own (so its containers are told apart by label from every other
+/// daemon's), no parent unless a test asks for one, and whatever else a test
+/// sets. At destruction it kills a daemon left running and removes every
+/// container labelled with its daemon id.
 struct daemon_env {
   std::string home;
   uint16_t port;
+  std::string daemon_id;
   std::map<std::string, std::string> vars;
 
   explicit daemon_env(std::string home);

@@ -1,0 +1,620 @@
+// The parent keeper: volumes, the parent container and ChromaDB, through the
+// docker actor only. Every docker call is an asynchronous request with a
+// timeout; the steps of one operation chain through continuations.
+//
+// ensure:  volumes (inspect, else create)          all three at once
+//          -> parent   missing           -> image? -> create -> start
+//                      stopped, same     -> start
+//                      stopped, other    -> remove -> create -> start
+//                      running, same     -> ok
+//                      running, other    -> reported, left alone (its
+//                                           settings then hold for ChromaDB)
+//          -> chromadb missing           -> image? -> create -> start
+//                      matches, stopped  -> start
+//                      does not match    -> stop, remove -> create -> start
+// ensure, stop and restart change the same containers: they run one at a
+// time, in arrival order. status only reads, and runs at once.
+
+#include "actors/parent_keeper.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <utility>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/chroma_monitor.hpp"
+#include "messages/error.hpp"
+#include "runtime/config.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+using done_fn = std::function<void()>;
+using fail_fn = std::function<void(caf::error)>;
+
+struct keeper_state {
+  parent_options opts;
+  docker::docker_actor docker;
+  chroma::restarter_actor restarter;
+  parent_status last;  // after the last ensure or stop
+  bool busy = false;
+  std::deque<done_fn> pending;
+  static constexpr const char* name = "hal9000.parent_keeper";
+};
+
+using keeper_ptr = parent_actor::stateful_pointer<keeper_state>;
+
+/// One ensure (or the ChromaDB half of a restart) in flight.
+struct run_ctx {
+  parent_status status;
+  chroma_settings chroma;         // what ChromaDB must listen on
+  bool may_create_parent = true;  // false for a restart: never the parent
+  fail_fn fail;
+};
+
+using ctx_ptr = std::shared_ptr<run_ctx>;
+
+// -- one operation at a time ---------------------------------------------------------
+
+void next_op(keeper_ptr self) {
+  auto& st = self->state;
+  if (st.pending.empty()) {
+    st.busy = false;
+    return;
+  }
+  auto op = std::move(st.pending.front());
+  st.pending.pop_front();
+  op();
+}
+
+/// Runs op now or after the operations before it; op calls its argument
+/// when it is finished.
+void enqueue(keeper_ptr self, std::function<void(done_fn)> op) {
+  auto run = [self, op] { op([self] { next_op(self); }); };
+  auto& st = self->state;
+  if (st.busy) {
+    st.pending.push_back(std::move(run));
+    return;
+  }
+  st.busy = true;
+  run();
+}
+
+caf::error with_context(const caf::error& err, const std::string& what) {
+  return make_error(error_code(err), what + ": " + error_message(err));
+}
+
+// -- images -------------------------------------------------------------------------------
+
+/// Continues when image is present or could be pulled; fails naming the
+/// recipe otherwise.
+void ensure_image(keeper_ptr self, ctx_ptr ctx, std::string image,
+                  std::string default_image, std::string variable,
+                  std::string recipe, done_fn next) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto pull_timeout = o.pull_timeout;
+  self->request(docker, o.call_timeout, docker::image_inspect_req{image})
+    .then(
+      [=](docker::image_info&) { next(); },
+      [=](caf::error& err) {
+        if (error_code(err) != errc::not_found)
+          return ctx->fail(with_context(err, "cannot inspect image " + image));
+        self
+          ->request(docker, pull_timeout,
+                    docker::image_pull_req{image, docker::progress_sink_actor{}})
+          .then(
+            [=](docker::image_info&) {
+              ctx->status.notes.push_back("pulled image " + image);
+              next();
+            },
+            [=](caf::error& pull_err) {
+              ctx->fail(make_error(errc::not_found,
+                                   missing_image_message(image, default_image,
+                                                         variable, recipe,
+                                                         error_message(pull_err))));
+            });
+      });
+}
+
+// -- volumes ------------------------------------------------------------------------------
+
+void ensure_volumes(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  auto labels = labels_for(o, "");
+  auto names = volume_names(o);
+  ctx->status.volumes.clear();
+  for (auto& name : names)
+    ctx->status.volumes.push_back({name, volume_state::unknown, {}});
+  auto left = std::make_shared<size_t>(names.size());
+  auto settle = [=](size_t i, volume_state state, std::string error) {
+    ctx->status.volumes[i].state = state;
+    ctx->status.volumes[i].error = std::move(error);
+    if (--*left == 0)
+      next();
+  };
+  for (size_t i = 0; i < names.size(); ++i) {
+    auto name = names[i];
+    self->request(docker, timeout, docker::volume_inspect_req{name})
+      .then(
+        [=](docker::volume_info&) { settle(i, volume_state::exists, {}); },
+        [=](caf::error& err) {
+          if (error_code(err) != errc::not_found)
+            return settle(i, volume_state::missing, error_message(err));
+          self->request(docker, timeout, docker::volume_create_req{name, labels})
+            .then(
+              [=](docker::volume_info&) { settle(i, volume_state::created, {}); },
+              [=](caf::error& cerr) {
+                settle(i, volume_state::missing,
+                       "cannot create volume " + name + ": " + error_message(cerr));
+              });
+        });
+  }
+}
+
+// -- helpers on containers ----------------------------------------------------------------
+
+/// Stops (grace period), then removes; a container already gone is fine.
+void stop_and_remove(keeper_ptr self, std::string id, std::string name,
+                     done_fn next, fail_fn fail) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  auto stop_timeout = o.call_timeout + std::chrono::seconds(o.stop_timeout_s);
+  auto remove = [=] {
+    self->request(docker, timeout, docker::remove_req{id, true, false})
+      .then([=] { next(); },
+            [=](caf::error& err) {
+              if (error_code(err) == errc::not_found)
+                return next();
+              fail(with_context(err, "cannot remove " + name));
+            });
+  };
+  // A stop that fails (already stopped) still ends in the forced remove,
+  // whose error then says what is wrong.
+  self->request(docker, stop_timeout, docker::stop_req{id, o.stop_timeout_s})
+    .then([=] { remove(); }, [=](caf::error&) { remove(); });
+}
+
+// -- the parent ---------------------------------------------------------------------------
+
+void start_parent(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
+                  done_fn next) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  auto name = parent_name(o);
+  auto port = o.chromadb_port;
+  auto host_ip = o.host_ip;
+  self->request(docker, timeout, docker::start_req{id})
+    .then(
+      [=] {
+        ctx->status.parent = container_state::running;
+        ctx->status.parent_id = id;
+        ctx->status.chromadb_port = port;
+        ctx->status.notes.push_back((created ? "created " : "started ") + name
+                                    + " (CHROMADB_PORT " + std::to_string(port)
+                                    + " published on " + host_ip + ")");
+        next();
+      },
+      [=](caf::error& err) {
+        auto msg = error_message(err);
+        auto out = is_port_in_use(msg)
+                     ? make_error(errc::conflict,
+                                  "CHROMADB_PORT " + std::to_string(port)
+                                    + " is already in use on " + host_ip
+                                    + ": set CHROMADB_PORT to a free port")
+                     : with_context(err, "cannot start " + name);
+        if (!created)
+          return ctx->fail(out);
+        // A parent we just made and that never ran holds nothing: remove it,
+        // so the next ensure starts from scratch with the settings of then.
+        self->request(docker, timeout, docker::remove_req{id, true, false})
+          .then([=] { ctx->fail(out); }, [=](caf::error&) { ctx->fail(out); });
+      });
+}
+
+void create_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  auto spec = parent_spec(o);
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  ensure_image(self, ctx, o.parent_image, config{}.parent_image, "PARENT_IMAGE",
+               "parent", [=] {
+                 self->request(docker, timeout, docker::create_req{spec})
+                   .then(
+                     [=](docker::container_created& c) {
+                       start_parent(self, ctx, c.id, true, next);
+                     },
+                     [=](caf::error& err) {
+                       ctx->fail(with_context(err, "cannot create " + spec.name));
+                     });
+               });
+}
+
+void ensure_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  auto name = parent_name(o);
+  self->request(docker, timeout, docker::inspect_req{name})
+    .then(
+      [=](docker::container_info& info) {
+        auto& o = self->state.opts;
+        if (auto why = ownership_problem(o, info); !why.empty())
+          return ctx->fail(make_error(errc::conflict, why));
+        auto diffs = parent_differences(o, info);
+        ctx->status.parent_id = info.id;
+        if (info.running) {
+          if (diffs.empty()) {
+            ctx->status.parent = container_state::running;
+          } else {
+            // Never recreated under live sessions: its settings hold until
+            // the user resets it, ChromaDB's included.
+            ctx->status.parent = container_state::different_config;
+            ctx->status.notes.push_back(difference_note(o, diffs));
+            ctx->chroma = chroma_from_env(info.env, ctx->chroma);
+          }
+          ctx->status.chromadb_port = ctx->chroma.port;
+          return next();
+        }
+        if (!ctx->may_create_parent) {
+          ctx->status.parent = container_state::stopped;
+          return ctx->fail(make_error(errc::unavailable,
+                                      name + " is not running: start it with "
+                                             "`claudy daemon restart`"));
+        }
+        if (diffs.empty())
+          return start_parent(self, ctx, info.id, false, next);
+        // A stopped parent holds no live namespace: nothing is lost by
+        // recreating it with the configuration of now.
+        std::string why;
+        for (auto& d : diffs)
+          why += (why.empty() ? "" : "; ") + d;
+        ctx->status.notes.push_back(name + " was stopped with another configuration ("
+                                    + why + "): recreated it");
+        stop_and_remove(self, info.id, name,
+                        [=] { create_parent(self, ctx, next); }, ctx->fail);
+      },
+      [=](caf::error& err) {
+        if (error_code(err) != errc::not_found)
+          return ctx->fail(with_context(err, "cannot inspect " + name));
+        ctx->status.parent = container_state::missing;
+        ctx->status.parent_id.clear();
+        if (!ctx->may_create_parent)
+          return ctx->fail(make_error(errc::unavailable,
+                                      name + " is missing: start it with "
+                                             "`claudy daemon restart`"));
+        create_parent(self, ctx, next);
+      });
+}
+
+// -- ChromaDB -----------------------------------------------------------------------------
+
+void start_chroma(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
+                  done_fn next) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  auto name = chroma_name(o);
+  self->request(docker, timeout, docker::start_req{id})
+    .then(
+      [=] {
+        ctx->status.chroma = container_state::running;
+        ctx->status.chroma_id = id;
+        ctx->status.notes.push_back((created ? "created " : "started ") + name);
+        next();
+      },
+      [=](caf::error& err) {
+        auto out = with_context(err, "cannot start " + name);
+        if (!created)
+          return ctx->fail(out);
+        self->request(docker, timeout, docker::remove_req{id, true, false})
+          .then([=] { ctx->fail(out); }, [=](caf::error&) { ctx->fail(out); });
+      });
+}
+
+void create_chroma(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  auto spec = chroma_spec(o, ctx->chroma);
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  ensure_image(self, ctx, o.chromadb_image, config{}.chromadb_image,
+               "CHROMADB_IMAGE", "chromadb", [=] {
+                 self->request(docker, timeout, docker::create_req{spec})
+                   .then(
+                     [=](docker::container_created& c) {
+                       start_chroma(self, ctx, c.id, true, next);
+                     },
+                     [=](caf::error& err) {
+                       ctx->fail(with_context(err, "cannot create " + spec.name));
+                     });
+               });
+}
+
+void ensure_chroma(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  auto name = chroma_name(o);
+  self->request(docker, timeout, docker::inspect_req{name})
+    .then(
+      [=](docker::container_info& info) {
+        auto& o = self->state.opts;
+        if (auto why = ownership_problem(o, info); !why.empty())
+          return ctx->fail(make_error(errc::conflict, why));
+        auto why = chroma_mismatch(o, ctx->chroma, ctx->status.parent_id, info);
+        if (why.empty()) {
+          if (!info.running)
+            return start_chroma(self, ctx, info.id, false, next);
+          ctx->status.chroma = container_state::running;
+          ctx->status.chroma_id = info.id;
+          return next();
+        }
+        // ChromaDB holds no namespace: recreating it cuts nobody off.
+        ctx->status.notes.push_back("recreated " + name + " (" + why + ")");
+        stop_and_remove(self, info.id, name,
+                        [=] { create_chroma(self, ctx, next); }, ctx->fail);
+      },
+      [=](caf::error& err) {
+        if (error_code(err) != errc::not_found)
+          return ctx->fail(with_context(err, "cannot inspect " + name));
+        create_chroma(self, ctx, next);
+      });
+}
+
+// -- status ---------------------------------------------------------------------------------
+
+/// Fills the container fields of out from a fresh inspect of both containers.
+void refresh(keeper_ptr self, std::shared_ptr<parent_status> out,
+             std::function<void()> next) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  auto timeout = o.call_timeout;
+  auto pname = parent_name(o);
+  auto cname = chroma_name(o);
+  auto inspect_chroma = [=](chroma_settings chroma) {
+    self->request(docker, timeout, docker::inspect_req{cname})
+      .then(
+        [=](docker::container_info& info) {
+          auto& o = self->state.opts;
+          out->chroma_id = info.id;
+          out->chroma = info.running ? container_state::running
+                                     : container_state::stopped;
+          if (auto why = ownership_problem(o, info); !why.empty())
+            out->notes.push_back(why);
+          else if (auto mm = chroma_mismatch(o, chroma, out->parent_id, info);
+                   !mm.empty())
+            out->notes.push_back(cname + " does not match (" + mm
+                                 + "): the next ensure recreates it");
+          next();
+        },
+        [=](caf::error& err) {
+          out->chroma_id.clear();
+          if (error_code(err) == errc::not_found) {
+            out->chroma = container_state::missing;
+          } else {
+            out->chroma = container_state::unknown;
+            out->notes.push_back("cannot inspect " + cname + ": "
+                                 + error_message(err));
+          }
+          next();
+        });
+  };
+  self->request(docker, timeout, docker::inspect_req{pname})
+    .then(
+      [=](docker::container_info& info) {
+        auto& o = self->state.opts;
+        auto chroma = configured_chroma(o);
+        out->parent_id = info.id;
+        if (auto why = ownership_problem(o, info); !why.empty()) {
+          out->parent = info.running ? container_state::running
+                                     : container_state::stopped;
+          out->notes.push_back(why);
+        } else if (!info.running) {
+          out->parent = container_state::stopped;
+        } else if (auto diffs = parent_differences(o, info); diffs.empty()) {
+          out->parent = container_state::running;
+        } else {
+          out->parent = container_state::different_config;
+          chroma = chroma_from_env(info.env, chroma);
+          auto note = difference_note(o, diffs);
+          auto& n = out->notes;
+          if (std::find(n.begin(), n.end(), note) == n.end())
+            n.push_back(std::move(note));
+        }
+        out->chromadb_port = chroma.port;
+        inspect_chroma(chroma);
+      },
+      [=](caf::error& err) {
+        auto chroma = configured_chroma(self->state.opts);
+        out->parent_id.clear();
+        out->chromadb_port = chroma.port;
+        if (error_code(err) == errc::not_found) {
+          out->parent = container_state::missing;
+        } else {
+          out->parent = container_state::unknown;
+          out->notes.push_back("cannot inspect " + pname + ": " + error_message(err));
+        }
+        inspect_chroma(chroma);
+      });
+}
+
+// -- stop --all -------------------------------------------------------------------------------
+
+/// Stops and removes the container called name if it is ours; says what it
+/// did in reply.
+void remove_owned(keeper_ptr self, std::string name,
+                  std::shared_ptr<parent_stop_reply> reply, done_fn next,
+                  fail_fn fail) {
+  auto& o = self->state.opts;
+  auto docker = self->state.docker;
+  self->request(docker, o.call_timeout, docker::inspect_req{name})
+    .then(
+      [=](docker::container_info& info) {
+        if (auto why = ownership_problem(self->state.opts, info); !why.empty())
+          return fail(make_error(errc::conflict, why));
+        stop_and_remove(self, info.id, name,
+                        [=] {
+                          reply->done.push_back("stopped and removed " + name);
+                          next();
+                        },
+                        fail);
+      },
+      [=](caf::error& err) {
+        if (error_code(err) != errc::not_found)
+          return fail(with_context(err, "cannot inspect " + name));
+        reply->done.push_back(name + " was not there");
+        next();
+      });
+}
+
+// -- the behavior -------------------------------------------------------------------------------
+
+parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
+                                   docker::docker_actor docker) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.docker = docker;
+  st.last.parent_name = parent_name(st.opts);
+  st.last.chroma_name = chroma_name(st.opts);
+  st.last.chromadb_port = st.opts.chromadb_port;
+  for (auto& v : volume_names(st.opts))
+    st.last.volumes.push_back({v, volume_state::unknown, {}});
+  // Reused, not duplicated: the monitor's restarter for our ChromaDB.
+  st.restarter = chroma::spawn_docker_restarter(self->system(), docker,
+                                                chroma_name(st.opts),
+                                                st.opts.stop_timeout_s);
+  // Without the docker actor there is nothing to keep. Monitor, not link: the
+  // docker actor is shared and must not die with us.
+  self->monitor(docker);
+  self->set_down_handler([=](caf::down_msg& dm) {
+    if (dm.source == self->state.docker.address())
+      self->quit(dm.reason);
+  });
+  return {
+    [=](ensure_atom) -> caf::typed_response_promise<parent_status> {
+      auto rp = self->make_response_promise<parent_status>();
+      enqueue(self, [=](done_fn done) mutable {
+        auto& st = self->state;
+        auto ctx = std::make_shared<run_ctx>();
+        ctx->status.parent_name = parent_name(st.opts);
+        ctx->status.chroma_name = chroma_name(st.opts);
+        ctx->status.chromadb_port = st.opts.chromadb_port;
+        ctx->chroma = configured_chroma(st.opts);
+        auto finished = std::make_shared<bool>(false);
+        ctx->fail = [=](caf::error err) mutable {
+          if (*finished)
+            return;
+          *finished = true;
+          ctx->status.error = error_message(err);
+          self->state.last = ctx->status;
+          rp.deliver(std::move(err));
+          done();
+        };
+        auto succeed = [=]() mutable {
+          if (*finished)
+            return;
+          *finished = true;
+          self->state.last = ctx->status;
+          rp.deliver(ctx->status);
+          done();
+        };
+        ensure_volumes(self, ctx, [=] {
+          ensure_parent(self, ctx, [=] { ensure_chroma(self, ctx, succeed); });
+        });
+      });
+      return rp;
+    },
+    [=](status_atom) -> caf::typed_response_promise<parent_status> {
+      auto rp = self->make_response_promise<parent_status>();
+      auto out = std::make_shared<parent_status>(self->state.last);
+      refresh(self, out, [=]() mutable { rp.deliver(*out); });
+      return rp;
+    },
+    [=](parent_stop_req& req) -> caf::typed_response_promise<parent_stop_reply> {
+      auto rp = self->make_response_promise<parent_stop_reply>();
+      auto all = req.all;
+      enqueue(self, [=](done_fn done) mutable {
+        auto& st = self->state;
+        auto reply = std::make_shared<parent_stop_reply>();
+        auto pname = parent_name(st.opts);
+        auto cname = chroma_name(st.opts);
+        if (!all) {
+          reply->done.push_back(pname + " and " + cname
+                                + " left running (stop --all stops them)");
+          rp.deliver(*reply);
+          return done();
+        }
+        fail_fn fail = [=](caf::error err) mutable {
+          rp.deliver(std::move(err));
+          done();
+        };
+        // ChromaDB first: it lives in the parent's namespace.
+        remove_owned(self, cname, reply, [=]() mutable {
+          remove_owned(self, pname, reply, [=]() mutable {
+            auto& last = self->state.last;
+            last.parent = last.chroma = container_state::missing;
+            last.parent_id.clear();
+            last.chroma_id.clear();
+            reply->done.push_back("volumes kept");
+            rp.deliver(*reply);
+            done();
+          }, fail);
+        }, fail);
+      });
+      return rp;
+    },
+    [=](chroma::restart_req& req) -> caf::typed_response_promise<void> {
+      auto rp = self->make_response_promise<void>();
+      enqueue(self, [=](done_fn done) mutable {
+        auto& st = self->state;
+        // typed_response_promise<void> has no deliver() in 0.17.
+        auto ok = [=]() mutable {
+          static_cast<caf::response_promise&>(rp).deliver(caf::unit);
+          done();
+        };
+        auto timeout = st.opts.call_timeout * 2
+                       + std::chrono::seconds(st.opts.stop_timeout_s);
+        self->request(st.restarter, timeout, req)
+          .then([=]() mutable { ok(); },
+                [=](caf::error& err) mutable {
+                  if (error_code(err) != errc::not_found) {
+                    rp.deliver(err);
+                    return done();
+                  }
+                  // Gone: recreate it in the running parent's namespace.
+                  auto ctx = std::make_shared<run_ctx>();
+                  ctx->may_create_parent = false;
+                  ctx->chroma = configured_chroma(self->state.opts);
+                  ctx->fail = [=](caf::error e) mutable {
+                    rp.deliver(std::move(e));
+                    done();
+                  };
+                  ensure_parent(self, ctx, [=]() mutable {
+                    ensure_chroma(self, ctx, ok);
+                  });
+                });
+      });
+      return rp;
+    },
+  };
+}
+
+} // namespace
+
+parent_actor spawn_parent_keeper(caf::actor_system& sys, parent_options opts,
+                                 docker::docker_actor docker) {
+  return sys.spawn(keeper, std::move(opts), std::move(docker));
+}
+
+} // namespace hal9000

@@ -1,0 +1,270 @@
+#include "actors/parent_spec.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "runtime/config.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+// Docker's volume for the reference's shared paths (CONFIGURATION.md).
+constexpr const char* membank_path = "/data/membank";
+constexpr const char* plugins_path = "/data/plugins";
+
+std::map<std::string, std::string> parse_env(const std::vector<std::string>& env) {
+  std::map<std::string, std::string> out;
+  for (auto& kv : env) {
+    auto eq = kv.find('=');
+    if (eq != std::string::npos)
+      out[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  return out;
+}
+
+std::vector<std::string> to_kv(const std::map<std::string, std::string>& env) {
+  std::vector<std::string> out;
+  out.reserve(env.size());
+  for (auto& [k, v] : env)
+    out.push_back(k + "=" + v);
+  return out;
+}
+
+std::string binding_text(const docker::port_binding& p) {
+  return p.host_ip + ":" + std::to_string(p.host_port) + " -> "
+         + std::to_string(p.container_port);
+}
+
+docker::mount_spec volume_mount(std::string name, std::string target) {
+  docker::mount_spec m;
+  m.type = "volume";
+  m.source = std::move(name);
+  m.target = std::move(target);
+  return m;
+}
+
+// Neither container needs a capability: the parent only idles, ChromaDB runs
+// as a non-root user on a port above 1023 by default.
+void harden(docker::container_spec& s) {
+  s.init = true;
+  s.cap_drop = {"ALL"};
+  s.security_opt = {"no-new-privileges"};
+}
+
+} // namespace
+
+parent_options parent_options_from(const config& cfg) {
+  parent_options o;
+  o.name_prefix = cfg.parent_prefix;
+  o.parent_image = cfg.parent_image;
+  o.chromadb_image = cfg.chromadb_image;
+  o.chromadb_host = cfg.chromadb_host;
+  o.chromadb_port = cfg.chromadb_port;
+  o.chromadb_data_dir = cfg.chromadb_data_dir;
+  o.daemon_id = cfg.daemon_id;
+  o.env = to_env(cfg);
+  return o;
+}
+
+// -- names and labels -------------------------------------------------------------
+
+std::string parent_name(const parent_options& o) {
+  return o.name_prefix + "-parent";
+}
+
+std::string chroma_name(const parent_options& o) {
+  return o.name_prefix + "-chromadb";
+}
+
+std::string chroma_volume(const parent_options& o) {
+  return o.name_prefix + "-chromadb";
+}
+
+std::string membank_volume(const parent_options& o) {
+  return o.name_prefix + "-memorybank";
+}
+
+std::string plugins_volume(const parent_options& o) {
+  return o.name_prefix + "-plugins";
+}
+
+std::vector<std::string> volume_names(const parent_options& o) {
+  return {chroma_volume(o), membank_volume(o), plugins_volume(o)};
+}
+
+std::map<std::string, std::string> labels_for(const parent_options& o,
+                                              const std::string& role) {
+  auto out = o.labels;
+  out["hal9000.managed"] = "true";
+  out["hal9000.daemon"] = o.daemon_id;
+  if (!role.empty())
+    out["hal9000.role"] = role;
+  return out;
+}
+
+// -- what to create ------------------------------------------------------------------
+
+chroma_settings configured_chroma(const parent_options& o) {
+  return {o.chromadb_host, o.chromadb_port, o.chromadb_data_dir};
+}
+
+chroma_settings chroma_from_env(const std::vector<std::string>& env,
+                                const chroma_settings& fallback) {
+  auto m = parse_env(env);
+  auto out = fallback;
+  if (auto i = m.find("CHROMADB_HOST"); i != m.end() && !i->second.empty())
+    out.host = i->second;
+  if (auto i = m.find("CHROMADB_DATA_DIR"); i != m.end() && !i->second.empty())
+    out.data_dir = i->second;
+  if (auto i = m.find("CHROMADB_PORT"); i != m.end()) {
+    auto n = std::strtoul(i->second.c_str(), nullptr, 10);
+    if (n > 0 && n <= 65535)
+      out.port = static_cast<uint16_t>(n);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> parent_env(const parent_options& o) {
+  auto env = o.env;
+  env["PARENT_IMAGE"] = o.parent_image;
+  env["CHROMADB_IMAGE"] = o.chromadb_image;
+  env["CHROMADB_HOST"] = o.chromadb_host;
+  env["CHROMADB_PORT"] = std::to_string(o.chromadb_port);
+  env["CHROMADB_DATA_DIR"] = o.chromadb_data_dir;
+  env["HAL9000_DAEMON_ID"] = o.daemon_id;
+  return env;
+}
+
+docker::container_spec parent_spec(const parent_options& o) {
+  docker::container_spec s;
+  s.name = parent_name(o);
+  s.image = o.parent_image;
+  s.env = to_kv(parent_env(o));
+  s.labels = labels_for(o, "parent");
+  s.ports.push_back({o.chromadb_port, "tcp", o.host_ip, o.chromadb_port});
+  s.mounts = {volume_mount(chroma_volume(o), o.chromadb_data_dir),
+              volume_mount(membank_volume(o), membank_path),
+              volume_mount(plugins_volume(o), plugins_path)};
+  harden(s);
+  return s;
+}
+
+docker::container_spec chroma_spec(const parent_options& o,
+                                   const chroma_settings& c) {
+  docker::container_spec s;
+  s.name = chroma_name(o);
+  s.image = o.chromadb_image;
+  s.env = {"CHROMADB_HOST=" + c.host, "CHROMADB_PORT=" + std::to_string(c.port),
+           "CHROMADB_DATA_DIR=" + c.data_dir};
+  s.labels = labels_for(o, "chromadb");
+  s.network_mode = "container:" + parent_name(o);
+  s.mounts = {volume_mount(chroma_volume(o), c.data_dir)};
+  harden(s);
+  return s;
+}
+
+// -- what runs ------------------------------------------------------------------------
+
+std::string ownership_problem(const parent_options& o,
+                              const docker::container_info& c) {
+  auto label = [&](const char* key) {
+    auto i = c.labels.find(key);
+    return i == c.labels.end() ? std::string{} : i->second;
+  };
+  if (label("hal9000.managed") != "true")
+    return "container " + c.name
+           + " exists but was not made by hal9000 (no label hal9000.managed=true): "
+             "remove or rename it";
+  if (auto id = label("hal9000.daemon"); id != o.daemon_id)
+    return "container " + c.name + " belongs to hal9000 daemon '" + id
+           + "', not to this one ('" + o.daemon_id
+           + "'): stop that daemon or set HAL9000_DAEMON_ID";
+  return {};
+}
+
+std::vector<std::string> parent_differences(const parent_options& o,
+                                            const docker::container_info& c) {
+  std::vector<std::string> out;
+  auto actual = parse_env(c.env);
+  bool port_differs = false;
+  for (auto& [k, want] : parent_env(o)) {
+    auto i = actual.find(k);
+    if (i == actual.end())
+      out.push_back(k + " unset, configured " + want);
+    else if (i->second != want)
+      out.push_back(k + "=" + i->second + ", configured " + want);
+    else
+      continue;
+    port_differs = port_differs || k == "CHROMADB_PORT";
+  }
+  docker::port_binding want{o.chromadb_port, "tcp", o.host_ip, o.chromadb_port};
+  auto published = std::any_of(c.ports.begin(), c.ports.end(), [&](auto& p) {
+    return p.container_port == want.container_port && p.proto == want.proto
+           && p.host_ip == want.host_ip && p.host_port == want.host_port;
+  });
+  // A different CHROMADB_PORT already explains a different binding.
+  if (!published && !port_differs) {
+    std::string now;
+    for (auto& p : c.ports)
+      now += (now.empty() ? "" : ", ") + binding_text(p);
+    out.push_back("publishes " + (now.empty() ? std::string{"no port"} : now)
+                  + ", configured " + binding_text(want));
+  }
+  return out;
+}
+
+std::string difference_note(const parent_options& o,
+                            const std::vector<std::string>& diffs) {
+  std::string text = parent_name(o) + " runs with ";
+  for (size_t i = 0; i < diffs.size(); ++i)
+    text += (i ? "; " : "") + diffs[i];
+  return text + ": run `claudy daemon stop; docker rm -f " + parent_name(o)
+         + "; claudy daemon start` to apply";
+}
+
+std::string chroma_mismatch(const parent_options& o, const chroma_settings& s,
+                            const std::string& parent_id,
+                            const docker::container_info& c) {
+  if (c.image != o.chromadb_image)
+    return "image " + c.image + ", configured " + o.chromadb_image;
+  if (c.network_mode != "container:" + parent_id
+      && c.network_mode != "container:" + parent_name(o))
+    return "joined to " + c.network_mode + ", not to " + parent_name(o)
+           + " (" + parent_id.substr(0, 12) + ")";
+  auto env = parse_env(c.env);
+  auto want = chroma_spec(o, s);
+  for (auto& kv : parse_env(want.env))
+    if (env[kv.first] != kv.second)
+      return kv.first + "=" + env[kv.first] + ", configured " + kv.second;
+  auto has_volume = std::any_of(c.mounts.begin(), c.mounts.end(), [&](auto& m) {
+    return m.type == "volume" && m.source == chroma_volume(o)
+           && m.target == s.data_dir;
+  });
+  if (!has_volume)
+    return "volume " + chroma_volume(o) + " not mounted at " + s.data_dir;
+  return {};
+}
+
+bool is_port_in_use(const std::string& msg) {
+  return msg.find("address already in use") != std::string::npos
+         || msg.find("port is already allocated") != std::string::npos;
+}
+
+std::string missing_image_message(const std::string& image,
+                                  const std::string& default_image,
+                                  const std::string& variable,
+                                  const std::string& recipe,
+                                  const std::string& pull_error) {
+  std::string text = "image " + image + " not found and cannot be pulled: ";
+  if (image == default_image)
+    text += "build it with scripts/build-images " + recipe;
+  else
+    text += "check " + variable + ", or unset it and build " + default_image
+            + " with scripts/build-images " + recipe;
+  if (!pull_error.empty())
+    text += " (pull: " + pull_error + ")";
+  return text;
+}
+
+} // namespace hal9000

@@ -1,0 +1,123 @@
+#pragma once
+// What the parent keeper wants on the engine, as plain values: names, labels,
+// container specs, and the comparisons that decide whether what runs matches.
+// No CAF here beyond the message types, so unit tests cover it without Docker.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "messages/docker.hpp"
+
+namespace hal9000 {
+
+struct config;
+
+struct parent_options {
+  /// Containers <prefix>-parent and <prefix>-chromadb; volumes
+  /// <prefix>-chromadb, <prefix>-memorybank, <prefix>-plugins.
+  std::string name_prefix = "hal9000";
+  std::string parent_image = "hal9000/parent:local";      // PARENT_IMAGE
+  std::string chromadb_image = "hal9000/chromadb:local";  // CHROMADB_IMAGE
+  std::string chromadb_host = "0.0.0.0";                  // CHROMADB_HOST
+  uint16_t chromadb_port = 8000;                          // CHROMADB_PORT
+  std::string chromadb_data_dir = "/data/chromadb";       // CHROMADB_DATA_DIR
+  std::string daemon_id = "default";  // label hal9000.daemon
+  /// The daemon's effective configuration (to_env(config)): the parent's
+  /// environment. The fields above override their own keys in it.
+  std::map<std::string, std::string> env;
+  /// Added to every container and volume the keeper creates (tests:
+  /// test_labels()).
+  std::map<std::string, std::string> labels;
+  /// Where CHROMADB_PORT is published on the host.
+  std::string host_ip = "127.0.0.1";
+  /// Timeout of one docker call; pulls get pull_timeout.
+  std::chrono::milliseconds call_timeout{30000};
+  std::chrono::milliseconds pull_timeout{600000};
+  /// Grace period of a stop before SIGKILL.
+  int32_t stop_timeout_s = 5;
+};
+
+/// Options for the daemon: images, ChromaDB settings and daemon id from cfg,
+/// its to_env() as the parent's environment.
+parent_options parent_options_from(const config& cfg);
+
+// -- names and labels -------------------------------------------------------------
+
+std::string parent_name(const parent_options& o);
+std::string chroma_name(const parent_options& o);
+std::string chroma_volume(const parent_options& o);
+std::string membank_volume(const parent_options& o);
+std::string plugins_volume(const parent_options& o);
+/// chromadb, memorybank, plugins, in that order.
+std::vector<std::string> volume_names(const parent_options& o);
+
+/// hal9000.managed=true, hal9000.daemon=<id>, hal9000.role=<role> (when not
+/// empty), plus o.labels.
+std::map<std::string, std::string> labels_for(const parent_options& o,
+                                              const std::string& role);
+
+// -- what to create ------------------------------------------------------------------
+
+/// ChromaDB's listen settings.
+struct chroma_settings {
+  std::string host;
+  uint16_t port = 0;
+  std::string data_dir;
+};
+
+chroma_settings configured_chroma(const parent_options& o);
+
+/// The settings a running parent was created with (its CHROMADB_* variables),
+/// each falling back to `fallback` when absent or unreadable.
+chroma_settings chroma_from_env(const std::vector<std::string>& env,
+                                const chroma_settings& fallback);
+
+/// The parent's full expected environment: o.env with the fields' keys set.
+std::map<std::string, std::string> parent_env(const parent_options& o);
+
+docker::container_spec parent_spec(const parent_options& o);
+
+/// ChromaDB joined to the parent's namespace ("container:<parent name>").
+docker::container_spec chroma_spec(const parent_options& o,
+                                   const chroma_settings& s);
+
+// -- what runs ------------------------------------------------------------------------
+
+/// "" when the container is ours to manage (label hal9000.managed=true and our
+/// daemon id); otherwise why not, naming the container.
+std::string ownership_problem(const parent_options& o,
+                              const docker::container_info& c);
+
+/// How a parent differs from the options, one entry per setting:
+/// "CHROMADB_PORT=8000, configured 8080", "WORKER_CPUS unset, configured 4",
+/// "publishes 127.0.0.1:8000 -> 8000, configured 127.0.0.1:8080 -> 8080".
+std::vector<std::string> parent_differences(const parent_options& o,
+                                            const docker::container_info& c);
+
+/// "<parent> runs with X, Y: run `claudy daemon stop; docker rm -f <parent>;
+/// claudy daemon start` to apply".
+std::string difference_note(const parent_options& o,
+                            const std::vector<std::string>& diffs);
+
+/// "" when the ChromaDB container matches (image, joined to parent_id, env,
+/// data volume); otherwise why not.
+std::string chroma_mismatch(const parent_options& o, const chroma_settings& s,
+                            const std::string& parent_id,
+                            const docker::container_info& c);
+
+/// Whether an engine error says a host port is taken (userland proxy:
+/// "address already in use"; another container: "port is already allocated").
+bool is_port_in_use(const std::string& engine_message);
+
+/// "image X not found and cannot be pulled: build it with
+/// scripts/build-images <recipe>" (+ the pull's error).
+std::string missing_image_message(const std::string& image,
+                                  const std::string& default_image,
+                                  const std::string& variable,
+                                  const std::string& recipe,
+                                  const std::string& pull_error);
+
+} // namespace hal9000

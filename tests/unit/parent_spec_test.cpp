@@ -1,0 +1,182 @@
+// What the parent keeper creates and how it compares what runs, without Docker.
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+#include "actors/parent_spec.hpp"
+#include "runtime/config.hpp"
+
+using namespace hal9000;
+
+namespace {
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+config sample_config() {
+  config c;
+  c.home = "/root/.hal9000";
+  c.chromadb_port = 8080;
+  c.worker_cpus = "4";
+  c.daemon_id = "d1";
+  return c;
+}
+
+// What inspect would tell about a container made from spec.
+docker::container_info as_inspected(const docker::container_spec& s,
+                                    const std::string& id) {
+  docker::container_info c;
+  c.id = id;
+  c.name = s.name;
+  c.image = s.image;
+  c.running = true;
+  c.state = "running";
+  c.labels = s.labels;
+  c.env = s.env;
+  c.env.push_back("PATH=/usr/bin:/bin");  // the image's own variables
+  c.network_mode = s.network_mode;
+  if (c.network_mode.rfind("container:", 0) == 0)
+    c.network_mode = "container:parent-id";  // the engine stores the id
+  c.mounts = s.mounts;
+  c.ports = s.ports;
+  return c;
+}
+
+} // namespace
+
+TEST(parent_spec, options_follow_the_configuration) {
+  auto o = parent_options_from(sample_config());
+  EXPECT_EQ(o.chromadb_port, 8080);
+  EXPECT_EQ(o.parent_image, "hal9000/parent:local");
+  EXPECT_EQ(o.chromadb_image, "hal9000/chromadb:local");
+  EXPECT_EQ(o.daemon_id, "d1");
+  EXPECT_EQ(o.env, to_env(sample_config()));
+  EXPECT_EQ(parent_name(o), "hal9000-parent");
+  EXPECT_EQ(chroma_name(o), "hal9000-chromadb");
+  EXPECT_EQ(volume_names(o), (std::vector<std::string>{
+                               "hal9000-chromadb", "hal9000-memorybank", "hal9000-plugins"}));
+}
+
+TEST(parent_spec, parent_carries_config_port_volumes_and_labels) {
+  auto o = parent_options_from(sample_config());
+  o.labels = {{"hal9000.test", "x"}};
+  auto s = parent_spec(o);
+  EXPECT_EQ(s.name, "hal9000-parent");
+  EXPECT_EQ(s.image, "hal9000/parent:local");
+  for (auto& [k, v] : to_env(sample_config()))
+    EXPECT_TRUE(has(s.env, k + "=" + v)) << k;
+  ASSERT_EQ(s.ports.size(), 1u);
+  EXPECT_EQ(s.ports[0].container_port, 8080);
+  EXPECT_EQ(s.ports[0].host_port, 8080);
+  EXPECT_EQ(s.ports[0].host_ip, "127.0.0.1");
+  ASSERT_EQ(s.mounts.size(), 3u);
+  EXPECT_EQ(s.mounts[0].source, "hal9000-chromadb");
+  EXPECT_EQ(s.mounts[0].target, "/data/chromadb");
+  EXPECT_EQ(s.mounts[1].source, "hal9000-memorybank");
+  EXPECT_EQ(s.mounts[1].target, "/data/membank");
+  EXPECT_EQ(s.mounts[2].source, "hal9000-plugins");
+  EXPECT_EQ(s.mounts[2].target, "/data/plugins");
+  for (auto& m : s.mounts)
+    EXPECT_EQ(m.type, "volume");
+  EXPECT_TRUE(s.binds.empty());  // never the Docker socket
+  EXPECT_TRUE(s.init);
+  EXPECT_EQ(s.labels.at("hal9000.managed"), "true");
+  EXPECT_EQ(s.labels.at("hal9000.role"), "parent");
+  EXPECT_EQ(s.labels.at("hal9000.daemon"), "d1");
+  EXPECT_EQ(s.labels.at("hal9000.test"), "x");
+}
+
+TEST(parent_spec, chromadb_joins_the_parent_with_its_volume) {
+  auto o = parent_options_from(sample_config());
+  o.name_prefix = "h9t-1";
+  auto s = chroma_spec(o, configured_chroma(o));
+  EXPECT_EQ(s.name, "h9t-1-chromadb");
+  EXPECT_EQ(s.network_mode, "container:h9t-1-parent");
+  EXPECT_TRUE(s.ports.empty());
+  EXPECT_TRUE(has(s.env, "CHROMADB_PORT=8080"));
+  EXPECT_TRUE(has(s.env, "CHROMADB_HOST=0.0.0.0"));
+  EXPECT_TRUE(has(s.env, "CHROMADB_DATA_DIR=/data/chromadb"));
+  ASSERT_EQ(s.mounts.size(), 1u);
+  EXPECT_EQ(s.mounts[0].source, "h9t-1-chromadb");
+  EXPECT_EQ(s.labels.at("hal9000.role"), "chromadb");
+}
+
+TEST(parent_spec, a_parent_made_from_the_spec_matches) {
+  auto o = parent_options_from(sample_config());
+  auto c = as_inspected(parent_spec(o), "parent-id");
+  EXPECT_TRUE(parent_differences(o, c).empty());
+  EXPECT_EQ(ownership_problem(o, c), "");
+  auto chroma = as_inspected(chroma_spec(o, configured_chroma(o)), "c");
+  EXPECT_EQ(chroma_mismatch(o, configured_chroma(o), "parent-id", chroma), "");
+}
+
+TEST(parent_spec, a_different_port_is_reported_with_the_fix) {
+  auto old_cfg = sample_config();
+  old_cfg.chromadb_port = 8000;
+  auto running = as_inspected(parent_spec(parent_options_from(old_cfg)), "p");
+  auto o = parent_options_from(sample_config());
+  auto diffs = parent_differences(o, running);
+  ASSERT_EQ(diffs.size(), 1u);  // the port binding follows from CHROMADB_PORT
+  EXPECT_EQ(diffs[0], "CHROMADB_PORT=8000, configured 8080");
+  EXPECT_EQ(difference_note(o, diffs),
+            "hal9000-parent runs with CHROMADB_PORT=8000, configured 8080: run "
+            "`claudy daemon stop; docker rm -f hal9000-parent; claudy daemon start` "
+            "to apply");
+  // ChromaDB then keeps the parent's port.
+  auto eff = chroma_from_env(running.env, configured_chroma(o));
+  EXPECT_EQ(eff.port, 8000);
+}
+
+TEST(parent_spec, every_setting_and_a_missing_binding_count) {
+  auto o = parent_options_from(sample_config());
+  auto c = as_inspected(parent_spec(o), "p");
+  c.env.erase(std::remove(c.env.begin(), c.env.end(), "WORKER_CPUS=4"), c.env.end());
+  c.ports.clear();
+  auto diffs = parent_differences(o, c);
+  EXPECT_TRUE(has(diffs, "WORKER_CPUS unset, configured 4"));
+  EXPECT_TRUE(has(diffs, "publishes no port, configured 127.0.0.1:8080 -> 8080"));
+}
+
+TEST(parent_spec, only_our_containers_are_ours) {
+  auto o = parent_options_from(sample_config());
+  auto c = as_inspected(parent_spec(o), "p");
+  c.labels.erase("hal9000.managed");
+  EXPECT_NE(ownership_problem(o, c).find("not made by hal9000"), std::string::npos);
+  c = as_inspected(parent_spec(o), "p");
+  c.labels["hal9000.daemon"] = "other";
+  EXPECT_NE(ownership_problem(o, c).find("daemon 'other'"), std::string::npos);
+}
+
+TEST(parent_spec, chromadb_in_another_namespace_or_config_does_not_match) {
+  auto o = parent_options_from(sample_config());
+  auto s = configured_chroma(o);
+  auto c = as_inspected(chroma_spec(o, s), "c");
+  EXPECT_NE(chroma_mismatch(o, s, "new-parent-id", c), "");
+  auto moved = s;
+  moved.port = 9000;
+  EXPECT_NE(chroma_mismatch(o, moved, "parent-id", c).find("CHROMADB_PORT"),
+            std::string::npos);
+  c.mounts.clear();
+  EXPECT_NE(chroma_mismatch(o, s, "parent-id", c).find("not mounted"),
+            std::string::npos);
+}
+
+TEST(parent_spec, engine_messages_for_a_taken_port) {
+  EXPECT_TRUE(is_port_in_use(
+    "driver failed programming external connectivity on endpoint x: Error starting "
+    "userland proxy: listen tcp4 127.0.0.1:8000: bind: address already in use"));
+  EXPECT_TRUE(is_port_in_use("Bind for 127.0.0.1:8000 failed: port is already allocated"));
+  EXPECT_FALSE(is_port_in_use("no such image: x"));
+}
+
+TEST(parent_spec, a_missing_image_names_its_recipe) {
+  EXPECT_EQ(missing_image_message("hal9000/parent:local", "hal9000/parent:local",
+                                  "PARENT_IMAGE", "parent", ""),
+            "image hal9000/parent:local not found and cannot be pulled: build it "
+            "with scripts/build-images parent");
+  auto other = missing_image_message("x/y:z", "hal9000/parent:local", "PARENT_IMAGE",
+                                     "parent", "no registry");
+  EXPECT_NE(other.find("check PARENT_IMAGE"), std::string::npos);
+  EXPECT_NE(other.find("(pull: no registry)"), std::string::npos);
+}
