@@ -184,7 +184,7 @@ void stop_worker(self_ptr self, const std::string& id, std::string reason) {
   self->request(i->second, st.opts.docker_timeout * 2, stop_atom::value, std::move(reason))
     .then([](worker_status&) {},
           [self, id](caf::error& err) {
-            // The worker is gone or stuck: forget it so the pool refills.
+            // Stuck or gone: it already counts as stopping, so refill goes on.
             self->state.warnings.push_back("worker " + id + " did not stop: "
                                            + error_message(err));
           });
@@ -284,7 +284,8 @@ pool_status status_of(self_ptr self) {
     s.workers.push_back(std::move(w));
   }
   for (auto& f : st.failures)
-    s.workers.push_back(f);
+    if (!l.find(f.id))  // still tearing down: listed above
+      s.workers.push_back(f);
   s.warnings = st.warnings;
   if (!st.events_up)
     s.warnings.push_back("Docker event stream down: changes are noticed by the "
@@ -321,10 +322,18 @@ void reconcile(self_ptr self) {
           // to remove (a warm or cold worker of a previous pool).
           if (c.name.rfind("hal9000-warm-", 0) == 0 || c.name.rfind("hal9000-cold-", 0) == 0)
             self->request(st.docker, st.opts.docker_timeout, docker::remove_req{c.id, true, false})
-              .then([] {}, [self, name = c.name](caf::error& err) {
-                self->state.warnings.push_back("cannot remove orphan " + name + ": "
-                                               + error_message(err));
-              });
+              .then(
+                [self, wid] {
+                  // Its slot too, unless something is mounted there
+                  // (remove_slot refuses then, and never recurses).
+                  if (!wid.empty() && wid.find('/') == std::string::npos && wid != "."
+                      && wid != "..")
+                    late_bind::remove_slot(late_bind::slot_for(self->state.opts.home, wid));
+                },
+                [self, name = c.name](caf::error& err) {
+                  self->state.warnings.push_back("cannot remove orphan " + name + ": "
+                                                 + error_message(err));
+                });
         }
         // Known workers whose container vanished or stopped without an event.
         for (auto& [id, rec] : st.logic.workers()) {
