@@ -16,6 +16,7 @@
 #include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/validate.hpp"
 
 namespace hal9000 {
 
@@ -80,15 +81,6 @@ std::string new_worker_id(self_ptr self) {
   return id;
 }
 
-bool valid_session_name(const std::string& s) {
-  if (s.empty() || s.size() > 63 || !std::isalnum(static_cast<unsigned char>(s[0])))
-    return false;
-  for (auto c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
-      return false;
-  return true;
-}
-
 caf::error check_limits(const resource_limits& l, const std::string& what) {
   if (!l.enabled)
     return caf::none;
@@ -106,14 +98,17 @@ caf::error check_limits(const resource_limits& l, const std::string& what) {
 
 caf::error check_claim(self_ptr self, const claim_request& req) {
   auto& st = self->state;
-  if (!valid_session_name(req.session_name))
+  if (auto err = valid_name(req.session_name))
+    return err;
+  // The caller validated it already; checked again because it is about to
+  // be mounted into a container (a realpath and a stat: microseconds).
+  auto real = validate_project_path(req.project_dir, st.opts.allowed_roots, st.opts.home);
+  if (!real)
+    return std::move(real.error());
+  if (*real != req.project_dir)
     return make_error(errc::invalid_argument,
-                      "invalid session name '" + req.session_name
-                        + "': use [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}");
-  if (req.project_dir.empty() || req.project_dir[0] != '/')
-    return make_error(errc::invalid_argument,
-                      "project directory must be an absolute path, got '"
-                        + req.project_dir + "'");
+                      "project path " + req.project_dir + " is not a realpath (it is "
+                        + *real + ")");
   if (req.command.find('\n') != std::string::npos || req.command.size() > 3500)
     return make_error(errc::invalid_argument,
                       "session command must be one line of at most 3500 bytes");
@@ -627,6 +622,7 @@ pool_options pool_options_from(const config& cfg) {
   o.check_interval = std::chrono::seconds(cfg.check_interval_s);
   o.claim_timeout = std::chrono::seconds(cfg.claim_timeout_s);
   o.docker_host = cfg.docker_host;
+  o.allowed_roots = cfg.allowed_roots;
   if (auto v = std::getenv("HAL9000_FORCE_COLD"))
     o.force_cold = std::string{v} == "true" || std::string{v} == "1";
   return o;

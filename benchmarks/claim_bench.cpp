@@ -91,11 +91,15 @@ struct bench {
   std::vector<pool_actor> pools;
   int next_project = 0;
 
+  std::string projects;  // outside HAL9000_HOME: the pool refuses projects inside it
+
   bench() {
     char tmpl[] = "/tmp/hal9000-bench-XXXXXX";
-    if (!::mkdtemp(tmpl))
+    char ptmpl[] = "/tmp/hal9000-bench-projects-XXXXXX";
+    if (!::mkdtemp(tmpl) || !::mkdtemp(ptmpl))
       throw std::runtime_error("mkdtemp failed");
     home = tmpl;
+    projects = ptmpl;
   }
 
   ~bench() {
@@ -107,6 +111,8 @@ struct bench {
       std::cerr << "cleanup: " << error_message(err) << "\n";
     else
       std::filesystem::remove_all(home);
+    if (late_bind::mounts_under(projects).empty())
+      std::filesystem::remove_all(projects);
   }
 
   void remove_containers() {
@@ -161,7 +167,7 @@ struct bench {
   }
 
   claim_request request(const std::string& prefix) {
-    auto dir = home + "/projects/" + std::to_string(next_project++);
+    auto dir = projects + "/" + std::to_string(next_project++);
     std::filesystem::create_directories(dir);
     claim_request r;
     r.session_name = prefix + "-" + tag + "-" + std::to_string(next_project);
@@ -230,7 +236,7 @@ int main(int argc, char** argv) {
   {
     std::vector<double> us;
     auto slot = late_bind::slot_for(b.home, "mountbench");
-    auto dir = b.home + "/projects/mountbench";
+    auto dir = b.projects + "/mountbench";
     std::filesystem::create_directories(dir);
     late_bind::make_slot(slot, true);
     for (int i = 0; i < 200; ++i) {

@@ -18,6 +18,7 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
 using namespace hal9000;
@@ -71,6 +72,7 @@ struct pool_docker : ::testing::Test {
   docker::docker_actor docker;
   pool_actor pool;
   std::shared_ptr<transitions> rec = std::make_shared<transitions>();
+  test::temp_dir projects;  // removed after TearDown unmounted everything
 
   void SetUp() override {
     if (::geteuid() != 0)
@@ -117,8 +119,9 @@ struct pool_docker : ::testing::Test {
     pool = spawn_pool(sys, std::move(o), docker, sys.spawn(recording, rec));
   }
 
+  // Outside HAL9000_HOME: the pool refuses projects inside it.
   std::string project(const std::string& name) {
-    auto dir = home + "/projects/" + name;
+    auto dir = projects.path + "/" + name;
     test::sh("mkdir -p '" + dir + "'");
     std::ofstream{dir + "/host.txt"} << "from the host " << name << "\n";
     return dir;
