@@ -170,19 +170,30 @@ void spawn_cold(self_ptr self, uint64_t claim) {
   spawn_one(self, std::move(w), claim);
 }
 
-void stop_worker(self_ptr self, const std::string& id, std::string reason) {
+// Stops a worker; done (if any) runs once it is gone or failed to stop.
+void stop_worker(self_ptr self, const std::string& id, std::string reason,
+                 std::function<void()> done = {}) {
   auto& st = self->state;
   auto i = st.workers.find(id);
-  if (i == st.workers.end())
+  if (i == st.workers.end()) {
+    if (done)
+      done();
     return;
+  }
   st.logic.set_state(id, worker_state::stopping, self->clock().now());
   self->request(i->second, st.opts.docker_timeout * 2, stop_atom::value, std::move(reason))
-    .then([](worker_status&) {},
-          [self, id](caf::error& err) {
-            // Stuck or gone: it already counts as stopping, so refill goes on.
-            self->state.warnings.push_back("worker " + id + " did not stop: "
-                                           + error_message(err));
-          });
+    .then(
+      [done](worker_status&) {
+        if (done)
+          done();
+      },
+      [self, id, done](caf::error& err) {
+        // Stuck or gone: it already counts as stopping, so refill goes on.
+        self->state.warnings.push_back("worker " + id + " did not stop: "
+                                       + error_message(err));
+        if (done)
+          done();
+      });
 }
 
 void deliver_claim(self_ptr self, uint64_t id, caf::expected<claim_reply> r) {
@@ -456,9 +467,19 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     [self, refuse](stop_atom) -> caf::result<pool_status> {
       if (self->state.invalid)
         return refuse();
-      for (auto& id : self->state.logic.stop())
-        stop_worker(self, id, "pool stopped");
-      return status_of(self);
+      auto victims = self->state.logic.stop();
+      if (victims.empty())
+        return status_of(self);
+      // Reply once every warm worker is gone, so a daemon that shuts down
+      // right after leaves no warm container behind.
+      auto rp = self->make_response_promise<pool_status>();
+      auto left = std::make_shared<size_t>(victims.size());
+      for (auto& id : victims)
+        stop_worker(self, id, "pool stopped", [self, rp, left]() mutable {
+          if (--*left == 0)
+            rp.deliver(status_of(self));
+        });
+      return rp;
     },
     [self, refuse](scale_atom, int32_t n) -> caf::result<scale_reply> {
       auto& st = self->state;

@@ -97,7 +97,8 @@ using pool_actor = caf::typed_actor<
   /// Starts refilling to MIN; replies the status.
   caf::replies_to<start_atom>::with<pool_status>,
   /// Stops refilling and removes warm and creating workers; busy sessions are
-  /// untouched. Replies the status once the removals were issued.
+  /// untouched. Replies the status once those workers are gone (each removal
+  /// bounded by the Docker timeout; failures listed in warnings).
   caf::replies_to<stop_atom>::with<pool_status>,
   /// Sets the warm target to N (capped at MAX with a warning; negative:
   /// invalid_argument); creates or removes warm workers to reach it.
