@@ -5,6 +5,7 @@
 
 #include "actors/pool_scaler.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <random>
@@ -366,6 +367,52 @@ void reconcile(self_ptr self) {
       });
 }
 
+// A session this pool does not hold (the daemon restarted under it): found by
+// our labels and its name, removed, and its slot unmounted and emptied.
+caf::result<worker_status> release_unknown(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (!st.docker)
+    return make_error(errc::not_found, "no session or worker named " + name);
+  auto rp = self->make_response_promise<worker_status>();
+  auto timeout = st.opts.docker_timeout;
+  self->request(st.docker, timeout, docker::list_req{worker_filter(st.opts), true})
+    .then(
+      [self, rp, name, timeout](std::vector<docker::container_summary>& list) mutable {
+        auto i = std::find_if(list.begin(), list.end(), [&](const docker::container_summary& c) {
+          auto w = c.labels.find("hal9000.worker");
+          return c.name == name || (w != c.labels.end() && w->second == name);
+        });
+        if (i == list.end()) {
+          rp.deliver(make_error(errc::not_found, "no session or worker named " + name));
+          return;
+        }
+        worker_status ws;
+        auto w = i->labels.find("hal9000.worker");
+        ws.id = w == i->labels.end() ? "" : w->second;
+        ws.container_id = i->id;
+        ws.container_name = i->name;
+        ws.session_name = i->name;
+        self->request(self->state.docker, timeout, docker::remove_req{i->id, true, false})
+          .then(
+            [self, rp, ws]() mutable {
+              auto done = ws;
+              done.state = "gone";
+              done.reason = "released (a session of an earlier run)";
+              if (!ws.id.empty() && is_valid_name(ws.id)) {
+                auto slot = late_bind::slot_for(self->state.opts.home, ws.id);
+                if (auto err = late_bind::unmount(slot.workspace))
+                  done.reason += "; " + error_message(err);
+                else if (auto err = late_bind::remove_slot(slot))
+                  done.reason += "; " + error_message(err);
+              }
+              rp.deliver(std::move(done));
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
+}
+
 void remove_idle(self_ptr self) {
   auto& st = self->state;
   for (auto& id : st.logic.idle_victims(self->clock().now()))
@@ -407,6 +454,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
               });
     if (st.opts.enabled)
       st.logic.start();
+    reconcile(self);  // warm workers an earlier run left behind go at once
     self->delayed_send(self, st.opts.check_interval, pool_tick_atom::value);
     dispatch(self);
   }
@@ -447,7 +495,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
         if (wid == name || (!w.session_name.empty() && w.session_name == name))
           id = wid;
       if (id.empty() || !st.workers.count(id))
-        return make_error(errc::not_found, "no session or worker named " + name);
+        return release_unknown(self, name);
       st.logic.set_state(id, worker_state::stopping, self->clock().now());
       return self->delegate(st.workers.at(id), stop_atom::value,
                             reason.empty() ? std::string{"released"} : reason);

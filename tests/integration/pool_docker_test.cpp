@@ -407,3 +407,37 @@ TEST_F(pool_docker, pool_stop_removes_warm_workers_and_keeps_sessions) {
   EXPECT_EQ(s.warm + s.creating, 0u);
   EXPECT_EQ(s.busy, 1u);
 }
+
+TEST_F(pool_docker, a_new_pool_releases_a_session_of_an_earlier_run) {
+  start(options(1, 1));
+  ASSERT_TRUE(test::wait_for([&] { return status().warm == 1; }, 15s));
+  auto dir = project("restart");
+  auto r = claim("sess-restart-" + test::run_id(), dir);
+  ASSERT_TRUE(r) << error_message(r.error());
+  ASSERT_TRUE(test::wait_for([&] { return status().warm == 1; }, 5s));
+  auto warm_left = status().workers;
+  // The daemon goes away without stopping the pool: session and warm worker stay.
+  caf::scoped_actor self{sys};
+  self->monitor(pool);
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+  ASSERT_EQ(running_workers(), 2u);
+  // The next run: the orphan warm worker goes at once, the session is released by name.
+  start(options(0, 1));
+  EXPECT_TRUE(test::wait_for([&] { return running_workers() == 1; }, 5s))
+    << "the earlier run's warm worker was not removed at start";
+  auto slot = late_bind::slot_for(home, r->worker_id);
+  EXPECT_TRUE(late_bind::inspect_mount(slot.workspace).mounted);
+  auto done = call<worker_status>(30s, release_atom::value, r->session_name,
+                                  std::string{"user"});
+  ASSERT_TRUE(done) << error_message(done.error());
+  EXPECT_EQ(done->state, "gone");
+  EXPECT_EQ(running_workers(), 0u);
+  EXPECT_FALSE(late_bind::inspect_mount(slot.workspace).mounted);
+  EXPECT_NE(::access(slot.root.c_str(), F_OK), 0);
+  EXPECT_EQ(read_file(dir + "/host.txt"), "from the host restart\n");
+  auto missing = call<worker_status>(10s, release_atom::value, std::string{"no-such-session"},
+                                     std::string{});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(error_code(missing.error()), errc::not_found);
+}
