@@ -1,6 +1,7 @@
 // Claim latency against the real engine (hal9000/test:busybox), one JSON
 // object per line:
 //   mount_bind            one mount(2) bind of a project onto a slot
+//   slot_make/remove      a slot's directories and FIFOs (inline on the worker)
 //   warm_claim            request -> reply (project mounted, command acked),
 //                         pool quiet (back at MIN before each claim)
 //   warm_claim_refilling  the same while the pool refills (claims back to back)
@@ -250,6 +251,18 @@ int main(int argc, char** argv) {
     }
     late_bind::remove_slot(slot);
     emit("mount_bind", us, "us");
+    // The other file work a worker does inline: slot with FIFOs, and its removal.
+    std::vector<double> make, remove;
+    for (int i = 0; i < 200; ++i) {
+      auto t = clk::now();
+      late_bind::make_slot(slot, true);
+      make.push_back(ms_since(t) * 1000);
+      t = clk::now();
+      late_bind::remove_slot(slot);
+      remove.push_back(ms_since(t) * 1000);
+    }
+    emit("slot_make", make, "us");
+    emit("slot_remove", remove, "us");
   }
 
   // Warm claims on a quiet pool, and each claim's replacement.
