@@ -1,13 +1,12 @@
 #include "actors/cli_bridge.hpp"
 
-#include <chrono>
+#include <memory>
 
 #include <caf/actor_system.hpp>
-#include <caf/stateful_actor.hpp>
-#include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "actors/cli_bridge_state.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
 #include "runtime/auth_token.hpp"
@@ -15,19 +14,9 @@
 
 namespace hal9000 {
 
-namespace {
+namespace bridge {
 
-struct bridge_state {
-  bridge_options opts;
-  bridge_peers peers;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
-  static inline const char* name = "hal9000.cli_bridge";
-};
-
-using bridge_pointer = cli_bridge_actor::stateful_pointer<bridge_state>;
-
-// Refused requests are answered with unauthenticated and audited.
-caf::error check(bridge_pointer self, const credentials& who, const char* what) {
+caf::error authenticate(pointer self, const credentials& who, const char* what) {
   if (!who.token.empty() && token_equals(who.token, self->state.opts.token))
     return caf::none;
   audit("refused", {{"request", what}, {"who", who.client},
@@ -37,9 +26,32 @@ caf::error check(bridge_pointer self, const credentials& who, const char* what) 
                     "authentication refused: wrong or missing control token");
 }
 
-daemon_status base_status(bridge_pointer self) {
-  auto& o = self->state.opts;
+caf::error missing(const char* what) {
+  return make_error(errc::unavailable, std::string{"the daemon runs without "} + what);
+}
+
+namespace {
+
+// Collects the parts of a status from several actors and delivers once the
+// last one answered (or failed).
+struct status_fan_in {
   daemon_status st;
+  caf::typed_response_promise<daemon_status> rp;
+  int pending = 0;
+
+  void done() {
+    if (--pending == 0)
+      rp.deliver(std::move(st));
+  }
+};
+
+} // namespace
+
+caf::result<daemon_status> daemon_status_of(pointer self) {
+  auto& o = self->state.opts;
+  auto& peers = self->state.peers;
+  auto fan = std::make_shared<status_fan_in>();
+  auto& st = fan->st;
   st.pid = ::getpid();
   st.version = HAL9000_VERSION;
   st.wire_version = wire_version;
@@ -53,44 +65,99 @@ daemon_status base_status(bridge_pointer self) {
   st.max_warm = o.cfg.max_warm_workers;
   st.listen = o.listen;
   st.tls = o.tls;
-  return st;
+  st.notes = o.notes;
+  fan->rp = self->make_response_promise<daemon_status>();
+  auto timeout = o.peer_timeout;
+  fan->pending = 1;  // released at the end: no delivery while asking
+  if (peers.docker) {
+    ++fan->pending;
+    self->request(peers.docker, timeout, docker::version_req{})
+      .then(
+        [fan](docker::version_info& v) {
+          fan->st.docker_reachable = true;
+          fan->st.docker_version = v.version;
+          fan->done();
+        },
+        [fan](caf::error& err) {
+          fan->st.docker_error = error_message(err);
+          fan->done();
+        });
+  }
+  if (peers.pool) {
+    ++fan->pending;
+    self->request(peers.pool, timeout, status_atom::value)
+      .then(
+        [fan](pool_status& ps) {
+          auto& st = fan->st;
+          st.pool_running = ps.running;
+          st.warm = ps.warm;
+          st.creating = ps.creating;
+          st.busy = ps.busy + ps.claimed;
+          st.min_warm = ps.min;
+          st.max_warm = ps.max;
+          st.late_bind = ps.late_bind ? "late-bind (warm claims)"
+                                      : "cold: " + ps.late_bind_reason;
+          for (auto& w : ps.warnings)
+            st.notes.push_back("pool: " + w);
+          fan->done();
+        },
+        [fan](caf::error& err) {
+          fan->st.notes.push_back("pool: " + error_message(err));
+          fan->done();
+        });
+  }
+  if (peers.store) {
+    ++fan->pending;
+    self->request(peers.store, timeout, list_atom::value)
+      .then(
+        [fan](std::vector<session_record>& all) {
+          for (auto& s : all)
+            if (s.state != "ended")
+              ++fan->st.sessions;
+          fan->done();
+        },
+        [fan](caf::error& err) {
+          fan->st.notes.push_back("sessions: " + error_message(err));
+          fan->done();
+        });
+  }
+  if (peers.chroma) {
+    ++fan->pending;
+    self->request(peers.chroma, timeout, status_atom::value)
+      .then(
+        [fan](chroma::status& cs) {
+          fan->st.chroma_state = chroma::to_string(cs.state);
+          fan->st.chroma_latency_ms = cs.latency_ms;
+          if (!cs.last_error.empty() && cs.state != chroma::health::healthy)
+            fan->st.notes.push_back("chromadb: " + cs.last_error);
+          fan->done();
+        },
+        [fan](caf::error& err) {
+          fan->st.notes.push_back("chromadb monitor: " + error_message(err));
+          fan->done();
+        });
+  }
+  fan->done();
+  return fan->rp;
 }
 
-} // namespace
+} // namespace bridge
 
 cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
                                   bridge_peers peers) {
-  auto fn = [](bridge_pointer self, bridge_options opts,
+  using namespace bridge;
+  auto fn = [](pointer self, bridge_options opts,
                bridge_peers peers) -> cli_bridge_actor::behavior_type {
     self->state.opts = std::move(opts);
     self->state.peers = std::move(peers);
     return {
       [=](daemon_status_req& req) -> caf::result<daemon_status> {
-        if (auto err = check(self, req.who, "daemon status"))
+        if (auto err = authenticate(self, req.who, "daemon status"))
           return err;
-        auto rp = self->make_response_promise<daemon_status>();
-        auto st = base_status(self);
-        auto& docker = self->state.peers.docker;
-        if (!docker) {
-          st.docker_error = "no docker actor";
-          rp.deliver(std::move(st));
-          return rp;
-        }
-        self->request(docker, self->state.opts.peer_timeout, docker::version_req{})
-          .then(
-            [=](docker::version_info& v) mutable {
-              st.docker_reachable = true;
-              st.docker_version = v.version;
-              rp.deliver(std::move(st));
-            },
-            [=](caf::error& err) mutable {
-              st.docker_error = error_message(err);
-              rp.deliver(std::move(st));
-            });
-        return rp;
+        return daemon_status_of(self);
       },
       [=](daemon_stop_req& req) -> caf::result<daemon_stop_reply> {
-        if (auto err = check(self, req.who, "daemon stop"))
+        if (auto err = authenticate(self, req.who, "daemon stop"))
           return err;
         audit("daemon_stop", {{"who", req.who.client}, {"all", req.all},
                               {"result", "ok"}});
@@ -107,6 +174,31 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
         if (self->state.opts.on_stop)
           self->state.opts.on_stop(req.all);
         return rp;
+      },
+      [=](pool_op_req& req) -> caf::result<pool_op_reply> {
+        if (auto err = authenticate(self, req.who, "pool"))
+          return err;
+        return pool_op(self, req);
+      },
+      [=](pool_scale_req& req) -> caf::result<pool_op_reply> {
+        if (auto err = authenticate(self, req.who, "pool scale"))
+          return err;
+        return pool_scale(self, req);
+      },
+      [=](session_start_req& req) -> caf::result<session_reply> {
+        if (auto err = authenticate(self, req.who, "session start"))
+          return err;
+        return session_start(self, req);
+      },
+      [=](sessions_req& req) -> caf::result<std::vector<session_record>> {
+        if (auto err = authenticate(self, req.who, "sessions"))
+          return err;
+        return sessions_list(self, req);
+      },
+      [=](session_req& req) -> caf::result<session_reply> {
+        if (auto err = authenticate(self, req.who, req.stop ? "session stop" : "attach"))
+          return err;
+        return session_attach_or_stop(self, req);
       },
     };
   };

@@ -9,16 +9,22 @@
 
 #include <caf/fwd.hpp>
 
+#include "messages/chroma.hpp"
 #include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
+#include "messages/pool.hpp"
+#include "messages/session_store.hpp"
 #include "runtime/config.hpp"
 
 namespace hal9000 {
 
-/// The actors the bridge forwards to. Invalid handles are reported as
-/// unavailable parts of the status rather than errors.
+/// The actors the bridge forwards to. An invalid handle makes its part of
+/// the status "unknown" and its commands unavailable.
 struct bridge_peers {
   docker::docker_actor docker;
+  pool_actor pool;
+  session_store_actor store;
+  chroma_monitor_actor chroma;
 };
 
 struct bridge_options {
@@ -27,6 +33,8 @@ struct bridge_options {
   std::string listen;  // "host:port" as published
   bool tls = false;
   std::chrono::milliseconds peer_timeout{5000};
+  /// Shown in every status (e.g. which worker image was chosen and why).
+  std::vector<std::string> notes;
   /// Called after a daemon_stop reply went out (all: stop sessions too).
   std::function<void(bool all)> on_stop;
 };

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/completion.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "messages/error.hpp"
@@ -13,7 +14,9 @@
 namespace hal9000::cli {
 
 int claudy_main(int argc, char** argv) {
-  CLI::App app{"claudy: Claude Code sessions in warm Docker workers"};
+  CLI::App app{"claudy: Claude Code sessions in warm Docker workers\n\n"
+               "  claudy PATH            a session on the project at PATH, attached\n"
+               "  claudy daemon start    the daemon up (see: claudy daemon --help)"};
   app.set_version_flag("--version", std::string{"claudy "} + HAL9000_VERSION
                                       + " (" + wire_version + ")");
   app.require_subcommand(0, 1);
@@ -30,7 +33,24 @@ int claudy_main(int argc, char** argv) {
   app.add_flag("--json", ctx.json, "Print data as JSON");
   app.add_flag("-q,--quiet", ctx.quiet, "Print less");
 
+  // `claudy [--via-parent] PATH ...`: the session options live at the top.
+  session_flags flags;
+  auto* path_opt = app.add_option("PATH", flags.path,
+                                  "Project directory for a new session (default: .)");
+  auto* via = app.add_flag("--via-parent", flags.via_parent,
+                           "Run the session through the parent (always the case; "
+                           "accepted for compatibility)");
+  auto* detach = app.add_flag("-d,--detach", flags.detach, "Start the session in the background");
+  auto* name = app.add_option("--name", flags.name, "Session name (default: from the project)");
+  auto* memory = app.add_option("--memory", flags.memory, "Memory limit, e.g. 8g");
+  auto* cpus = app.add_option("--cpus", flags.cpus, "CPU limit, e.g. 4 or 1.5");
+  auto* pids = app.add_option("--pids-limit", flags.pids_limit, "Process limit, e.g. 200");
+  auto* no_limits = app.add_flag("--no-limits", flags.no_limits, "Run without resource limits");
+
   add_daemon_commands(app, ctx, rc);
+  add_pool_commands(app, ctx, rc);
+  add_session_commands(app, ctx, rc);
+  add_completion_command(app, rc);
 
   // Configuration first: every command needs HAL9000_HOME and the port.
   auto cfg = load_config();
@@ -45,11 +65,21 @@ int claudy_main(int argc, char** argv) {
     auto code = app.exit(e);
     return code == 0 ? exit_ok : exit_usage;
   }
-  if (app.get_subcommands().empty()) {
-    std::cout << app.help();
-    return exit_ok;
+  bool session_args = false;
+  for (auto* opt : {path_opt, via, detach, name, memory, cpus, pids, no_limits})
+    session_args = session_args || opt->count() > 0;
+  if (!app.get_subcommands().empty()) {
+    if (session_args) {
+      std::cerr << "claudy: session options (PATH, --detach, --name, limits) go without a "
+                   "command: claudy [options] PATH\n";
+      return exit_usage;
+    }
+    return rc;
   }
-  return rc;
+  if (session_args)
+    return start_session(ctx, flags);
+  std::cout << app.help();
+  return exit_ok;
 }
 
 } // namespace hal9000::cli

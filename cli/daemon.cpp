@@ -138,8 +138,9 @@ int run(config cfg) {
     shutdown_runtime(sys, *rt, all);
   }
   log()->info("stopped");
-  lock->release();
   shutdown_logging();
+  // Last: once the lock is free, a new daemon may start on this home.
+  lock->release();
   return rc;
 }
 

@@ -49,6 +49,16 @@ std::string log_tail(const std::string& path, size_t lines) {
   return out;
 }
 
+// Alive and not a zombie (a daemon started by an exited claudy is reaped by
+// whoever adopted it, maybe never).
+bool process_running(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string pid_field, comm, state;
+  if (!(stat >> pid_field >> comm >> state))
+    return false;
+  return state != "Z" && state != "X";
+}
+
 int print_status_of(connection& conn, const context& ctx, bool already) {
   auto who = conn.who();
   if (!who)
@@ -151,14 +161,15 @@ int stop(const context& ctx, bool all) {
   auto who = (*conn)->who();
   if (!who)
     return fail(who.error());
+  auto pid = ctx.host.empty() ? lock_holder(ctx.cfg.home + "/hal9000d.pid")
+                              : caf::expected<pid_t>{caf::error{}};
   auto reply = (*conn)->call<daemon_stop_reply>(daemon_stop_req{*who, all}, 60s);
   if (!reply)
     return fail(reply.error());
-  // Done only once the daemon is gone: locally its pid lock is released.
-  if (ctx.host.empty()) {
+  // Done only once the daemon's process is gone (locally we can see it).
+  if (pid) {
     auto until = std::chrono::steady_clock::now() + 30s;
-    auto pid_path = ctx.cfg.home + "/hal9000d.pid";
-    while (lock_holder(pid_path)) {
+    while (process_running(*pid)) {
       if (std::chrono::steady_clock::now() >= until)
         return fail(make_error(errc::deadline_exceeded,
                                "hal9000d acknowledged the stop but still runs after 30 s"));

@@ -1,8 +1,12 @@
 #include "cli/output.hpp"
 
+#include <chrono>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
+
+#include "runtime/records_json.hpp"
+#include "runtime/time_format.hpp"
 
 namespace hal9000::cli {
 
@@ -71,6 +75,113 @@ void print_status(std::ostream& out, const daemon_status& st) {
     row("claims", st.late_bind);
   for (auto& note : st.notes)
     row("note", note);
+}
+
+} // namespace hal9000::cli
+
+namespace hal9000::cli {
+
+std::string limits_text(const resource_limits& l) {
+  if (!l.enabled)
+    return "none";
+  return l.memory + "/" + l.cpus + "cpu/" + l.pids_limit + "pids";
+}
+
+nlohmann::json to_json(const pool_status& st) {
+  nlohmann::json workers = nlohmann::json::array();
+  for (auto& w : st.workers)
+    workers.push_back({{"id", w.id}, {"state", w.state}, {"container_id", w.container_id},
+                       {"container_name", w.container_name}, {"session", w.session_name},
+                       {"served", w.served}, {"age_s", w.age_s},
+                       {"state_age_s", w.state_age_s}, {"reason", w.reason}});
+  return {
+    {"running", st.running}, {"warm", st.warm}, {"creating", st.creating},
+    {"claimed", st.claimed}, {"busy", st.busy}, {"failed", st.failed},
+    {"queued", st.queued}, {"min", st.min}, {"max", st.max},
+    {"max_creating", st.max_creating}, {"idle_timeout_s", st.idle_timeout_s},
+    {"check_interval_s", st.check_interval_s}, {"claim_timeout_s", st.claim_timeout_s},
+    {"limits", {{"enabled", st.limits.enabled}, {"memory", st.limits.memory},
+                {"cpus", st.limits.cpus}, {"pids_limit", st.limits.pids_limit}}},
+    {"image", st.image}, {"network_mode", st.network_mode},
+    {"late_bind", st.late_bind}, {"late_bind_reason", st.late_bind_reason},
+    {"workers", workers}, {"warnings", st.warnings},
+  };
+}
+
+nlohmann::json to_json(const pool_op_reply& r) {
+  auto j = to_json(r.status);
+  j["op"] = r.op;
+  j["done"] = r.done;
+  for (auto& w : r.warnings)
+    j["warnings"].push_back(w);
+  return j;
+}
+
+namespace {
+
+std::string age_text(double s) {
+  return duration(static_cast<int64_t>(s));
+}
+
+std::string age_since(const std::string& iso) {
+  auto t = parse_iso8601_utc(iso);
+  if (!t)
+    return "-";
+  auto s = std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now() - *t).count();
+  return duration(s < 0 ? 0 : s);
+}
+
+} // namespace
+
+void print_pool(std::ostream& out, const pool_op_reply& r) {
+  for (auto& line : r.done)
+    out << line << "\n";
+  for (auto& w : r.warnings)
+    out << "warning: " << w << "\n";
+  auto& st = r.status;
+  out << "pool " << (st.running ? "running" : "stopped") << ": " << st.warm << " warm, "
+      << st.creating << " creating, " << st.claimed + st.busy << " busy, " << st.failed
+      << " failed";
+  if (st.queued > 0)
+    out << ", " << st.queued << " claims queued";
+  out << "\n  min " << st.min << ", max " << st.max << ", idle timeout "
+      << st.idle_timeout_s << "s, check interval " << st.check_interval_s << "s\n"
+      << "  image " << st.image << ", limits " << limits_text(st.limits) << ", network "
+      << st.network_mode << "\n"
+      << "  claims " << (st.late_bind ? "late-bind (warm)" : "cold: " + st.late_bind_reason)
+      << "\n";
+  for (auto& w : st.warnings)
+    out << "  warning: " << w << "\n";
+  if (st.workers.empty())
+    return;
+  out << "\n  " << std::left << std::setw(12) << "WORKER" << std::setw(10) << "STATE"
+      << std::setw(26) << "CONTAINER" << std::setw(8) << "AGE" << std::setw(8) << "IN STATE"
+      << "SESSION\n";
+  for (auto& w : st.workers)
+    out << "  " << std::setw(12) << w.id << std::setw(10) << w.state << std::setw(26)
+        << (w.container_name.empty() ? "-" : w.container_name) << std::setw(8)
+        << age_text(w.age_s) << std::setw(8) << age_text(w.state_age_s)
+        << (w.session_name.empty() ? (w.reason.empty() ? "" : w.reason) : w.session_name)
+        << "\n";
+}
+
+void print_sessions(std::ostream& out, const std::vector<session_record>& xs) {
+  if (xs.empty()) {
+    out << "no sessions\n";
+    return;
+  }
+  out << std::left << std::setw(28) << "NAME" << std::setw(9) << "STATE" << std::setw(8)
+      << "AGE" << std::setw(7) << "SERVED" << std::setw(22) << "LIMITS" << "PROJECT\n";
+  for (auto& s : xs) {
+    auto state = s.state.empty() ? std::string{"?"} : s.state;
+    out << std::setw(28) << s.name << std::setw(9) << state << std::setw(8)
+        << age_since(s.created_at) << std::setw(7) << (s.served.empty() ? "-" : s.served)
+        << std::setw(22) << limits_text(s.limits) << s.project_dir;
+    if (s.state == "ended" && !s.end_reason.empty())
+      out << "  (" << s.end_reason << ")";
+    out << "\n";
+  }
 }
 
 } // namespace hal9000::cli

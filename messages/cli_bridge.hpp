@@ -14,6 +14,10 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/pool.hpp"
+#include "messages/resource_limits.hpp"
+#include "messages/session_store.hpp"
+
 namespace hal9000 {
 
 /// Who asks: the token, and the name the client gives itself (audit only).
@@ -102,12 +106,121 @@ typename Inspector::result_type inspect(Inspector& f, daemon_stop_reply& x) {
   return f(caf::meta::type_name("hal9000::daemon_stop_reply"), x.done);
 }
 
+// -- pool ---------------------------------------------------------------------------
+
+/// `claudy pool <op>`: op is status, start, stop, cleanup or warm (scale has
+/// its own request). Replies the pool's status after the operation.
+struct pool_op_req {
+  credentials who;
+  std::string op;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_op_req& x) {
+  return f(caf::meta::type_name("hal9000::pool_op_req"), x.who, x.op);
+}
+
+/// What a pool operation did, with the status afterwards.
+struct pool_op_reply {
+  std::string op;
+  std::vector<std::string> done;      // e.g. "removed hal9000-warm-3"
+  std::vector<std::string> warnings;  // e.g. "capped at MAX_WARM_WORKERS (5)"
+  pool_status status;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_op_reply& x) {
+  return f(caf::meta::type_name("hal9000::pool_op_reply"), x.op, x.done,
+           x.warnings, x.status);
+}
+
+/// `claudy pool scale N`.
+struct pool_scale_req {
+  credentials who;
+  int32_t n = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, pool_scale_req& x) {
+  return f(caf::meta::type_name("hal9000::pool_scale_req"), x.who, x.n);
+}
+
+// -- sessions ---------------------------------------------------------------------
+
+/// `claudy PATH`: a session for the project at path (on the daemon's host).
+/// An empty name derives one from the project. A running session of the
+/// same project under that name is returned as is (existing = true).
+struct session_start_req {
+  credentials who;
+  std::string path;
+  std::string name;
+  bool no_limits = false;
+  std::string memory;      // empty: the configured default
+  std::string cpus;
+  std::string pids_limit;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_start_req& x) {
+  return f(caf::meta::type_name("hal9000::session_start_req"), x.who, x.path,
+           x.name, x.no_limits, x.memory, x.cpus, x.pids_limit);
+}
+
+/// A session and how to reach it.
+struct session_reply {
+  session_record session;
+  bool existing = false;
+  /// argv that attaches a terminal to it on the daemon's host.
+  std::vector<std::string> attach;
+  std::vector<std::string> warnings;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_reply& x) {
+  return f(caf::meta::type_name("hal9000::session_reply"), x.session,
+           x.existing, x.attach, x.warnings);
+}
+
+/// `claudy sessions`: every session (ended ones with all = true).
+struct sessions_req {
+  credentials who;
+  bool all = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, sessions_req& x) {
+  return f(caf::meta::type_name("hal9000::sessions_req"), x.who, x.all);
+}
+
+/// `claudy attach NAME` (stop = false) and `claudy stop NAME` (stop = true).
+struct session_req {
+  credentials who;
+  std::string name;
+  bool stop = false;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_req& x) {
+  return f(caf::meta::type_name("hal9000::session_req"), x.who, x.name, x.stop);
+}
+
 // -- the interface -----------------------------------------------------------------
 
 using cli_bridge_actor = caf::typed_actor<
   /// daemon_status; unauthenticated on a bad token.
   caf::replies_to<daemon_status_req>::with<daemon_status>,
   /// What was stopped; the daemon exits right after replying.
-  caf::replies_to<daemon_stop_req>::with<daemon_stop_reply>>;
+  caf::replies_to<daemon_stop_req>::with<daemon_stop_reply>,
+  /// invalid_argument for an unknown op; conflict for warm at MAX.
+  caf::replies_to<pool_op_req>::with<pool_op_reply>,
+  /// invalid_argument for a negative count; above MAX is capped with a warning.
+  caf::replies_to<pool_scale_req>::with<pool_op_reply>,
+  /// invalid_argument for a bad path, name or limit (nothing is created);
+  /// conflict when the name is taken by another project's running session;
+  /// deadline_exceeded when no worker served the claim in time.
+  caf::replies_to<session_start_req>::with<session_reply>,
+  caf::replies_to<sessions_req>::with<std::vector<session_record>>,
+  /// not_found for an unknown session.
+  caf::replies_to<session_req>::with<session_reply>>;
 
 } // namespace hal9000

@@ -1,9 +1,11 @@
 #include <caf/actor_system_config.hpp>
 
 #include "messages/cli_bridge.hpp"
+#include "messages/chroma.hpp"
 #include "messages/docker.hpp"
 #include "messages/error.hpp"
 #include "messages/pool.hpp"
+#include "messages/events.hpp"
 #include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
@@ -77,6 +79,13 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
     .add_message_type<daemon_status_req>("hal9000::daemon_status_req")
     .add_message_type<daemon_stop_req>("hal9000::daemon_stop_req")
     .add_message_type<daemon_stop_reply>("hal9000::daemon_stop_reply")
+    .add_message_type<pool_op_req>("hal9000::pool_op_req")
+    .add_message_type<pool_op_reply>("hal9000::pool_op_reply")
+    .add_message_type<pool_scale_req>("hal9000::pool_scale_req")
+    .add_message_type<session_start_req>("hal9000::session_start_req")
+    .add_message_type<session_reply>("hal9000::session_reply")
+    .add_message_type<sessions_req>("hal9000::sessions_req")
+    .add_message_type<session_req>("hal9000::session_req")
     .add_message_type<cli_bridge_actor>("hal9000::cli_bridge_actor");
 }
 
@@ -86,6 +95,30 @@ void register_session_store_types(caf::actor_system_config& cfg) {
     .add_message_type<worker_record>("hal9000::worker_record")
     .add_message_type<store_load_report>("hal9000::store_load_report")
     .add_message_type<session_store_actor>("hal9000::session_store_actor");
+}
+
+void register_chroma_types(caf::actor_system_config& cfg) {
+  using namespace chroma;
+  cfg.add_message_type<health>("hal9000::chroma::health")
+    .add_message_type<status>("hal9000::chroma::status")
+    .add_message_type<event_kind>("hal9000::chroma::event_kind")
+    .add_message_type<event>("hal9000::chroma::event")
+    .add_message_type<restart_req>("hal9000::chroma::restart_req")
+    .add_message_type<restarter_actor>("hal9000::chroma::restarter_actor")
+    .add_message_type<sink_actor>("hal9000::chroma::sink_actor")
+    .add_message_type<subscribe_req>("hal9000::chroma::subscribe_req")
+    .add_message_type<unsubscribe_req>("hal9000::chroma::unsubscribe_req")
+    .add_message_type<check_req>("hal9000::chroma::check_req")
+    .add_message_type<monitor_actor>("hal9000::chroma::monitor_actor");
+}
+
+void register_event_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<lifecycle_event>("hal9000::lifecycle_event")
+    .add_message_type<event_sink>("hal9000::event_sink")
+    .add_message_type<events_subscribe_req>("hal9000::events_subscribe_req")
+    .add_message_type<events_subscribe_reply>("hal9000::events_subscribe_reply")
+    .add_message_type<events_unsubscribe_req>("hal9000::events_unsubscribe_req")
+    .add_message_type<event_hub_actor>("hal9000::event_hub_actor");
 }
 
 } // namespace
@@ -102,7 +135,9 @@ void register_types(caf::actor_system_config& cfg) {
   register_docker_types(cfg);
   register_cli_bridge_types(cfg);
   register_session_store_types(cfg);
+  register_chroma_types(cfg);
   register_pool_types(cfg);
+  register_event_types(cfg);
 }
 
 } // namespace hal9000

@@ -43,6 +43,10 @@ caf::expected<pid_lock> pid_lock::acquire(const std::string& path,
   // as it was unlinked, our lock guards nothing. Re-check the path's inode
   // after locking and start over when it changed (bounded: each round needs
   // another process to release in between).
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0)
+    if (auto err = make_dirs(path.substr(0, slash), 0700))
+      return err;
   for (int round = 0; round < 5; ++round) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
@@ -127,6 +131,10 @@ caf::expected<pid_t> lock_holder(const std::string& path) {
 }
 
 caf::error write_pid_file(const std::string& path) {
+  auto slash = path.rfind('/');
+  if (slash != std::string::npos && slash > 0)
+    if (auto err = make_dirs(path.substr(0, slash), 0700))
+      return err;
   return write_file_atomic(path, std::to_string(::getpid()) + "\n", 0644);
 }
 

@@ -21,8 +21,8 @@ namespace hal9000 {
 
 class pid_lock {
 public:
-  /// Locks path (created 0644 with missing parents' directory expected to
-  /// exist) and writes our pid into it. When another live process holds it:
+  /// Locks path (created 0644; missing parent directories created 0700) and
+  /// writes our pid into it. When another live process holds it:
   /// already_exists "<what> is already running (pid N)". A file nobody holds
   /// is taken over.
   static caf::expected<pid_lock> acquire(const std::string& path,
@@ -56,7 +56,8 @@ private:
 /// daemon in a loop.
 caf::expected<pid_t> lock_holder(const std::string& path);
 
-/// Writes our pid (atomically, 0644) to path.
+/// Writes our pid (atomically, 0644) to path; missing parent directories
+/// are created 0700.
 caf::error write_pid_file(const std::string& path);
 
 /// Removes path only if it holds our pid, so a process never removes a pid

@@ -1,12 +1,52 @@
 #include "runtime/runtime.hpp"
 
+#include <chrono>
+
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "actors/chroma_monitor.hpp"
 #include "actors/cli_bridge.hpp"
 #include "actors/docker/docker_actor.hpp"
+#include "actors/pool_scaler.hpp"
+#include "actors/session_store.hpp"
+#include "actors/worker_recorder.hpp"
+#include "messages/error.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/worker_image.hpp"
 
 namespace hal9000 {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+// LAZY_IMAGE_PULL: pulls in the background and starts the pool once the
+// image is there.
+void pull_then_start(caf::actor_system& sys, docker::docker_actor docker, pool_actor pool,
+                     std::string image, bool start) {
+  sys.spawn([docker, pool, image, start](caf::event_based_actor* self) {
+    self->request(docker, 30min, docker::image_pull_req{image, {}})
+      .then(
+        [self, pool, image, start](docker::image_info&) {
+          log()->info("pulled worker image {}", image);
+          if (start)
+            self->request(pool, 30s, start_atom::value)
+              .then([](pool_status&) {},
+                    [](caf::error& err) {
+                      log()->error("cannot start the pool: {}", error_message(err));
+                    });
+        },
+        [image](caf::error& err) {
+          log()->error("cannot pull worker image {}: {} (build hal9000/worker:local with "
+                       "scripts/build-images worker and set WORKER_IMAGE)",
+                       image, error_message(err));
+        });
+  });
+}
+
+} // namespace
 
 caf::expected<runtime_handles>
 spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
@@ -14,6 +54,36 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     return err;
   runtime_handles rt;
   rt.docker = docker::spawn_docker(sys, docker::options_from(cfg));
+  rt.store = spawn_session_store(sys, cfg.home);
+  rt.recorder = spawn_worker_recorder(sys, rt.store);
+
+  auto image = choose_worker_image(sys, rt.docker, cfg);
+  if (!image) {
+    auto handles = rt;
+    shutdown_runtime(sys, handles, false);
+    return image.error();
+  }
+  rt.notes = image->notes;
+
+  auto po = pool_options_from(cfg);
+  po.image = image->image;
+  po.extra_labels = opts.extra_labels;
+  po.force_cold = po.force_cold || opts.force_cold;
+  if (image->pull_in_background)
+    po.enabled = false;
+  if (auto err = validate(po)) {
+    auto handles = rt;
+    shutdown_runtime(sys, handles, false);
+    return err;
+  }
+  rt.pool = spawn_pool(sys, po, rt.docker, rt.recorder);
+  if (image->pull_in_background)
+    pull_then_start(sys, rt.docker, rt.pool, image->image, cfg.enable_pool_manager);
+
+  if (opts.with_chroma_monitor) {
+    auto restarter = chroma::spawn_docker_restarter(sys, rt.docker);
+    rt.chroma = chroma::spawn_monitor(sys, chroma::options_from(cfg), restarter);
+  }
   if (opts.with_bridge) {
     bridge_options bo;
     bo.cfg = cfg;
@@ -21,12 +91,14 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     bo.listen = opts.listen;
     bo.tls = opts.tls;
     bo.on_stop = opts.on_stop;
-    rt.bridge = spawn_cli_bridge(sys, std::move(bo), bridge_peers{rt.docker});
+    bo.notes = rt.notes;
+    rt.bridge = spawn_cli_bridge(sys, std::move(bo),
+                                 bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma});
   }
   return rt;
 }
 
-void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool) {
+void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
   caf::scoped_actor self{sys};
   auto stop = [&](const auto& handle) {
     if (!handle)
@@ -37,6 +109,33 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool) {
   };
   // Front to back: nothing new comes in while the owners wind down.
   stop(rt.bridge);
+  stop(rt.chroma);
+  if (rt.pool) {
+    // Warm workers never outlive the daemon; sessions do unless all.
+    self->request(rt.pool, 60s, stop_atom::value)
+      .receive([](pool_status&) {},
+               [](caf::error& err) {
+                 log()->warn("pool stop at shutdown: {}", error_message(err));
+               });
+    if (all) {
+      std::vector<session_record> sessions;
+      self->request(rt.store, 10s, list_atom::value)
+        .receive([&](std::vector<session_record>& xs) { sessions = std::move(xs); },
+                 [](caf::error&) {});
+      for (auto& s : sessions)
+        if (s.state != "ended") {
+          self->request(rt.pool, 60s, release_atom::value, s.name,
+                        std::string{"daemon stopped with --all"})
+            .receive([](worker_status&) {}, [](caf::error&) {});
+          self->request(rt.store, 10s, end_atom::value, s.name,
+                        std::string{"daemon stopped with --all"}, std::string{})
+            .receive([](session_record&) {}, [](caf::error&) {});
+        }
+    }
+  }
+  stop(rt.pool);
+  stop(rt.recorder);
+  stop(rt.store);
   stop(rt.docker);
   rt = runtime_handles{};
 }

@@ -2,15 +2,20 @@
 // The whole runtime as a library: spawns the actors into a caller's actor
 // system from a config built in code, returns their typed handles, and shuts
 // them down cleanly. hal9000d is one caller; any CAF application can be
-// another (it must register the project's types: see system_config.hpp).
+// another (its actor_system_config must call hal9000::register_types).
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <caf/fwd.hpp>
 
+#include "messages/chroma.hpp"
 #include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
+#include "messages/pool.hpp"
+#include "messages/session_store.hpp"
+#include "messages/worker.hpp"
 #include "runtime/config.hpp"
 
 namespace hal9000 {
@@ -18,24 +23,38 @@ namespace hal9000 {
 struct runtime_options {
   /// Spawn the CLI bridge (publishing it is the caller's business).
   bool with_bridge = true;
+  /// Watch ChromaDB on 127.0.0.1:CHROMADB_PORT.
+  bool with_chroma_monitor = true;
   std::string token;   // the bridge's control token
   std::string listen;  // shown in status
   bool tls = false;
   /// Called by the bridge after a daemon stop request was answered.
   std::function<void(bool all)> on_stop;
+  /// Extra labels on every container the pool makes (tests, multi-tenant).
+  std::map<std::string, std::string> extra_labels;
+  /// Claims never late-bind (tests of the cold path).
+  bool force_cold = false;
 };
 
 struct runtime_handles {
   docker::docker_actor docker;
+  session_store_actor store;
+  worker_observer_actor recorder;
+  pool_actor pool;
+  chroma_monitor_actor chroma;
   cli_bridge_actor bridge;  // invalid without with_bridge
+  std::vector<std::string> notes;  // what the user should know (image choice, ...)
 };
 
-/// Spawns every actor. Fails only on a configuration it cannot use.
+/// Spawns every actor. Blocks the calling thread for the start-up checks
+/// (image presence): call it from main or another non-actor thread. Fails
+/// only on a configuration it cannot use.
 caf::expected<runtime_handles>
 spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts);
 
 /// Stops every actor and waits until each is gone (the caller's other actors
-/// keep running). all: also stop sessions and the parent.
+/// keep running). The pool's warm workers are removed; sessions keep running
+/// unless all is set.
 void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all);
 
 } // namespace hal9000

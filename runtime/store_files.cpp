@@ -8,6 +8,7 @@
 
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
+#include "runtime/home_layout.hpp"
 #include "runtime/records_json.hpp"
 #include "runtime/time_format.hpp"
 #include "runtime/validate.hpp"
@@ -108,8 +109,8 @@ caf::error bad_record(const std::string& why) {
 
 store_files::store_files(std::string hal9000_home)
   : home_(std::move(hal9000_home)),
-    sessions_dir_(home_ + "/sessions"),
-    workers_dir_(home_ + "/pool/workers") {
+    sessions_dir_(home_layout::sessions_dir(home_)),
+    workers_dir_(home_layout::workers_dir(home_)) {
 }
 
 store_load_report store_files::load() {

@@ -1,5 +1,6 @@
 #include "actors/docker/engine_client.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <thread>
 
@@ -150,7 +151,10 @@ engine_client::call_lines(http_request req, const std::string& what,
                           const std::string& subject,
                           const std::function<void(const std::string&)>& on_line) {
   std::string buf;
+  std::string head;  // the start of the body: an error status explains itself there
   req.on_chunk = [&](const char* data, size_t n) {
+    if (head.size() < 4096)
+      head.append(data, std::min(n, 4096 - head.size()));
     buf.append(data, n);
     size_t nl;
     while ((nl = buf.find('\n')) != std::string::npos) {
@@ -170,7 +174,7 @@ engine_client::call_lines(http_request req, const std::string& what,
   if (!r)
     return r.error();
   if (r->status >= 400)
-    return error_from_status(r->status, buf, what, subject);
+    return error_from_status(r->status, head, what, subject);
   if (!buf.empty())
     on_line(buf);
   return r;

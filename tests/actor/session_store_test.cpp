@@ -3,6 +3,8 @@
 #include <fstream>
 
 #include <caf/actor_system.hpp>
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
 #include <gtest/gtest.h>
@@ -214,7 +216,9 @@ TEST_F(session_store_test, corrupt_files_are_moved_aside_and_the_rest_loads) {
 
 TEST_F(session_store_test, bad_names_are_refused_before_any_file_is_touched) {
   start();
+  ASSERT_TRUE(ask<store_load_report>(load_atom::value));  // the load has run
   auto before = tree(home.path);
+  ASSERT_EQ(before, (std::vector<std::string>{"pool", "pool/workers", "sessions"}));
   for (auto bad : {"a/b", "../evil", "..", std::string(200, 'x').c_str(), ""}) {
     auto x = sample(bad);
     auto err = tell(caf::put_atom::value, x);
@@ -328,4 +332,29 @@ TEST_F(session_store_test, unusable_home_reports_and_refuses_without_crashing) {
   auto all = ask<std::vector<session_record>>(list_atom::value);
   ASSERT_TRUE(all);
   EXPECT_TRUE(all->empty());
+}
+
+// The records cross process boundaries (claudy sessions): every field must
+// survive CAF's serialization.
+TEST_F(session_store_test, records_survive_caf_serialization) {
+  auto x = sample("wire");
+  x.end_reason = "OOM-killed";
+  x.limits.enabled = false;
+  worker_record w{"w", "c", "failed", "t0", "t1", "exited with code 137"};
+  store_load_report r{3, 4, {"a -> b: why"}, ""};
+  std::vector<session_record> xs{x, sample("other")};
+  std::vector<char> buf;
+  caf::binary_serializer sink{sys.sys, buf};
+  ASSERT_FALSE(sink(x, w, r, xs));
+  session_record x2;
+  worker_record w2;
+  store_load_report r2;
+  std::vector<session_record> xs2;
+  caf::binary_deserializer source{sys.sys, buf};
+  ASSERT_FALSE(source(x2, w2, r2, xs2));
+  EXPECT_EQ(caf::deep_to_string(x2), caf::deep_to_string(x));
+  EXPECT_EQ(caf::deep_to_string(w2), caf::deep_to_string(w));
+  EXPECT_EQ(caf::deep_to_string(r2), caf::deep_to_string(r));
+  EXPECT_EQ(caf::deep_to_string(xs2), caf::deep_to_string(xs));
+  EXPECT_NE(caf::deep_to_string(x).find("OOM-killed"), std::string::npos);
 }

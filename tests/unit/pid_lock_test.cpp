@@ -169,17 +169,22 @@ TEST(pid_lock, moves_keep_one_holder) {
   EXPECT_FALSE(std::filesystem::exists(p));
 }
 
-TEST(pid_lock, missing_directory_is_an_error_naming_the_path) {
+TEST(pid_lock, creates_a_missing_home_and_names_a_path_it_cannot_use) {
   temp_dir tmp;
-  auto p = tmp / "no/such/dir/hal9000d.pid";
+  auto p = tmp / "new-home/hal9000d.pid";
   auto lock = pid_lock::acquire(p);
-  ASSERT_FALSE(lock);
-  EXPECT_NE(error_message(lock.error()).find(p), std::string::npos);
+  ASSERT_TRUE(lock) << error_message(lock.error());
+  EXPECT_EQ(*read_file(p), our_pid_line());
+  std::ofstream{tmp / "file"} << "x";
+  auto bad = pid_lock::acquire(tmp / "file/hal9000d.pid");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(error_message(bad.error()).find(tmp / "file"), std::string::npos)
+    << error_message(bad.error());
 }
 
 TEST(pid_file, write_read_remove) {
   temp_dir tmp;
-  auto p = tmp / "pool-manager.pid";
+  auto p = tmp / "pool/pool-manager.pid";  // pool/ does not exist yet
   ASSERT_FALSE(write_pid_file(p));
   EXPECT_EQ(*read_file(p), our_pid_line());
   EXPECT_EQ(*read_pid_file(p), ::getpid());

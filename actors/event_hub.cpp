@@ -1,0 +1,322 @@
+#include "actors/event_hub.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <deque>
+#include <sstream>
+
+#include <caf/actor_cast.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/error.hpp"
+
+namespace hal9000 {
+
+// -- building events --------------------------------------------------------------
+
+std::string event_time(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch())
+              .count();
+  auto secs = static_cast<std::time_t>(ms / 1000);
+  struct tm utc;
+  ::gmtime_r(&secs, &utc);
+  char buf[40];
+  auto n = std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(buf + n, sizeof(buf) - n, ".%03dZ", static_cast<int>(ms % 1000));
+  return buf;
+}
+
+namespace {
+
+// "exited with code 137" -> 137; -1 otherwise.
+int32_t exit_code_in(const std::string& reason) {
+  auto pos = reason.find("code ");
+  if (pos == std::string::npos)
+    return -1;
+  int32_t code = -1;
+  if (std::sscanf(reason.c_str() + pos + 5, "%d", &code) != 1)
+    return -1;
+  return code;
+}
+
+bool had_session(const std::string& from) {
+  return from == "busy" || from == "claimed" || from == "stopping";
+}
+
+} // namespace
+
+std::vector<lifecycle_event>
+worker_change_events(const std::string& worker_id, const std::string& container_id,
+                     const std::string& from, const std::string& to,
+                     const std::string& reason, int64_t time_ms,
+                     const std::string& session, const std::string& served,
+                     int64_t memory_limit) {
+  lifecycle_event e;
+  e.time = time_ms > 0 ? event_time(std::chrono::system_clock::time_point{
+                           std::chrono::milliseconds{time_ms}})
+                       : std::string{};
+  e.worker_id = worker_id;
+  e.container_id = container_id;
+  e.session = session;
+  e.reason = reason;
+  if (!from.empty())
+    e.details["from"] = from;
+  std::vector<lifecycle_event> out;
+  auto ended = [&](lifecycle_event x) {
+    x.kind = event_kinds::session_ended;
+    out.push_back(std::move(x));
+  };
+  if (to == "creating") {
+    e.kind = event_kinds::worker_creating;
+  } else if (to == "warm") {
+    e.kind = event_kinds::worker_warm;
+  } else if (to == "claimed") {
+    e.kind = event_kinds::worker_claimed;
+  } else if (to == "busy") {
+    e.kind = event_kinds::session_started;
+    if (!served.empty())
+      e.details["served"] = served;
+  } else if (to == "failed") {
+    e.kind = event_kinds::worker_died;
+    e.oom = reason.find("OOM") != std::string::npos;
+    e.exit_code = e.oom ? 137 : exit_code_in(reason);
+    e.memory_limit = memory_limit;
+    out.push_back(e);
+    if (!session.empty() && had_session(from))
+      ended(e);
+    return out;
+  } else if (to == "gone") {
+    e.kind = event_kinds::worker_removed;
+    out.push_back(e);
+    if (!session.empty() && had_session(from))
+      ended(e);
+    return out;
+  } else {
+    return out;  // stopping: the gone that follows says what matters
+  }
+  out.push_back(std::move(e));
+  return out;
+}
+
+lifecycle_event chroma_health_event(const chroma::event& e) {
+  lifecycle_event out;
+  out.kind = event_kinds::chromadb_health;
+  if (e.current.checked_at_ms > 0)
+    out.time = event_time(std::chrono::system_clock::time_point{
+      std::chrono::milliseconds{e.current.checked_at_ms}});
+  out.details["state"] = chroma::to_string(e.current.state);
+  if (e.kind != chroma::event_kind::state_changed)
+    out.details["step"] = chroma::to_string(e.kind);
+  if (e.current.latency_ms >= 0) {
+    std::ostringstream latency;
+    latency << e.current.latency_ms;
+    out.details["latency_ms"] = latency.str();
+  }
+  if (!e.current.last_error.empty()) {
+    out.details["error"] = e.current.last_error;
+    out.reason = e.current.last_error;
+  }
+  if (e.current.restarts > 0)
+    out.details["restarts"] = std::to_string(e.current.restarts);
+  return out;
+}
+
+// -- metrics from events ------------------------------------------------------------
+
+event_metrics::event_metrics(std::shared_ptr<metrics::daemon_metrics> m)
+  : m_(std::move(m)) {
+}
+
+namespace {
+
+const std::string* detail(const lifecycle_event& e, const char* key) {
+  auto i = e.details.find(key);
+  return i == e.details.end() || i->second.empty() ? nullptr : &i->second;
+}
+
+bool parse_number(const std::string* text, double& out) {
+  if (text == nullptr)
+    return false;
+  char* end = nullptr;
+  out = std::strtod(text->c_str(), &end);
+  return end != text->c_str() && *end == '\0';
+}
+
+} // namespace
+
+void event_metrics::apply(const lifecycle_event& e) {
+  if (!m_)
+    return;
+  auto& m = *m_;
+  m.events.with({e.kind}).inc();
+  const auto& k = e.kind;
+  if (k == event_kinds::worker_creating) {
+    workers_[e.worker_id] = "creating";
+    creating_since_[e.worker_id] = std::chrono::steady_clock::now();
+  } else if (k == event_kinds::worker_warm) {
+    workers_[e.worker_id] = "warm";
+    double ms = 0;
+    if (parse_number(detail(e, "duration_ms"), ms)) {
+      m.refill_duration.with({}).observe(ms);
+    } else if (auto i = creating_since_.find(e.worker_id); i != creating_since_.end()) {
+      std::chrono::duration<double, std::milli> d = std::chrono::steady_clock::now() - i->second;
+      m.refill_duration.with({}).observe(d.count());
+    }
+    creating_since_.erase(e.worker_id);
+  } else if (k == event_kinds::worker_claimed) {
+    workers_[e.worker_id] = "busy";
+  } else if (k == event_kinds::session_started) {
+    if (!e.worker_id.empty())
+      workers_[e.worker_id] = "busy";
+    if (!e.session.empty() && sessions_.insert(e.session).second)
+      m.sessions_active.with({}).set(static_cast<double>(sessions_.size()));
+    auto served = detail(e, "served");
+    if (served != nullptr && (*served == "warm" || *served == "cold"))
+      m.claims.with({*served}).inc();
+    double ms = 0;
+    if (parse_number(detail(e, "claim_latency_ms"), ms))
+      m.claim_latency.with({}).observe(ms);
+  } else if (k == event_kinds::session_ended) {
+    if (sessions_.erase(e.session) > 0)
+      m.sessions_active.with({}).set(static_cast<double>(sessions_.size()));
+  } else if (k == event_kinds::worker_died) {
+    workers_.erase(e.worker_id);
+    creating_since_.erase(e.worker_id);
+    ++failed_;
+    const char* reason = e.oom                ? "oom"
+                         : e.exit_code == 0   ? "exit_zero"
+                         : e.exit_code > 0    ? "exit_nonzero"
+                                              : "disappeared";
+    m.worker_exits.with({reason}).inc();
+    if (e.oom)
+      m.oom_kills.with({}).inc();
+  } else if (k == event_kinds::worker_removed) {
+    creating_since_.erase(e.worker_id);
+    if (workers_.erase(e.worker_id) > 0)
+      m.worker_exits.with({"removed"}).inc();
+  } else if (k == event_kinds::pool_cleanup) {
+    failed_ = 0;
+  } else if (k == event_kinds::chromadb_health) {
+    if (auto state = detail(e, "state")) {
+      for (auto s : {"unknown", "healthy", "degraded", "down"})
+        m.chromadb_health.with({s}).set(*state == s ? 1 : 0);
+      m.chromadb_up.with({}).set(*state == "healthy" || *state == "degraded" ? 1 : 0);
+    }
+    double ms = 0;
+    if (parse_number(detail(e, "latency_ms"), ms))
+      m.chromadb_latency.with({}).set(ms);
+  } else if (k == event_kinds::daemon_reconcile) {
+    if (auto action = detail(e, "action"))
+      m.reconcile_actions.with({*action}).inc();
+  } else {
+    return;
+  }
+  publish_worker_counts();
+}
+
+void event_metrics::publish_worker_counts() {
+  double warm = 0, creating = 0, busy = 0;
+  for (auto& [id, state] : workers_) {
+    if (state == "warm")
+      ++warm;
+    else if (state == "creating")
+      ++creating;
+    else
+      ++busy;
+  }
+  auto& w = m_->workers;
+  w.with({"warm"}).set(warm);
+  w.with({"creating"}).set(creating);
+  w.with({"busy"}).set(busy);
+  w.with({"failed"}).set(static_cast<double>(failed_));
+}
+
+// -- the hub ------------------------------------------------------------------------
+
+namespace {
+
+struct hub_state {
+  size_t capacity = 0;
+  std::deque<lifecycle_event> recent;
+  std::vector<event_sink> sinks;
+  std::unique_ptr<event_metrics> metrics;
+  static inline const char* name = "hal9000.event_hub";
+};
+
+using hub_pointer = event_hub_actor::stateful_pointer<hub_state>;
+
+void publish(hub_pointer self, lifecycle_event& e) {
+  auto& st = self->state;
+  if (e.time.empty())
+    e.time = event_time(std::chrono::system_clock::now());
+  st.metrics->apply(e);
+  for (auto& sink : st.sinks)
+    self->send(sink, e);
+  if (st.capacity == 0)
+    return;
+  if (st.recent.size() == st.capacity)
+    st.recent.pop_front();
+  st.recent.push_back(std::move(e));
+}
+
+} // namespace
+
+event_hub_actor spawn_event_hub(caf::actor_system& sys, event_hub_options opts) {
+  auto fn = [](hub_pointer self, event_hub_options opts) -> event_hub_actor::behavior_type {
+    self->state.capacity = opts.capacity;
+    self->state.metrics = std::make_unique<event_metrics>(std::move(opts.metrics));
+    self->set_down_handler([self](caf::down_msg& dm) {
+      auto& sinks = self->state.sinks;
+      sinks.erase(std::remove_if(sinks.begin(), sinks.end(),
+                                 [&](const event_sink& s) { return s.address() == dm.source; }),
+                  sinks.end());
+    });
+    return {
+      [self](lifecycle_event& e) { publish(self, e); },
+      [self](events_subscribe_req& req) -> caf::result<events_subscribe_reply> {
+        auto& st = self->state;
+        events_subscribe_reply reply;
+        reply.hub = caf::actor_cast<caf::actor>(self);
+        if (!req.follow) {
+          reply.sinks = static_cast<uint32_t>(st.sinks.size());
+          if (req.replay)
+            reply.recent.assign(st.recent.begin(), st.recent.end());
+          return reply;
+        }
+        if (!req.sink)
+          return make_error(errc::invalid_argument,
+                            "events --follow needs a sink to send events to");
+        if (std::find(st.sinks.begin(), st.sinks.end(), req.sink) == st.sinks.end()) {
+          self->monitor(req.sink);
+          st.sinks.push_back(req.sink);
+        }
+        // Sent before any later event: one sender, one receiver, in order.
+        if (req.replay) {
+          for (auto& e : st.recent)
+            self->send(req.sink, e);
+          reply.replayed = static_cast<uint32_t>(st.recent.size());
+        }
+        reply.sinks = static_cast<uint32_t>(st.sinks.size());
+        return reply;
+      },
+      [self](events_unsubscribe_req& req) {
+        auto& sinks = self->state.sinks;
+        auto i = std::find(sinks.begin(), sinks.end(), req.sink);
+        if (i != sinks.end()) {
+          self->demonitor(i->address());
+          sinks.erase(i);
+        }
+      },
+      [self](chroma::event& e) {
+        auto ev = chroma_health_event(e);
+        publish(self, ev);
+      },
+    };
+  };
+  return sys.spawn(fn, std::move(opts));
+}
+
+} // namespace hal9000

@@ -1,0 +1,113 @@
+// What a claudy command costs end to end (process start, CAF node, connect,
+// one request, print), against what the bash predecessor's status did
+// (`docker ps --filter label=...`), side by side in one run.
+//   cli_bench [--runs N]
+// Starts its own daemon on a free loopback port with a temporary HAL9000_HOME.
+
+#include <cstdlib>
+#include <fcntl.h>
+#include <cstring>
+#include <filesystem>
+#include <string>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_util.hpp"
+
+extern char** environ;
+
+using namespace hal9000::bench;
+
+namespace {
+
+std::string bin_dir;
+
+// Runs argv with stdout/stderr to /dev/null; returns the exit status.
+int run(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
+    return -1;
+  posix_spawn_file_actions_destroy(&fa);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+figure timed(const std::string& name, int runs, const std::vector<std::string>& args) {
+  int failures = 0;
+  auto samples = measure(runs, [&](int) { failures += run(args) != 0; });
+  if (failures > 0)
+    std::fprintf(stderr, "cli_bench: %s failed %d of %d runs\n", name.c_str(),
+                 failures, runs);
+  return summarize(name, samples);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int runs = 50;
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--runs") == 0)
+      runs = std::atoi(argv[i + 1]);
+  bin_dir = std::filesystem::canonical("/proc/self/exe").parent_path().parent_path();
+  auto claudy = bin_dir + "/claudy";
+  char tmpl[] = "/tmp/hal9000-cli-bench-XXXXXX";
+  if (!::mkdtemp(tmpl))
+    return 1;
+  std::string home = tmpl;
+  ::setenv("HAL9000_HOME", home.c_str(), 1);
+  ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
+  if (run({claudy, "daemon", "start"}) != 0) {
+    std::fprintf(stderr, "cli_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
+    return 1;
+  }
+  // Warm the page cache for both programs before measuring.
+  run({claudy, "daemon", "status"});
+  run({"docker", "ps", "--filter", "label=hal9000.managed=true"});
+
+  auto docker_ps = timed("docker_cli.ps_by_label", runs,
+                         {"docker", "ps", "--filter", "label=hal9000.managed=true"});
+  auto status = timed("claudy.daemon_status", runs, {claudy, "daemon", "status"});
+  auto status_json = timed("claudy.json_daemon_status", runs,
+                           {claudy, "--json", "daemon", "status"});
+  auto down = [&] {
+    // A port nobody listens on: the "daemon not running" path.
+    ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
+    auto f = timed("claudy.daemon_not_running", runs, {claudy, "daemon", "status"});
+    return f;
+  };
+  print(docker_ps);
+  print(status, &docker_ps);
+  print(status_json, &docker_ps);
+  auto port = std::string{std::getenv("HAL9000_PORT")};
+  print(down());
+  ::setenv("HAL9000_PORT", port.c_str(), 1);
+  run({claudy, "daemon", "stop"});
+  std::filesystem::remove_all(home);
+  return 0;
+}

@@ -1,0 +1,73 @@
+#include "runtime/worker_image.hpp"
+
+#include <chrono>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "messages/error.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+using namespace std::chrono_literals;
+
+caf::error ask_present(caf::scoped_actor& self, const docker::docker_actor& docker,
+                       const std::string& image) {
+  caf::error result;
+  self->request(docker, 10s, docker::image_inspect_req{image})
+    .receive([](docker::image_info&) {}, [&](caf::error& err) { result = err; });
+  return result;
+}
+
+caf::error ask_pull(caf::scoped_actor& self, const docker::docker_actor& docker,
+                    const std::string& image) {
+  caf::error result;
+  self->request(docker, 10min, docker::image_pull_req{image, {}})
+    .receive([](docker::image_info&) {}, [&](caf::error& err) { result = err; });
+  return result;
+}
+
+} // namespace
+
+caf::expected<worker_image_choice>
+choose_worker_image(caf::actor_system& sys, const docker::docker_actor& docker,
+                    const config& cfg) {
+  worker_image_choice choice;
+  choice.image = cfg.worker_image;
+  if (cfg.skip_image_pull) {
+    choice.notes.push_back("SKIP_IMAGE_PULL: worker image " + cfg.worker_image
+                           + " not checked");
+    return choice;
+  }
+  caf::scoped_actor self{sys};
+  auto err = ask_present(self, docker, cfg.worker_image);
+  if (!err)
+    return choice;
+  if (error_code(err) != errc::not_found)
+    return err;  // the engine itself is the problem: say so
+  if (cfg.lazy_image_pull) {
+    choice.pull_in_background = true;
+    choice.notes.push_back("LAZY_IMAGE_PULL: pulling " + cfg.worker_image
+                           + " in the background; the pool waits for it");
+    return choice;
+  }
+  auto pull_err = ask_pull(self, docker, cfg.worker_image);
+  if (!pull_err)
+    return choice;
+  if (cfg.worker_image != cfg.worker_image_fallback
+      && !ask_present(self, docker, cfg.worker_image_fallback)) {
+    choice.image = cfg.worker_image_fallback;
+    choice.notes.push_back("worker image " + cfg.worker_image + " is not present and cannot "
+                           "be pulled (" + error_message(pull_err) + "); using "
+                           + cfg.worker_image_fallback);
+    return choice;
+  }
+  return make_error(errc::not_found,
+                    "worker image " + cfg.worker_image + " is not present and cannot be pulled ("
+                      + error_message(pull_err) + "), and " + cfg.worker_image_fallback
+                      + " does not exist: build it with scripts/build-images worker");
+}
+
+} // namespace hal9000

@@ -1,0 +1,34 @@
+#pragma once
+// Which image the workers run, decided once at start as the reference says:
+//   SKIP_IMAGE_PULL=true  WORKER_IMAGE as configured, not checked at all;
+//   LAZY_IMAGE_PULL=true  a missing WORKER_IMAGE is pulled in the background
+//                         and the pool starts once it is there;
+//   default               a missing WORKER_IMAGE is pulled now.
+// When WORKER_IMAGE is neither present nor pullable, hal9000/worker:local is
+// used if it exists (and the status says so); otherwise the error names the
+// recipe that builds it.
+
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+#include <caf/fwd.hpp>
+
+#include "messages/docker.hpp"
+#include "runtime/config.hpp"
+
+namespace hal9000 {
+
+struct worker_image_choice {
+  std::string image;
+  bool pull_in_background = false;  // LAZY_IMAGE_PULL and the image is missing
+  std::vector<std::string> notes;   // for `claudy daemon status`
+};
+
+/// Blocks the calling thread (never call it from an actor): asks the docker
+/// actor and waits for its answers.
+caf::expected<worker_image_choice>
+choose_worker_image(caf::actor_system& sys, const docker::docker_actor& docker,
+                    const config& cfg);
+
+} // namespace hal9000

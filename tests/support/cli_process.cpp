@@ -1,0 +1,66 @@
+#include "cli_process.hpp"
+
+#include <csignal>
+#include <fstream>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "test_env.hpp"
+
+namespace hal9000::test {
+
+std::string bin(const std::string& name) {
+  return std::string{HAL9000_BIN_DIR} + "/" + name;
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
+}
+
+daemon_env::~daemon_env() {
+  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0) {
+    ::kill(pid, SIGKILL);
+  }
+}
+
+std::string daemon_env::env_prefix() const {
+  std::string out = "env HAL9000_HOME='" + home + "' HAL9000_PORT="
+                    + std::to_string(port) + " ";
+  for (auto& [k, v] : vars)
+    out += k + "='" + v + "' ";
+  return out;
+}
+
+run_result daemon_env::run(const std::string& cmdline) const {
+  run_result r;
+  r.out = sh(env_prefix() + cmdline + " </dev/null 2>&1", &r.rc);
+  return r;
+}
+
+run_result daemon_env::claudy(const std::string& args) const {
+  return run(bin("claudy") + " " + args);
+}
+
+int daemon_env::daemon_pid() const {
+  std::ifstream in{home + "/hal9000d.pid"};
+  int pid = 0;
+  in >> pid;
+  return pid;
+}
+
+} // namespace hal9000::test

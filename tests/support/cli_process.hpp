@@ -1,0 +1,44 @@
+#pragma once
+// Runs the real claudy and hal9000d binaries as separate processes against a
+// daemon of the test's own (own HAL9000_HOME, own port).
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace hal9000::test {
+
+/// Path of a built binary ("claudy", "hal9000d").
+std::string bin(const std::string& name);
+
+/// A loopback TCP port nobody listens on right now.
+uint16_t free_port();
+
+struct run_result {
+  int rc = -1;
+  std::string out;  // stdout and stderr together
+};
+
+/// A daemon's environment: HAL9000_HOME, HAL9000_PORT and whatever else a
+/// test sets. stop() at destruction kills a daemon left running.
+struct daemon_env {
+  std::string home;
+  uint16_t port;
+  std::map<std::string, std::string> vars;
+
+  explicit daemon_env(std::string home);
+  ~daemon_env();
+
+  /// Runs `claudy <args>` with this environment; stdin is /dev/null.
+  run_result claudy(const std::string& args) const;
+
+  /// Runs any command line with this environment.
+  run_result run(const std::string& cmdline) const;
+
+  /// The pid in HAL9000_HOME/hal9000d.pid, 0 when none.
+  int daemon_pid() const;
+
+  std::string env_prefix() const;
+};
+
+} // namespace hal9000::test
