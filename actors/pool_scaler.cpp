@@ -331,11 +331,14 @@ void reconcile(self_ptr self) {
             self->request(st.docker, st.opts.docker_timeout, docker::remove_req{c.id, true, false})
               .then(
                 [self, wid] {
-                  // Its slot too, unless something is mounted there
-                  // (remove_slot refuses then, and never recurses).
-                  if (!wid.empty() && wid.find('/') == std::string::npos && wid != "."
-                      && wid != "..")
-                    late_bind::remove_slot(late_bind::slot_for(self->state.opts.home, wid));
+                  // Its slot too (never a mounted one: remove_slot refuses a
+                  // mount point and never recurses).
+                  if (!is_valid_name(wid))
+                    return;
+                  auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home,
+                                                    wid, false);
+                  self->request(cleaner, self->state.opts.docker_timeout, cleanup_atom::value)
+                    .then([](std::string&) {}, [](caf::error&) {});
                 },
                 [self, name = c.name](caf::error& err) {
                   self->state.warnings.push_back("cannot remove orphan " + name + ": "
@@ -394,18 +397,27 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
         ws.session_name = i->name;
         self->request(self->state.docker, timeout, docker::remove_req{i->id, true, false})
           .then(
-            [self, rp, ws]() mutable {
+            [self, rp, ws, timeout]() mutable {
               auto done = ws;
               done.state = "gone";
               done.reason = "released (a session of an earlier run)";
-              if (!ws.id.empty() && is_valid_name(ws.id)) {
-                auto slot = late_bind::slot_for(self->state.opts.home, ws.id);
-                if (auto err = late_bind::unmount(slot.workspace))
-                  done.reason += "; " + error_message(err);
-                else if (auto err = late_bind::remove_slot(slot))
-                  done.reason += "; " + error_message(err);
+              if (ws.id.empty() || !is_valid_name(ws.id)) {
+                rp.deliver(std::move(done));
+                return;
               }
-              rp.deliver(std::move(done));
+              auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, ws.id,
+                                                true);
+              self->request(cleaner, timeout, cleanup_atom::value)
+                .then(
+                  [rp, done](std::string& problems) mutable {
+                    if (!problems.empty())
+                      done.reason += "; " + problems;
+                    rp.deliver(std::move(done));
+                  },
+                  [rp, done](caf::error& err) mutable {
+                    done.reason += "; cleaning the slot: " + error_message(err);
+                    rp.deliver(std::move(done));
+                  });
             },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       },

@@ -1,7 +1,9 @@
 // Claim latency against the real engine (hal9000/test:busybox), one JSON
 // object per line:
 //   mount_bind            one mount(2) bind of a project onto a slot
-//   slot_make/remove      a slot's directories and FIFOs (inline on the worker)
+//   unmount               umount2(2) of that bind (on a detached helper)
+//   slot_make/remove      a slot's directories and FIFOs (make: inline on the
+//                         worker; remove: rmdir waits ~4 ms, on a detached helper)
 //   warm_claim            request -> reply (project mounted, command acked),
 //                         pool quiet (back at MIN before each claim)
 //   warm_claim_refilling  the same while the pool refills (claims back to back)
@@ -235,7 +237,7 @@ int main(int argc, char** argv) {
 
   // mount(2) cost, inline on the worker actor.
   {
-    std::vector<double> us;
+    std::vector<double> us, um;
     auto slot = late_bind::slot_for(b.home, "mountbench");
     auto dir = b.projects + "/mountbench";
     std::filesystem::create_directories(dir);
@@ -247,10 +249,13 @@ int main(int argc, char** argv) {
         return 1;
       }
       us.push_back(ms_since(t) * 1000);
+      t = clk::now();
       late_bind::unmount(slot.workspace);
+      um.push_back(ms_since(t) * 1000);
     }
     late_bind::remove_slot(slot);
     emit("mount_bind", us, "us");
+    emit("unmount", um, "us");
     // The other file work a worker does inline: slot with FIFOs, and its removal.
     std::vector<double> make, remove;
     for (int i = 0; i < 200; ++i) {
