@@ -200,6 +200,19 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
           return err;
         return session_attach_or_stop(self, req);
       },
+      [=](events_subscribe_req& req) -> caf::result<events_subscribe_reply> {
+        if (auto err = authenticate(self, req.who, "events"))
+          return err;
+        auto hub = self->state.peers.events;
+        if (!hub)
+          return missing("an event hub");
+        req.who.token.clear();  // the hub needs no token
+        auto rp = self->make_response_promise<events_subscribe_reply>();
+        self->request(hub, self->state.opts.peer_timeout, std::move(req))
+          .then([rp](events_subscribe_reply& r) mutable { rp.deliver(std::move(r)); },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
     };
   };
   return sys.spawn(fn, std::move(opts), std::move(peers));

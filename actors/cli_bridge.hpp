@@ -12,6 +12,7 @@
 #include "messages/chroma.hpp"
 #include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
+#include "messages/events.hpp"
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
 #include "runtime/config.hpp"
@@ -25,6 +26,7 @@ struct bridge_peers {
   pool_actor pool;
   session_store_actor store;
   chroma_monitor_actor chroma;
+  event_hub_actor events;
 };
 
 struct bridge_options {

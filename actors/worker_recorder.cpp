@@ -7,6 +7,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/event_hub.hpp"
 #include "messages/error.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time_format.hpp"
@@ -19,6 +20,7 @@ using namespace std::chrono_literals;
 
 struct recorder_state {
   session_store_actor store;
+  event_hub_actor hub;
   std::map<std::string, worker_record> workers;
   static inline const char* name = "hal9000.worker_recorder";
 };
@@ -36,13 +38,19 @@ void log_failure(const char* what, const std::string& id) {
 } // namespace
 
 worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
-                                            session_store_actor store) {
-  auto fn = [](recorder_pointer self,
-               session_store_actor store) -> worker_observer_actor::behavior_type {
+                                            session_store_actor store,
+                                            event_hub_actor hub) {
+  auto fn = [](recorder_pointer self, session_store_actor store,
+               event_hub_actor hub) -> worker_observer_actor::behavior_type {
     self->state.store = std::move(store);
+    self->state.hub = std::move(hub);
     return {
       [=](worker_transition& t) {
         auto& st = self->state;
+        if (st.hub)
+          for (auto& e : worker_change_events(t.worker_id, t.container_id, t.from, t.to,
+                                              t.reason, t.time_ms, t.session_name, t.served))
+            self->send(st.hub, std::move(e));
         bool served = !t.session_name.empty()
                       && (t.from == "claimed" || t.from == "busy" || t.from == "stopping");
         if (t.to == "gone" || t.to == "failed") {
@@ -77,7 +85,7 @@ worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
       },
     };
   };
-  return sys.spawn(fn, std::move(store));
+  return sys.spawn(fn, std::move(store), std::move(hub));
 }
 
 } // namespace hal9000

@@ -6,6 +6,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/completion.hpp"
+#include "cli/events_command.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "messages/error.hpp"
@@ -49,6 +50,7 @@ int claudy_main(int argc, char** argv) {
 
   add_daemon_commands(app, ctx, rc);
   add_pool_commands(app, ctx, rc);
+  add_events_command(app, ctx, rc);
   add_session_commands(app, ctx, rc);
   add_completion_command(app, rc);
 

@@ -20,6 +20,7 @@
 #include "runtime/auth_token.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/metrics_server.hpp"
 #include "runtime/pid_lock.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/system_config.hpp"
@@ -128,12 +129,35 @@ int run(config cfg) {
       shutdown_runtime(sys, *rt, false);
       return 3;
     }
+    std::unique_ptr<metrics_server> metrics;
+    if (cfg.metrics_port != 0) {
+      metrics_server_options mo;
+      mo.port = cfg.metrics_port;
+      mo.registry = std::shared_ptr<const metrics::registry>(rt->metrics, &rt->metrics->reg);
+      mo.status = bridge_status_provider(sys, rt->bridge, credentials{*token, "metrics endpoint"},
+                                         std::chrono::seconds(5));
+      auto started = metrics_server::start(std::move(mo));
+      if (!started) {
+        log()->error("{}", error_message(started.error()));
+        std::cerr << "hal9000d: " << error_message(started.error()) << "\n";
+        sys.middleman().unpublish(rt->bridge, *port);
+        shutdown_runtime(sys, *rt, false);
+        return 3;
+      }
+      metrics = std::move(*started);
+      log()->info("metrics on http://127.0.0.1:{}/metrics", cfg.metrics_port);
+    }
     log()->info("ready: control endpoint on {} ({})", listen,
                 tls.enabled() ? "mutual TLS" : "plain TCP, loopback");
     int sig = 0;
     sigwait(&signals, &sig);
     bool all = stop_all;
     log()->info("stopping ({})", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    if (metrics) {
+      // Its HTTP threads use the actor system: gone before the actors are.
+      metrics->set_healthy(false);
+      metrics.reset();
+    }
     sys.middleman().unpublish(rt->bridge, *port);
     shutdown_runtime(sys, *rt, all);
   }

@@ -14,22 +14,13 @@
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/credentials.hpp"
+#include "messages/events.hpp"
 #include "messages/pool.hpp"
 #include "messages/resource_limits.hpp"
 #include "messages/session_store.hpp"
 
 namespace hal9000 {
-
-/// Who asks: the token, and the name the client gives itself (audit only).
-struct credentials {
-  std::string token;
-  std::string client;  // e.g. "claudy pid 1234 uid 0"
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, credentials& x) {
-  return f(caf::meta::type_name("hal9000::credentials"), x.token, x.client);
-}
 
 /// The daemon's health at a glance (`claudy daemon status`).
 struct daemon_status {
@@ -221,6 +212,8 @@ using cli_bridge_actor = caf::typed_actor<
   caf::replies_to<session_start_req>::with<session_reply>,
   caf::replies_to<sessions_req>::with<std::vector<session_record>>,
   /// not_found for an unknown session.
-  caf::replies_to<session_req>::with<session_reply>>;
+  caf::replies_to<session_req>::with<session_reply>,
+  /// Subscribes at the event hub; unavailable without a hub.
+  caf::replies_to<events_subscribe_req>::with<events_subscribe_reply>>;
 
 } // namespace hal9000

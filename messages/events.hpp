@@ -18,7 +18,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/chroma.hpp"
-#include "messages/cli_bridge.hpp"
+#include "messages/credentials.hpp"
 
 namespace hal9000 {
 

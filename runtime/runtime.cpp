@@ -9,6 +9,7 @@
 #include "actors/chroma_monitor.hpp"
 #include "actors/cli_bridge.hpp"
 #include "actors/docker/docker_actor.hpp"
+#include "actors/event_hub.hpp"
 #include "actors/pool_scaler.hpp"
 #include "actors/session_store.hpp"
 #include "actors/worker_recorder.hpp"
@@ -54,8 +55,10 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     return err;
   runtime_handles rt;
   rt.docker = docker::spawn_docker(sys, docker::options_from(cfg));
+  rt.metrics = std::make_shared<metrics::daemon_metrics>();
+  rt.events = spawn_event_hub(sys, event_hub_options{256, rt.metrics});
   rt.store = spawn_session_store(sys, cfg.home);
-  rt.recorder = spawn_worker_recorder(sys, rt.store);
+  rt.recorder = spawn_worker_recorder(sys, rt.store, rt.events);
 
   auto image = choose_worker_image(sys, rt.docker, cfg);
   if (!image) {
@@ -83,6 +86,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   if (opts.with_chroma_monitor) {
     auto restarter = chroma::spawn_docker_restarter(sys, rt.docker);
     rt.chroma = chroma::spawn_monitor(sys, chroma::options_from(cfg), restarter);
+    caf::anon_send(rt.chroma, chroma::subscribe_req{rt.events});
   }
   if (opts.with_bridge) {
     bridge_options bo;
@@ -93,7 +97,8 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     bo.on_stop = opts.on_stop;
     bo.notes = rt.notes;
     rt.bridge = spawn_cli_bridge(sys, std::move(bo),
-                                 bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma});
+                                 bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma,
+                                              rt.events});
   }
   return rt;
 }
@@ -136,6 +141,7 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
   stop(rt.pool);
   stop(rt.recorder);
   stop(rt.store);
+  stop(rt.events);
   stop(rt.docker);
   rt = runtime_handles{};
 }

@@ -5,6 +5,7 @@
 // another (its actor_system_config must call hal9000::register_types).
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -13,10 +14,12 @@
 #include "messages/chroma.hpp"
 #include "messages/cli_bridge.hpp"
 #include "messages/docker.hpp"
+#include "messages/events.hpp"
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
 #include "messages/worker.hpp"
 #include "runtime/config.hpp"
+#include "runtime/metrics.hpp"
 
 namespace hal9000 {
 
@@ -42,7 +45,9 @@ struct runtime_handles {
   worker_observer_actor recorder;
   pool_actor pool;
   chroma_monitor_actor chroma;
+  event_hub_actor events;
   cli_bridge_actor bridge;  // invalid without with_bridge
+  std::shared_ptr<metrics::daemon_metrics> metrics;
   std::vector<std::string> notes;  // what the user should know (image choice, ...)
 };
 

@@ -1,7 +1,7 @@
 // The docker actor survives an engine restart. The main dockerd is shared by
 // everyone, so this test runs its own second dockerd (own socket, data root,
-// exec root, containerd, no bridge, no iptables), kills it with SIGKILL and
-// starts it again.
+// exec root, containerd, network namespace, no bridge, no iptables), kills it
+// with SIGKILL and starts it again.
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -46,7 +46,9 @@ struct second_engine {
   bool start(std::string& why) {
     test::sh("mkdir -p " + dir);
     int rc = 0;
-    test::sh("setsid dockerd -H " + host + " --data-root " + dir + "/data --exec-root "
+    // Its own network namespace: a dockerd with --bridge=none deletes the
+    // interface named docker0, which must stay the main engine's.
+    test::sh("setsid unshare --net dockerd -H " + host + " --data-root " + dir + "/data --exec-root "
                + dir + "/exec --pidfile " + dir + "/d.pid --bridge=none --iptables=false"
                + " --ip-masq=false --userland-proxy=false --log-level=warn >>" + dir
                + "/dockerd.log 2>&1 < /dev/null &",
