@@ -5,6 +5,7 @@
 
 #include "actors/pool_scaler.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <deque>
 #include <random>
@@ -16,6 +17,7 @@
 #include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/validate.hpp"
 
 namespace hal9000 {
 
@@ -80,15 +82,6 @@ std::string new_worker_id(self_ptr self) {
   return id;
 }
 
-bool valid_session_name(const std::string& s) {
-  if (s.empty() || s.size() > 63 || !std::isalnum(static_cast<unsigned char>(s[0])))
-    return false;
-  for (auto c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-'))
-      return false;
-  return true;
-}
-
 caf::error check_limits(const resource_limits& l, const std::string& what) {
   if (!l.enabled)
     return caf::none;
@@ -106,14 +99,17 @@ caf::error check_limits(const resource_limits& l, const std::string& what) {
 
 caf::error check_claim(self_ptr self, const claim_request& req) {
   auto& st = self->state;
-  if (!valid_session_name(req.session_name))
+  if (auto err = valid_name(req.session_name))
+    return err;
+  // The caller validated it already; checked again because it is about to
+  // be mounted into a container (a realpath and a stat: microseconds).
+  auto real = validate_project_path(req.project_dir, st.opts.allowed_roots, st.opts.home);
+  if (!real)
+    return std::move(real.error());
+  if (*real != req.project_dir)
     return make_error(errc::invalid_argument,
-                      "invalid session name '" + req.session_name
-                        + "': use [a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}");
-  if (req.project_dir.empty() || req.project_dir[0] != '/')
-    return make_error(errc::invalid_argument,
-                      "project directory must be an absolute path, got '"
-                        + req.project_dir + "'");
+                      "project path " + req.project_dir + " is not a realpath (it is "
+                        + *real + ")");
   if (req.command.find('\n') != std::string::npos || req.command.size() > 3500)
     return make_error(errc::invalid_argument,
                       "session command must be one line of at most 3500 bytes");
@@ -175,19 +171,30 @@ void spawn_cold(self_ptr self, uint64_t claim) {
   spawn_one(self, std::move(w), claim);
 }
 
-void stop_worker(self_ptr self, const std::string& id, std::string reason) {
+// Stops a worker; done (if any) runs once it is gone or failed to stop.
+void stop_worker(self_ptr self, const std::string& id, std::string reason,
+                 std::function<void()> done = {}) {
   auto& st = self->state;
   auto i = st.workers.find(id);
-  if (i == st.workers.end())
+  if (i == st.workers.end()) {
+    if (done)
+      done();
     return;
+  }
   st.logic.set_state(id, worker_state::stopping, self->clock().now());
   self->request(i->second, st.opts.docker_timeout * 2, stop_atom::value, std::move(reason))
-    .then([](worker_status&) {},
-          [self, id](caf::error& err) {
-            // The worker is gone or stuck: forget it so the pool refills.
-            self->state.warnings.push_back("worker " + id + " did not stop: "
-                                           + error_message(err));
-          });
+    .then(
+      [done](worker_status&) {
+        if (done)
+          done();
+      },
+      [self, id, done](caf::error& err) {
+        // Stuck or gone: it already counts as stopping, so refill goes on.
+        self->state.warnings.push_back("worker " + id + " did not stop: "
+                                       + error_message(err));
+        if (done)
+          done();
+      });
 }
 
 void deliver_claim(self_ptr self, uint64_t id, caf::expected<claim_reply> r) {
@@ -284,7 +291,8 @@ pool_status status_of(self_ptr self) {
     s.workers.push_back(std::move(w));
   }
   for (auto& f : st.failures)
-    s.workers.push_back(f);
+    if (!l.find(f.id))  // still tearing down: listed above
+      s.workers.push_back(f);
   s.warnings = st.warnings;
   if (!st.events_up)
     s.warnings.push_back("Docker event stream down: changes are noticed by the "
@@ -321,10 +329,21 @@ void reconcile(self_ptr self) {
           // to remove (a warm or cold worker of a previous pool).
           if (c.name.rfind("hal9000-warm-", 0) == 0 || c.name.rfind("hal9000-cold-", 0) == 0)
             self->request(st.docker, st.opts.docker_timeout, docker::remove_req{c.id, true, false})
-              .then([] {}, [self, name = c.name](caf::error& err) {
-                self->state.warnings.push_back("cannot remove orphan " + name + ": "
-                                               + error_message(err));
-              });
+              .then(
+                [self, wid] {
+                  // Its slot too (never a mounted one: remove_slot refuses a
+                  // mount point and never recurses).
+                  if (!is_valid_name(wid))
+                    return;
+                  auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home,
+                                                    wid, false);
+                  self->request(cleaner, self->state.opts.docker_timeout, cleanup_atom::value)
+                    .then([](std::string&) {}, [](caf::error&) {});
+                },
+                [self, name = c.name](caf::error& err) {
+                  self->state.warnings.push_back("cannot remove orphan " + name + ": "
+                                                 + error_message(err));
+                });
         }
         // Known workers whose container vanished or stopped without an event.
         for (auto& [id, rec] : st.logic.workers()) {
@@ -349,6 +368,61 @@ void reconcile(self_ptr self) {
         if (self->state.warnings.size() > 20)
           self->state.warnings.erase(self->state.warnings.begin());
       });
+}
+
+// A session this pool does not hold (the daemon restarted under it): found by
+// our labels and its name, removed, and its slot unmounted and emptied.
+caf::result<worker_status> release_unknown(self_ptr self, const std::string& name) {
+  auto& st = self->state;
+  if (!st.docker)
+    return make_error(errc::not_found, "no session or worker named " + name);
+  auto rp = self->make_response_promise<worker_status>();
+  auto timeout = st.opts.docker_timeout;
+  self->request(st.docker, timeout, docker::list_req{worker_filter(st.opts), true})
+    .then(
+      [self, rp, name, timeout](std::vector<docker::container_summary>& list) mutable {
+        auto i = std::find_if(list.begin(), list.end(), [&](const docker::container_summary& c) {
+          auto w = c.labels.find("hal9000.worker");
+          return c.name == name || (w != c.labels.end() && w->second == name);
+        });
+        if (i == list.end()) {
+          rp.deliver(make_error(errc::not_found, "no session or worker named " + name));
+          return;
+        }
+        worker_status ws;
+        auto w = i->labels.find("hal9000.worker");
+        ws.id = w == i->labels.end() ? "" : w->second;
+        ws.container_id = i->id;
+        ws.container_name = i->name;
+        ws.session_name = i->name;
+        self->request(self->state.docker, timeout, docker::remove_req{i->id, true, false})
+          .then(
+            [self, rp, ws, timeout]() mutable {
+              auto done = ws;
+              done.state = "gone";
+              done.reason = "released (a session of an earlier run)";
+              if (ws.id.empty() || !is_valid_name(ws.id)) {
+                rp.deliver(std::move(done));
+                return;
+              }
+              auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, ws.id,
+                                                true);
+              self->request(cleaner, timeout, cleanup_atom::value)
+                .then(
+                  [rp, done](std::string& problems) mutable {
+                    if (!problems.empty())
+                      done.reason += "; " + problems;
+                    rp.deliver(std::move(done));
+                  },
+                  [rp, done](caf::error& err) mutable {
+                    done.reason += "; cleaning the slot: " + error_message(err);
+                    rp.deliver(std::move(done));
+                  });
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+  return rp;
 }
 
 void remove_idle(self_ptr self) {
@@ -392,6 +466,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
               });
     if (st.opts.enabled)
       st.logic.start();
+    reconcile(self);  // warm workers an earlier run left behind go at once
     self->delayed_send(self, st.opts.check_interval, pool_tick_atom::value);
     dispatch(self);
   }
@@ -432,7 +507,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
         if (wid == name || (!w.session_name.empty() && w.session_name == name))
           id = wid;
       if (id.empty() || !st.workers.count(id))
-        return make_error(errc::not_found, "no session or worker named " + name);
+        return release_unknown(self, name);
       st.logic.set_state(id, worker_state::stopping, self->clock().now());
       return self->delegate(st.workers.at(id), stop_atom::value,
                             reason.empty() ? std::string{"released"} : reason);
@@ -452,9 +527,19 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     [self, refuse](stop_atom) -> caf::result<pool_status> {
       if (self->state.invalid)
         return refuse();
-      for (auto& id : self->state.logic.stop())
-        stop_worker(self, id, "pool stopped");
-      return status_of(self);
+      auto victims = self->state.logic.stop();
+      if (victims.empty())
+        return status_of(self);
+      // Reply once every warm worker is gone, so a daemon that shuts down
+      // right after leaves no warm container behind.
+      auto rp = self->make_response_promise<pool_status>();
+      auto left = std::make_shared<size_t>(victims.size());
+      for (auto& id : victims)
+        stop_worker(self, id, "pool stopped", [self, rp, left]() mutable {
+          if (--*left == 0)
+            rp.deliver(status_of(self));
+        });
+      return rp;
     },
     [self, refuse](scale_atom, int32_t n) -> caf::result<scale_reply> {
       auto& st = self->state;
@@ -618,6 +703,7 @@ pool_options pool_options_from(const config& cfg) {
   o.check_interval = std::chrono::seconds(cfg.check_interval_s);
   o.claim_timeout = std::chrono::seconds(cfg.claim_timeout_s);
   o.docker_host = cfg.docker_host;
+  o.allowed_roots = cfg.allowed_roots;
   o.force_cold = cfg.force_cold;
   return o;
 }

@@ -35,6 +35,7 @@ struct pool_options {
   std::chrono::milliseconds ack_timeout{5000};      // session command start
   std::chrono::milliseconds docker_timeout{30000};  // one Docker call
   std::string docker_host = "unix:///var/run/docker.sock";  // to judge late binding
+  std::vector<std::string> allowed_roots;  // HAL9000_ALLOWED_ROOTS (empty: defaults)
   std::string network_mode = "bridge";  // "container:hal9000-parent" once it exists
   std::vector<std::string> cap_add;     // what the image needs on top of cap-drop ALL
   std::map<std::string, std::string> extra_labels;  // tests: test_labels()

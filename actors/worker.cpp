@@ -437,23 +437,25 @@ behavior busy(self_ptr self) {
 
 void finish_teardown(self_ptr self) {
   auto& st = self->state;
-  // Unmount before touching the slot: remove_slot never recurses and refuses
-  // while a project is mounted, so a host project is never deleted.
-  if (st.mounted) {
-    if (auto err = late_bind::unmount(st.slot.workspace))
-      st.reason += "; " + error_message(err);
-    else
-      st.mounted = false;
-  }
-  if (st.opts.local_control && !st.mounted)
-    if (auto err = late_bind::remove_slot(st.slot))
-      st.reason += "; " + error_message(err);
-  transition(self, worker_state::gone);
-  auto final_status = status_of(self);
-  for (auto& rp : st.stop_waiters)
-    rp.deliver(final_status);
-  st.stop_waiters.clear();
-  self->quit();
+  auto gone = [self](const std::string& problems) {
+    auto& st = self->state;
+    if (!problems.empty())
+      st.reason += "; " + problems;
+    transition(self, worker_state::gone);
+    auto final_status = status_of(self);
+    for (auto& rp : st.stop_waiters)
+      rp.deliver(final_status);
+    st.stop_waiters.clear();
+    self->quit();
+  };
+  if (!st.opts.local_control)
+    return gone("");
+  // rmdir(2) and umount2(2) wait for the kernel (~4 ms per rmdir on this
+  // machine's ext4): off the scheduler.
+  auto cleaner = spawn_slot_cleanup(self->system(), st.opts.home, st.opts.id, st.mounted);
+  self->request(cleaner, st.opts.docker_timeout, cleanup_atom::value)
+    .then([gone](std::string& problems) { gone(problems); },
+          [gone](caf::error& err) { gone("cleaning the slot: " + error_message(err)); });
 }
 
 void begin_teardown(self_ptr self, worker_state to, std::string reason) {
@@ -586,6 +588,26 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
     spec.env.push_back("HAL9000_SESSION=" + opts.cold_claim.session_name);
   }
   return spec;
+}
+
+caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,
+                              std::string worker_id, bool unmount) {
+  return sys.spawn<caf::detached>([=](caf::event_based_actor* self) -> caf::behavior {
+    return {
+      [=](cleanup_atom) -> std::string {
+        self->quit();
+        auto slot = late_bind::slot_for(home, worker_id);
+        // Unmount first: remove_slot never recurses and fails on a mount
+        // point, so a host project is never deleted.
+        if (unmount)
+          if (auto err = late_bind::unmount(slot.workspace))
+            return error_message(err);
+        if (auto err = late_bind::remove_slot(slot))
+          return error_message(err);
+        return "";
+      },
+    };
+  });
 }
 
 worker_actor spawn_worker(caf::actor_system& sys, worker_options opts,

@@ -1,6 +1,9 @@
 // Claim latency against the real engine (hal9000/test:busybox), one JSON
 // object per line:
 //   mount_bind            one mount(2) bind of a project onto a slot
+//   unmount               umount2(2) of that bind (on a detached helper)
+//   slot_make/remove      a slot's directories and FIFOs (make: inline on the
+//                         worker; remove: rmdir waits ~4 ms, on a detached helper)
 //   warm_claim            request -> reply (project mounted, command acked),
 //                         pool quiet (back at MIN before each claim)
 //   warm_claim_refilling  the same while the pool refills (claims back to back)
@@ -91,11 +94,15 @@ struct bench {
   std::vector<pool_actor> pools;
   int next_project = 0;
 
+  std::string projects;  // outside HAL9000_HOME: the pool refuses projects inside it
+
   bench() {
     char tmpl[] = "/tmp/hal9000-bench-XXXXXX";
-    if (!::mkdtemp(tmpl))
+    char ptmpl[] = "/tmp/hal9000-bench-projects-XXXXXX";
+    if (!::mkdtemp(tmpl) || !::mkdtemp(ptmpl))
       throw std::runtime_error("mkdtemp failed");
     home = tmpl;
+    projects = ptmpl;
   }
 
   ~bench() {
@@ -107,6 +114,8 @@ struct bench {
       std::cerr << "cleanup: " << error_message(err) << "\n";
     else
       std::filesystem::remove_all(home);
+    if (late_bind::mounts_under(projects).empty())
+      std::filesystem::remove_all(projects);
   }
 
   void remove_containers() {
@@ -161,7 +170,7 @@ struct bench {
   }
 
   claim_request request(const std::string& prefix) {
-    auto dir = home + "/projects/" + std::to_string(next_project++);
+    auto dir = projects + "/" + std::to_string(next_project++);
     std::filesystem::create_directories(dir);
     claim_request r;
     r.session_name = prefix + "-" + tag + "-" + std::to_string(next_project);
@@ -228,9 +237,9 @@ int main(int argc, char** argv) {
 
   // mount(2) cost, inline on the worker actor.
   {
-    std::vector<double> us;
+    std::vector<double> us, um;
     auto slot = late_bind::slot_for(b.home, "mountbench");
-    auto dir = b.home + "/projects/mountbench";
+    auto dir = b.projects + "/mountbench";
     std::filesystem::create_directories(dir);
     late_bind::make_slot(slot, true);
     for (int i = 0; i < 200; ++i) {
@@ -240,10 +249,25 @@ int main(int argc, char** argv) {
         return 1;
       }
       us.push_back(ms_since(t) * 1000);
+      t = clk::now();
       late_bind::unmount(slot.workspace);
+      um.push_back(ms_since(t) * 1000);
     }
     late_bind::remove_slot(slot);
     emit("mount_bind", us, "us");
+    emit("unmount", um, "us");
+    // The other file work a worker does inline: slot with FIFOs, and its removal.
+    std::vector<double> make, remove;
+    for (int i = 0; i < 200; ++i) {
+      auto t = clk::now();
+      late_bind::make_slot(slot, true);
+      make.push_back(ms_since(t) * 1000);
+      t = clk::now();
+      late_bind::remove_slot(slot);
+      remove.push_back(ms_since(t) * 1000);
+    }
+    emit("slot_make", make, "us");
+    emit("slot_remove", remove, "us");
   }
 
   // Warm claims on a quiet pool, and each claim's replacement.

@@ -90,14 +90,18 @@ using pool_actor = caf::typed_actor<
   /// unavailable/internal when the worker failed while being claimed.
   caf::replies_to<claim_atom, claim_request>::with<claim_reply>,
   /// Ends a session or removes a worker, named by session name or worker id,
-  /// for a reason; replies the worker's final status. not_found if unknown.
+  /// for a reason; replies the worker's final status once its container is
+  /// removed and its slot unmounted and emptied. A session of an earlier run
+  /// (not held by this pool) is found by its labels and name and released
+  /// the same way. not_found if no such session or worker.
   caf::replies_to<release_atom, std::string, std::string>::with<worker_status>,
   /// The pool's state and each worker.
   caf::replies_to<status_atom>::with<pool_status>,
   /// Starts refilling to MIN; replies the status.
   caf::replies_to<start_atom>::with<pool_status>,
   /// Stops refilling and removes warm and creating workers; busy sessions are
-  /// untouched. Replies the status once the removals were issued.
+  /// untouched. Replies the status once those workers are gone (each removal
+  /// bounded by the Docker timeout; failures listed in warnings).
   caf::replies_to<stop_atom>::with<pool_status>,
   /// Sets the warm target to N (capped at MAX with a warning; negative:
   /// invalid_argument); creates or removes warm workers to reach it.

@@ -14,9 +14,10 @@
 //   HAL9000_HOME/mounts/<id>/control/ack    FIFO: entrypoint -> daemon,
 //                                           "started <pid>"
 //
-// Timing: every call here except handshake() is one or a few syscalls on
-// local directories (bind mount measured at ~0.05-0.2 ms, see claim_bench);
-// handshake() blocks up to its deadline and runs in a detached actor.
+// Timing on this machine (claim_bench): bind_mount 3 us p50 and make_slot
+// 0.15 ms p50, called inline by the worker actor; unmount 0.07 ms p50 but
+// 1.2 ms p99, remove_slot ~12 ms (each rmdir(2) waits ~4 ms in the kernel)
+// and handshake() (blocks up to its deadline) run in detached actors.
 
 #include <chrono>
 #include <cstdint>

@@ -7,11 +7,14 @@
 #include <memory>
 #include <set>
 
+#include <sys/stat.h>
+
 #include <caf/all.hpp>
 
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace hal9000;
 using namespace std::chrono_literals;
@@ -206,10 +209,13 @@ struct pool_fixture : ::testing::Test {
     sched.run();
   }
 
+  test::temp_dir projects;
+
   claim_request req(const std::string& name) {
     claim_request r;
     r.session_name = name;
-    r.project_dir = "/tmp/project-" + name;
+    r.project_dir = projects / name;
+    ::mkdir(r.project_dir.c_str(), 0755);
     return r;
   }
 };
@@ -423,6 +429,16 @@ TEST_F(pool_fixture, bad_claims_are_refused_with_clear_errors) {
   r = call<claim_reply>(claim_atom::value, bad_limits);
   ASSERT_FALSE(r);
   EXPECT_NE(error_message(r.error()).find("lots"), std::string::npos);
+  // Mounted into a container: checked again even though the caller validated.
+  for (auto dir : {std::string{"/etc"}, std::string{"/"}, projects.path + "/../"
+                                                            + projects.path.substr(5)}) {
+    auto bad_dir = req("dir");
+    bad_dir.project_dir = dir;
+    r = call<claim_reply>(claim_atom::value, bad_dir);
+    ASSERT_FALSE(r) << dir;
+    EXPECT_EQ(error_code(r.error()), errc::invalid_argument) << dir;
+  }
+  EXPECT_EQ(status().busy, 0u);
 }
 
 TEST_F(pool_fixture, without_late_binding_claims_go_cold_and_say_why) {

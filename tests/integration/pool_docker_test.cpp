@@ -7,6 +7,7 @@
 #include <fstream>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
+#include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
 using namespace hal9000;
@@ -70,6 +72,7 @@ struct pool_docker : ::testing::Test {
   docker::docker_actor docker;
   pool_actor pool;
   std::shared_ptr<transitions> rec = std::make_shared<transitions>();
+  test::temp_dir projects;  // removed after TearDown unmounted everything
 
   void SetUp() override {
     if (::geteuid() != 0)
@@ -116,8 +119,9 @@ struct pool_docker : ::testing::Test {
     pool = spawn_pool(sys, std::move(o), docker, sys.spawn(recording, rec));
   }
 
+  // Outside HAL9000_HOME: the pool refuses projects inside it.
   std::string project(const std::string& name) {
-    auto dir = home + "/projects/" + name;
+    auto dir = projects.path + "/" + name;
     test::sh("mkdir -p '" + dir + "'");
     std::ofstream{dir + "/host.txt"} << "from the host " << name << "\n";
     return dir;
@@ -347,4 +351,93 @@ TEST_F(pool_docker, rename_can_finish_after_the_reply) {
   }, 2s));
   ASSERT_TRUE(test::wait_for([&] { return read_file(dir + "/.hal9000-started")
                                           == r->session_name + "\n"; }, 5s));
+}
+
+TEST_F(pool_docker, periodic_check_removes_orphan_warm_workers_of_this_daemon) {
+  auto o = options(0, 1);
+  o.check_interval = 500ms;
+  start(o);
+  // A warm worker left by an earlier pool of this daemon (never claimed).
+  auto labels = std::string{" --label hal9000.test="} + test::run_id()
+                + " --label hal9000.role=worker --label hal9000.daemon=pooltest"
+                + " --label hal9000.managed=true --label hal9000.worker=orphan1";
+  auto name = "hal9000-warm-orphan1-" + test::run_id();
+  auto cid = docker_cli("run -d --network none --name " + name + labels
+                        + " hal9000/test:busybox sleep 1000");
+  ASSERT_EQ(cid.size(), 64u) << cid;
+  // A renamed one (a session) of the same daemon is never touched.
+  auto session = docker_cli("run -d --network none --name sess-keep-" + test::run_id()
+                            + labels + "b hal9000/test:busybox sleep 1000");
+  ASSERT_EQ(session.size(), 64u) << session;
+  EXPECT_TRUE(test::wait_for([&] {
+    return docker_cli("inspect " + cid).find("No such") != std::string::npos;
+  }, 5s)) << "orphan not removed by the periodic check";
+  EXPECT_EQ(docker_cli("inspect " + session + " --format '{{.State.Running}}'"), "true");
+}
+
+TEST_F(pool_docker, missing_image_fails_with_reason_and_backs_off) {
+  auto o = options(2, 2);
+  o.image = "hal9000/does-not-exist:nope";
+  start(o);
+  ASSERT_TRUE(test::wait_for([&] { return status().failed >= 1; }, 5s));
+  auto s = status();
+  bool named = false;
+  for (auto& w : s.workers)
+    named |= w.reason.find("create failed") != std::string::npos
+             && w.reason.find("does-not-exist") != std::string::npos;
+  EXPECT_TRUE(named) << "the failure names the image";
+  // Backoff: 100 ms doubling, one probe at a time -> a handful in 1.5 s.
+  std::this_thread::sleep_for(1500ms);  // measuring a rate, not synchronising
+  auto failed = status().failed;
+  EXPECT_LE(failed, 10u) << "creation failures must back off, got " << failed;
+}
+
+TEST_F(pool_docker, pool_stop_removes_warm_workers_and_keeps_sessions) {
+  start(options(2, 2));
+  ASSERT_TRUE(test::wait_for([&] { return status().warm == 2; }, 15s));
+  auto r = claim("sess-stay-" + test::run_id(), project("stay"));
+  ASSERT_TRUE(r) << error_message(r.error());
+  auto stopped = call<pool_status>(10s, stop_atom::value);
+  ASSERT_TRUE(stopped);
+  EXPECT_FALSE(stopped->running);
+  EXPECT_EQ(running_workers(), 1u) << "stop replies once the warm workers are gone";
+  EXPECT_EQ(docker_cli("inspect " + r->container_id + " --format '{{.State.Running}}'"),
+            "true");
+  auto s = status();
+  EXPECT_EQ(s.warm + s.creating, 0u);
+  EXPECT_EQ(s.busy, 1u);
+}
+
+TEST_F(pool_docker, a_new_pool_releases_a_session_of_an_earlier_run) {
+  start(options(1, 1));
+  ASSERT_TRUE(test::wait_for([&] { return status().warm == 1; }, 15s));
+  auto dir = project("restart");
+  auto r = claim("sess-restart-" + test::run_id(), dir);
+  ASSERT_TRUE(r) << error_message(r.error());
+  ASSERT_TRUE(test::wait_for([&] { return status().warm == 1; }, 5s));
+  auto warm_left = status().workers;
+  // The daemon goes away without stopping the pool: session and warm worker stay.
+  caf::scoped_actor self{sys};
+  self->monitor(pool);
+  self->send_exit(pool, caf::exit_reason::user_shutdown);
+  self->receive([](const caf::down_msg&) {});
+  ASSERT_EQ(running_workers(), 2u);
+  // The next run: the orphan warm worker goes at once, the session is released by name.
+  start(options(0, 1));
+  EXPECT_TRUE(test::wait_for([&] { return running_workers() == 1; }, 5s))
+    << "the earlier run's warm worker was not removed at start";
+  auto slot = late_bind::slot_for(home, r->worker_id);
+  EXPECT_TRUE(late_bind::inspect_mount(slot.workspace).mounted);
+  auto done = call<worker_status>(30s, release_atom::value, r->session_name,
+                                  std::string{"user"});
+  ASSERT_TRUE(done) << error_message(done.error());
+  EXPECT_EQ(done->state, "gone");
+  EXPECT_EQ(running_workers(), 0u);
+  EXPECT_FALSE(late_bind::inspect_mount(slot.workspace).mounted);
+  EXPECT_NE(::access(slot.root.c_str(), F_OK), 0);
+  EXPECT_EQ(read_file(dir + "/host.txt"), "from the host restart\n");
+  auto missing = call<worker_status>(10s, release_atom::value, std::string{"no-such-session"},
+                                     std::string{});
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(error_code(missing.error()), errc::not_found);
 }

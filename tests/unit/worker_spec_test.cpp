@@ -1,0 +1,107 @@
+// The container a worker asks Docker for: labels, hardening, limits, mounts.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "actors/worker.hpp"
+#include "runtime/late_bind.hpp"
+
+using namespace hal9000;
+
+namespace {
+
+worker_options warm_opts() {
+  worker_options o;
+  o.id = "abc123";
+  o.home = "/srv/hal";
+  o.daemon_id = "d1";
+  o.image = "hal9000/test:busybox";
+  o.limits = resource_limits{true, "512m", "1.5", "64"};
+  o.network_mode = "container:hal9000-parent";
+  o.extra_labels = {{"hal9000.test", "run-1"}};
+  o.default_command = "sleep 1";
+  return o;
+}
+
+const docker::mount_spec* mount_at(const docker::container_spec& s, const std::string& target) {
+  auto i = std::find_if(s.mounts.begin(), s.mounts.end(),
+                        [&](const docker::mount_spec& m) { return m.target == target; });
+  return i == s.mounts.end() ? nullptr : &*i;
+}
+
+} // namespace
+
+TEST(worker_spec, warm_worker_is_labelled_hardened_limited_and_late_bound) {
+  auto s = worker_container_spec(warm_opts());
+  EXPECT_EQ(s.name, "hal9000-warm-abc123");
+  EXPECT_EQ(s.labels.at("hal9000.managed"), "true");
+  EXPECT_EQ(s.labels.at("hal9000.role"), "worker");
+  EXPECT_EQ(s.labels.at("hal9000.daemon"), "d1");
+  EXPECT_EQ(s.labels.at("hal9000.worker"), "abc123");
+  EXPECT_EQ(s.labels.at("hal9000.test"), "run-1");
+  EXPECT_TRUE(s.init);
+  EXPECT_EQ(s.cap_drop, std::vector<std::string>{"ALL"});
+  EXPECT_TRUE(s.cap_add.empty());
+  EXPECT_EQ(s.security_opt, std::vector<std::string>{"no-new-privileges:true"});
+  EXPECT_EQ(s.memory, 512ll * 1024 * 1024);
+  EXPECT_EQ(s.nano_cpus, 1500000000ll);
+  EXPECT_EQ(s.pids_limit, 64);
+  EXPECT_EQ(s.network_mode, "container:hal9000-parent");
+  auto* ws = mount_at(s, "/workspace");
+  ASSERT_NE(ws, nullptr);
+  EXPECT_EQ(ws->source, "/srv/hal/mounts/abc123/workspace");
+  EXPECT_EQ(ws->propagation, "rslave");
+  auto* ctl = mount_at(s, late_bind::container_control_dir);
+  ASSERT_NE(ctl, nullptr);
+  EXPECT_EQ(ctl->source, "/srv/hal/mounts/abc123/control");
+  auto* ep = mount_at(s, late_bind::container_entrypoint);
+  ASSERT_NE(ep, nullptr);
+  EXPECT_TRUE(ep->read_only);
+  EXPECT_EQ(ep->source, "/srv/hal/bin/worker-entrypoint.sh");
+  EXPECT_EQ(s.entrypoint, (std::vector<std::string>{"/bin/sh", late_bind::container_entrypoint}));
+  for (auto& m : s.mounts)
+    EXPECT_EQ(m.source.find("docker.sock"), std::string::npos);
+  for (auto& b : s.binds)
+    EXPECT_EQ(b.find("docker.sock"), std::string::npos);
+}
+
+TEST(worker_spec, cold_worker_binds_the_project_with_the_claims_limits) {
+  auto o = warm_opts();
+  o.cold = true;
+  o.cold_claim.session_name = "s1";
+  o.cold_claim.project_dir = "/home/u/proj";
+  o.cold_claim.has_limits = true;
+  o.cold_claim.limits = resource_limits{true, "1g", "2", "100"};
+  auto s = worker_container_spec(o);
+  EXPECT_EQ(s.name, "hal9000-cold-abc123");
+  auto* ws = mount_at(s, "/workspace");
+  ASSERT_NE(ws, nullptr);
+  EXPECT_EQ(ws->source, "/home/u/proj");
+  EXPECT_EQ(ws->propagation, "");
+  EXPECT_EQ(s.memory, 1024ll * 1024 * 1024);
+  EXPECT_EQ(s.nano_cpus, 2000000000ll);
+}
+
+TEST(worker_spec, no_limits_means_none_set) {
+  auto o = warm_opts();
+  o.limits.enabled = false;
+  auto s = worker_container_spec(o);
+  EXPECT_EQ(s.memory, 0);
+  EXPECT_EQ(s.nano_cpus, 0);
+  EXPECT_EQ(s.pids_limit, 0);
+}
+
+TEST(worker_spec, remote_engine_cold_worker_runs_the_command_directly) {
+  auto o = warm_opts();
+  o.cold = true;
+  o.local_control = false;
+  o.cold_claim.session_name = "s2";
+  o.cold_claim.project_dir = "/p";
+  o.cold_claim.command = "echo hi";
+  auto s = worker_container_spec(o);
+  EXPECT_EQ(s.entrypoint, (std::vector<std::string>{"/bin/sh", "-c"}));
+  EXPECT_EQ(s.cmd, std::vector<std::string>{"echo hi"});
+  EXPECT_EQ(mount_at(s, late_bind::container_control_dir), nullptr)
+    << "no host files the engine cannot see";
+  EXPECT_NE(std::find(s.env.begin(), s.env.end(), "HAL9000_SESSION=s2"), s.env.end());
+}
