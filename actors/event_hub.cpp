@@ -115,7 +115,8 @@ lifecycle_event chroma_health_event(const chroma::event& e) {
     latency << e.current.latency_ms;
     out.details["latency_ms"] = latency.str();
   }
-  if (!e.current.last_error.empty()) {
+  // A healthy state keeps the last error only as history: not its reason.
+  if (!e.current.last_error.empty() && e.current.state != chroma::health::healthy) {
     out.details["error"] = e.current.last_error;
     out.reason = e.current.last_error;
   }

@@ -155,13 +155,13 @@ void print_pool(std::ostream& out, const pool_op_reply& r) {
     out << "  warning: " << w << "\n";
   if (st.workers.empty())
     return;
-  out << "\n  " << std::left << std::setw(12) << "WORKER" << std::setw(10) << "STATE"
-      << std::setw(26) << "CONTAINER" << std::setw(8) << "AGE" << std::setw(8) << "IN STATE"
-      << "SESSION\n";
+  out << "\n  " << std::left << std::setw(14) << "WORKER" << std::setw(10) << "STATE"
+      << std::setw(14) << "CONTAINER" << std::setw(8) << "AGE" << std::setw(10) << "IN STATE"
+      << "SESSION / REASON\n";
   for (auto& w : st.workers)
-    out << "  " << std::setw(12) << w.id << std::setw(10) << w.state << std::setw(26)
-        << (w.container_name.empty() ? "-" : w.container_name) << std::setw(8)
-        << age_text(w.age_s) << std::setw(8) << age_text(w.state_age_s)
+    out << "  " << std::setw(14) << w.id << std::setw(10) << w.state << std::setw(14)
+        << (w.container_id.empty() ? "-" : w.container_id.substr(0, 12)) << std::setw(8)
+        << age_text(w.age_s) << std::setw(10) << age_text(w.state_age_s)
         << (w.session_name.empty() ? (w.reason.empty() ? "" : w.reason) : w.session_name)
         << "\n";
 }

@@ -86,8 +86,6 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
             network_mode = "container:" + st.parent_name;
             chroma_opts.url = "http://127.0.0.1:" + std::to_string(st.chromadb_port);
           }
-          for (auto& n : st.notes)
-            rt.notes.push_back(n);
         },
         [&](caf::error& err) {
           // Sessions work without the parent; ChromaDB does not. Say so.
