@@ -7,6 +7,7 @@
 #include "messages/pool.hpp"
 #include "messages/events.hpp"
 #include "messages/parent.hpp"
+#include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
 #include "messages/wire.hpp"
 
@@ -71,6 +72,7 @@ void register_pool_types(caf::actor_system_config& cfg) {
     .add_message_type<cleanup_reply>("hal9000::cleanup_reply")
     .add_message_type<worker_observer_actor>("hal9000::worker_observer_actor")
     .add_message_type<worker_actor>("hal9000::worker_actor")
+    .add_message_type<adopted_session>("hal9000::adopted_session")
     .add_message_type<pool_actor>("hal9000::pool_actor");
 }
 
@@ -132,6 +134,12 @@ void register_parent_types(caf::actor_system_config& cfg) {
     .add_message_type<parent_actor>("hal9000::parent_actor");
 }
 
+void register_reconcile_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<reconcile_action>("hal9000::reconcile_action")
+    .add_message_type<reconcile_report>("hal9000::reconcile_report")
+    .add_message_type<reconciler_actor>("hal9000::reconciler_actor");
+}
+
 } // namespace
 
 void register_types(caf::actor_system_config& cfg) {
@@ -150,6 +158,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_pool_types(cfg);
   register_event_types(cfg);
   register_parent_types(cfg);
+  register_reconcile_types(cfg);
 }
 
 } // namespace hal9000

@@ -9,11 +9,18 @@
 //   │   ├── .<name>.json.tmp.XXXXXX   a write in progress (removed at load)
 //   │   └── corrupt/                  files that failed to load, kept for humans:
 //   │       └── <name>.json.<UTC yyyymmddTHHMMSSZ>[.N]
-//   └── pool/
-//       ├── pool-manager.pid          daemon pid while the pool runs (0644)
-//       └── workers/                  0700
-//           ├── <id>.json             0600, one worker_record + "version": 1
-//           └── corrupt/              as for sessions
+//   ├── pool/
+//   │   ├── pool-manager.pid          daemon pid while the pool runs (0644)
+//   │   └── workers/                  0700
+//   │       ├── <id>.json             0600, one worker_record + "version": 1
+//   │       └── corrupt/              as for sessions
+//   └── mounts/<worker-id>/           not the store's: a worker's slot (the
+//                                     project is bound on workspace/), owned
+//                                     by the worker actor (runtime/late_bind.hpp)
+// At every daemon start, before the pool and the bridge start, the runtime
+// reconciles these files with Docker and mounts/ (messages/reconcile.hpp):
+// a session file of state "running" exists exactly for each running session
+// container of this daemon once it is done.
 //
 // Session file (the reference's fields first; ours after):
 //   {"version": 1, "name": "...", "image": "...", "parent": "hal9000-parent",

@@ -62,6 +62,26 @@ typename Inspector::result_type inspect(Inspector& f, claim_reply& x) {
            x.image, x.warnings);
 }
 
+/// A session container of an earlier run that the daemon takes back at start
+/// (runtime reconciliation): its worker actor starts in busy, owns the
+/// container and the slot, and ends the session like any other.
+struct adopted_session {
+  std::string session_name;  // the container's name
+  std::string project_dir;   // what is mounted at /workspace
+  std::string container_id;
+  std::string worker_id;     // label hal9000.worker: names the slot
+  std::string served;        // "warm" (slot bind) or "cold" (plain bind)
+  std::string image;
+  resource_limits limits;    // what the container runs with
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, adopted_session& x) {
+  return f(caf::meta::type_name("hal9000::adopted_session"), x.session_name,
+           x.project_dir, x.container_id, x.worker_id, x.served, x.image,
+           x.limits);
+}
+
 /// A worker's lifecycle state. On the wire as its name (to_string).
 enum class worker_state : uint8_t {
   creating,
