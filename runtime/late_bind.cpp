@@ -64,6 +64,8 @@ std::string unescape(const std::string& s) {
 struct mountinfo_row {
   std::string mount_point;
   bool shared = false;
+  std::string dev;   // "major:minor" of the filesystem
+  std::string root;  // the mount's root within that filesystem
 };
 
 std::vector<mountinfo_row> read_mountinfo() {
@@ -75,7 +77,7 @@ std::vector<mountinfo_row> read_mountinfo() {
     std::string id, parent, dev, root, point, opts, tag;
     if (!(fields >> id >> parent >> dev >> root >> point >> opts))
       continue;
-    mountinfo_row row{unescape(point), false};
+    mountinfo_row row{unescape(point), false, dev, unescape(root)};
     while (fields >> tag && tag != "-")
       if (tag.rfind("shared:", 0) == 0)
         row.shared = true;
@@ -166,6 +168,46 @@ mount_info inspect_mount(const std::string& path) {
     if (row.mount_point == target)
       info = mount_info{true, row.shared};
   return info;
+}
+
+std::string bind_source(const std::string& mount_point,
+                        const std::string& exclude_under) {
+  auto rows = read_mountinfo();
+  auto target = real_path(mount_point);
+  const mountinfo_row* top = nullptr;
+  for (auto& row : rows)
+    if (row.mount_point == target)
+      top = &row;
+  struct stat want;
+  if (!top || ::stat(target.c_str(), &want) != 0)
+    return {};
+  auto under = [](const std::string& p, const std::string& base) {
+    return !base.empty() && (p == base || p.rfind(base + "/", 0) == 0);
+  };
+  auto excluded = real_path(exclude_under);
+  // Another mount of the same filesystem whose root contains ours: the
+  // source is where that one is mounted plus the rest of our root. The
+  // longest root wins; the inode check proves the candidate.
+  std::vector<std::pair<size_t, std::string>> candidates;
+  for (auto& row : rows) {
+    if (&row == top || row.dev != top->dev || under(row.mount_point, excluded))
+      continue;
+    auto& r = row.root;
+    if (r != "/" && !under(top->root, r))
+      continue;
+    auto rest = r == "/" ? top->root : top->root.substr(r.size());
+    auto path = row.mount_point == "/" ? rest : row.mount_point + rest;
+    candidates.emplace_back(r == "/" ? 0 : r.size(), path.empty() ? "/" : path);
+  }
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (auto& c : candidates) {
+    struct stat got;
+    if (!under(c.second, excluded) && ::stat(c.second.c_str(), &got) == 0
+        && got.st_dev == want.st_dev && got.st_ino == want.st_ino)
+      return c.second;
+  }
+  return {};
 }
 
 caf::error ensure_rshared(const std::string& dir) {

@@ -66,6 +66,13 @@ struct mount_info {
 };
 mount_info inspect_mount(const std::string& path);
 
+/// The host path bind-mounted at mount_point, read from /proc/self/mountinfo
+/// (the mount's root joined to where another mount of the same filesystem is
+/// seen, proved by device and inode), never a path under exclude_under. ""
+/// when mount_point is not a mount or no source can be proved.
+std::string bind_source(const std::string& mount_point,
+                        const std::string& exclude_under);
+
 /// Makes dir (created if missing) an rshared mount point: binds it onto itself
 /// when it is not a mount point, then MS_SHARED|MS_REC.
 caf::error ensure_rshared(const std::string& dir);
