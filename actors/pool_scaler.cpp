@@ -158,6 +158,34 @@ void spawn_one(self_ptr self, worker_options w, uint64_t claim) {
                               caf::actor_cast<worker_observer_actor>(self));
 }
 
+// A running session of an earlier run: a worker that starts in busy.
+void adopt_one(self_ptr self, const adopted_session& a) {
+  auto& st = self->state;
+  if (!is_valid_name(a.worker_id) || st.workers.count(a.worker_id)) {
+    st.warnings.push_back("cannot adopt session " + a.session_name + ": worker id '"
+                          + a.worker_id + "' is invalid or taken");
+    return;
+  }
+  auto w = worker_opts(self, a.worker_id);
+  w.cold = a.served == "cold";
+  w.adopted = true;
+  w.adopt = a;
+  auto now = self->clock().now();
+  st.logic.add_worker(a.worker_id, false, 0, now);
+  st.logic.set_state(a.worker_id, worker_state::busy, now);
+  worker_status info;
+  info.id = a.worker_id;
+  info.state = "busy";
+  info.container_id = a.container_id;
+  info.container_name = a.session_name;
+  info.session_name = a.session_name;
+  info.served = a.served;
+  st.info[a.worker_id] = info;
+  st.by_container[a.container_id] = a.worker_id;
+  st.workers[a.worker_id] = st.factory(self->system(), w,
+                                       caf::actor_cast<worker_observer_actor>(self));
+}
+
 void spawn_warm(self_ptr self) {
   spawn_one(self, worker_opts(self, new_worker_id(self)), 0);
 }
@@ -464,9 +492,14 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
                 self->state.warnings.push_back("cannot subscribe to Docker events: "
                                                + error_message(err));
               });
+    for (auto& a : st.opts.adopt)
+      adopt_one(self, a);
+    st.opts.adopt.clear();
     if (st.opts.enabled)
       st.logic.start();
-    reconcile(self);  // warm workers an earlier run left behind go at once
+    // Warm workers an earlier run left behind go at once; an adopted session
+    // that died before the subscription above is noticed here.
+    reconcile(self);
     self->delayed_send(self, st.opts.check_interval, pool_tick_atom::value);
     dispatch(self);
   }

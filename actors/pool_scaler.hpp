@@ -44,6 +44,10 @@ struct pool_options {
   /// Claims reply only once the container is renamed to the session (false:
   /// the rename, dockerd's slowest step here, finishes just after the reply).
   bool rename_before_reply = true;
+  /// Sessions of an earlier run to own from the start (the runtime's
+  /// reconciliation found them running): each gets a worker in busy, so its
+  /// Docker events, release and end work like any other session's.
+  std::vector<adopted_session> adopt;
 };
 
 /// Options from the daemon's configuration.

@@ -425,8 +425,9 @@ behavior busy(self_ptr self) {
         begin_teardown(self, worker_state::failed, "OOM-killed");
       else if (e.action == "die")
         begin_teardown(self, worker_state::stopping,
-                       "session command exited with code "
-                         + std::to_string(e.exit_code));
+                       e.exit_code < 0 ? "session " + describe_death(self, e)
+                                       : "session command exited with code "
+                                           + std::to_string(e.exit_code));
       else if (e.action == "destroy")
         begin_teardown(self, worker_state::failed, "removed from outside");
     },
@@ -441,7 +442,8 @@ void finish_teardown(self_ptr self) {
     auto& st = self->state;
     if (!problems.empty())
       st.reason += "; " + problems;
-    transition(self, worker_state::gone);
+    // The reason travels with gone too: the recorder ends the session with it.
+    transition(self, worker_state::gone, st.reason);
     auto final_status = status_of(self);
     for (auto& rp : st.stop_waiters)
       rp.deliver(final_status);
@@ -508,6 +510,20 @@ behavior worker_fun(self_ptr self, worker_options opts, docker::docker_actor doc
       if (dm.source == self->state.pool.address())
         self->quit(dm.reason);
     });
+  }
+  if (st.opts.adopted) {
+    // A session of an earlier run: its container runs, its project is bound
+    // (warm: on the slot; unmounting a plain directory is a no-op).
+    auto& a = st.opts.adopt;
+    st.container_id = a.container_id;
+    st.container_name = a.session_name;
+    st.claim.session_name = a.session_name;
+    st.claim.project_dir = a.project_dir;
+    st.served = a.served;
+    st.applied = a.limits;
+    st.mounted = true;
+    transition(self, worker_state::busy, "adopted after a daemon restart");
+    return busy(self);
   }
   transition(self, worker_state::creating);
   create_container(self);

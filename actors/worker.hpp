@@ -37,6 +37,10 @@ struct worker_options {
   bool rename_before_reply = true;
   std::chrono::milliseconds ack_timeout{5000};
   std::chrono::milliseconds docker_timeout{30000};
+  /// Take over a running session of an earlier run instead of creating a
+  /// container: the worker starts in busy (adopt.worker_id must equal id).
+  bool adopted = false;
+  adopted_session adopt;
 };
 
 /// Container name of a worker: hal9000-warm-<id> or hal9000-cold-<id>.
@@ -56,7 +60,8 @@ docker::container_spec worker_container_spec(const worker_options& opts);
 caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,
                               std::string worker_id, bool unmount);
 
-/// Spawns the worker; it creates its container at once and reports every
+/// Spawns the worker; it creates its container at once (or, adopted, starts
+/// in busy with "adopted after a daemon restart") and reports every
 /// transition to pool and observer (either may be invalid). It exits once gone
 /// or when pool exits.
 worker_actor spawn_worker(caf::actor_system& sys, worker_options opts,
