@@ -13,6 +13,7 @@
 #include "actors/parent_keeper.hpp"
 #include "actors/parent_spec.hpp"
 #include "actors/pool_scaler.hpp"
+#include "actors/session_reconciler.hpp"
 #include "actors/session_store.hpp"
 #include "actors/worker_recorder.hpp"
 #include "messages/error.hpp"
@@ -49,6 +50,28 @@ void pull_then_start(caf::actor_system& sys, docker::docker_actor docker, pool_a
   });
 }
 
+// Docker against the store and the slots, before anything new is created:
+// adopts the sessions that still run, ends the ones whose container is gone,
+// removes what provably served no session. Waits from the caller's thread.
+reconcile_report reconcile_at_start(caf::actor_system& sys, const config& cfg,
+                                    const runtime_options& opts, runtime_handles& rt) {
+  reconcile_options ro;
+  ro.home = cfg.home;
+  ro.daemon_id = cfg.daemon_id;
+  ro.extra_labels = opts.extra_labels;
+  auto reconciler = spawn_reconciler(sys, ro, rt.docker, rt.store, rt.events);
+  reconcile_report report;
+  caf::scoped_actor self{sys};
+  // Each step has its own Docker or store timeout; this bounds the whole.
+  self->request(reconciler, 5min, reconcile_atom::value)
+    .receive([&](reconcile_report& r) { report = std::move(r); },
+             [&](caf::error& err) {
+               report.errors.push_back("reconciliation did not finish: " + error_message(err));
+               self->send_exit(reconciler, caf::exit_reason::user_shutdown);
+             });
+  return report;
+}
+
 } // namespace
 
 caf::expected<runtime_handles>
@@ -61,6 +84,9 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   rt.events = spawn_event_hub(sys, event_hub_options{256, rt.metrics});
   rt.store = spawn_session_store(sys, cfg.home);
   rt.recorder = spawn_worker_recorder(sys, rt.store, rt.events);
+  rt.reconciled = reconcile_at_start(sys, cfg, opts, rt);
+  for (auto& e : rt.reconciled.errors)
+    rt.notes.push_back("start-up reconciliation: " + e);
 
   auto image = choose_worker_image(sys, rt.docker, cfg);
   if (!image) {
@@ -68,7 +94,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     shutdown_runtime(sys, handles, false);
     return image.error();
   }
-  rt.notes = image->notes;
+  rt.notes.insert(rt.notes.end(), image->notes.begin(), image->notes.end());
 
   // The parent first: workers join its network namespace when it runs.
   auto chroma_opts = chroma::options_from(cfg);
@@ -100,6 +126,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   po.image = image->image;
   po.extra_labels = opts.extra_labels;
   po.network_mode = network_mode;
+  po.adopt = rt.reconciled.adopted;
   if (image->pull_in_background)
     po.enabled = false;
   if (auto err = validate(po)) {

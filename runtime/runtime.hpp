@@ -17,6 +17,7 @@
 #include "messages/events.hpp"
 #include "messages/parent.hpp"
 #include "messages/pool.hpp"
+#include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
 #include "messages/worker.hpp"
 #include "runtime/config.hpp"
@@ -49,11 +50,15 @@ struct runtime_handles {
   cli_bridge_actor bridge;  // invalid without with_bridge
   std::shared_ptr<metrics::daemon_metrics> metrics;
   std::vector<std::string> notes;  // what the user should know (image choice, ...)
+  /// What the start-up reconciliation did (sessions adopted, ended, removed).
+  reconcile_report reconciled;
 };
 
 /// Spawns every actor. Blocks the calling thread for the start-up checks
-/// (image presence): call it from main or another non-actor thread. Fails
-/// only on a configuration it cannot use.
+/// (image presence) and the reconciliation of what an earlier run left
+/// (messages/reconcile.hpp), which finishes before the pool and the bridge
+/// exist: call it from main or another non-actor thread. Fails only on a
+/// configuration it cannot use.
 caf::expected<runtime_handles>
 spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts);
 

@@ -1,0 +1,515 @@
+// The start-up reconciliation, as one detached actor that runs three steps:
+//   judge   list the store's sessions and worker records and Docker's
+//           containers for this daemon; adopt, end, remove (requests)
+//   sweep   slots and mounts under HAL9000_HOME/mounts of workers that are
+//           not adopted: unmount, remove (file I/O on this actor's thread)
+//   forget  worker records of workers that are gone (requests)
+// then replies the report and exits. Rules: messages/reconcile.hpp.
+
+#include "actors/session_reconciler.hpp"
+
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <set>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "messages/error.hpp"
+#include "runtime/late_bind.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/time_format.hpp"
+#include "runtime/validate.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+using namespace std::chrono_literals;
+using std::chrono::steady_clock;
+
+constexpr auto store_timeout = 10s;
+
+struct reconciler_data {
+  reconcile_options opts;
+  docker::docker_actor docker;
+  session_store_actor store;
+  event_hub_actor hub;
+  caf::typed_response_promise<reconcile_report> rp;
+  bool started = false;
+  steady_clock::time_point t0;
+  std::map<std::string, session_record> sessions;
+  std::vector<worker_record> worker_records;
+  std::set<std::string> keep;  // worker ids of adopted sessions: slots stay
+  reconcile_report report;
+  size_t pending = 0;
+  std::function<void()> then;  // runs once pending drops to zero
+  static constexpr const char* name = "hal9000.reconciler";
+};
+
+using self_ptr = reconciler_actor::stateful_pointer<reconciler_data>;
+
+std::string real_path(const std::string& path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string{buf} : path;
+}
+
+bool under(const std::string& path, const std::string& base) {
+  return path.rfind(base + "/", 0) == 0;
+}
+
+bool is_leftover_name(const std::string& name) {
+  return name.rfind("hal9000-warm-", 0) == 0 || name.rfind("hal9000-cold-", 0) == 0;
+}
+
+// Docker's own words for a container that is not running any more.
+bool is_dead(const std::string& state) {
+  return state == "exited" || state == "dead" || state == "created" || state == "removing";
+}
+
+std::string label(const docker::container_summary& c, const char* key) {
+  auto i = c.labels.find(key);
+  return i == c.labels.end() ? std::string{} : i->second;
+}
+
+std::string memory_text(int64_t bytes) {
+  constexpr int64_t k = 1024, m = k * k, g = m * k;
+  if (bytes % g == 0)
+    return std::to_string(bytes / g) + "g";
+  if (bytes % m == 0)
+    return std::to_string(bytes / m) + "m";
+  if (bytes % k == 0)
+    return std::to_string(bytes / k) + "k";
+  return std::to_string(bytes);
+}
+
+std::string cpus_text(int64_t nano) {
+  if (nano % 1000000000 == 0)
+    return std::to_string(nano / 1000000000);
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%g", static_cast<double>(nano) / 1e9);
+  return buf;
+}
+
+void act(self_ptr self, std::string action, std::string session, std::string worker,
+         std::string container, std::string detail) {
+  auto& st = self->state;
+  log()->info("reconcile: {} session={} worker={} container={}{}{}", action, session,
+              worker, container.substr(0, 12), detail.empty() ? "" : ": ", detail);
+  if (st.hub) {
+    lifecycle_event e;
+    e.kind = event_kinds::daemon_reconcile;
+    e.session = session;
+    e.worker_id = worker;
+    e.container_id = container;
+    e.reason = detail;
+    e.details["action"] = action;
+    self->send(st.hub, std::move(e));
+  }
+  st.report.actions.push_back(reconcile_action{std::move(action), std::move(session),
+                                               std::move(worker), std::move(container),
+                                               std::move(detail)});
+}
+
+void failed(self_ptr self, std::string what) {
+  log()->error("reconcile: {}", what);
+  self->state.report.errors.push_back(std::move(what));
+}
+
+// -- pending work ---------------------------------------------------------------
+
+void done_one(self_ptr self) {
+  auto& st = self->state;
+  if (st.pending > 0 && --st.pending == 0 && st.then) {
+    auto next = std::move(st.then);
+    st.then = nullptr;
+    next();
+  }
+}
+
+// Runs next now when nothing is pending, else once the last piece is done.
+void after_pending(self_ptr self, std::function<void()> next) {
+  auto& st = self->state;
+  if (st.pending == 0)
+    next();
+  else
+    st.then = std::move(next);
+}
+
+void finish(self_ptr self) {
+  auto& st = self->state;
+  st.report.duration_ms
+    = std::chrono::duration<double, std::milli>(steady_clock::now() - st.t0).count();
+  log()->info("reconcile: {} actions, {} sessions adopted, {} errors in {:.1f} ms",
+              st.report.actions.size(), st.report.adopted.size(), st.report.errors.size(),
+              st.report.duration_ms);
+  st.rp.deliver(st.report);
+  self->quit();
+}
+
+// -- forget ----------------------------------------------------------------------
+
+void forget_workers(self_ptr self) {
+  auto& st = self->state;
+  for (auto& w : st.worker_records) {
+    if (st.keep.count(w.id))
+      continue;
+    ++st.pending;
+    self->request(st.store, store_timeout, caf::delete_atom::value, workers_atom::value, w.id)
+      .then(
+        [self, id = w.id, cid = w.container_id] {
+          act(self, "deleted_worker_record", "", id, cid, "its worker is gone");
+          done_one(self);
+        },
+        [self, id = w.id](caf::error& err) {
+          failed(self, "cannot delete the record of worker " + id + ": " + error_message(err));
+          done_one(self);
+        });
+  }
+  after_pending(self, [self] { finish(self); });
+}
+
+// -- sweep -------------------------------------------------------------------------
+
+// Every slot of a worker that is not adopted: whatever is mounted in it is
+// unmounted (the container that used it is gone), then the slot is removed.
+// remove_slot never recurses, so a project still mounted is never touched.
+void sweep_slots(self_ptr self) {
+  auto& st = self->state;
+  auto mounts = late_bind::mounts_dir(st.opts.home);
+  auto real_mounts = real_path(mounts);
+  auto mounted = late_bind::mounts_under(mounts);  // deepest first
+  std::error_code ec;
+  std::filesystem::directory_iterator it{mounts, ec};
+  if (ec) {
+    if (ec != std::errc::no_such_file_or_directory)
+      failed(self, "cannot list " + mounts + ": " + ec.message());
+    return forget_workers(self);
+  }
+  std::vector<std::string> ids;
+  for (; it != std::filesystem::directory_iterator{}; it.increment(ec)) {
+    if (ec)
+      break;
+    if (it->is_directory(ec))
+      ids.push_back(it->path().filename().string());
+  }
+  for (auto& id : ids) {
+    if (st.keep.count(id) || !is_valid_name(id))
+      continue;
+    auto root = real_mounts + "/" + id;
+    bool was_mounted = false;
+    std::string problem;
+    for (auto& m : mounted)
+      if (m == root || under(m, root)) {
+        was_mounted = true;
+        if (auto err = late_bind::unmount(m))
+          problem = error_message(err);
+      }
+    if (problem.empty())
+      if (auto err = late_bind::remove_slot(late_bind::slot_for(st.opts.home, id)))
+        problem = error_message(err);
+    if (!problem.empty()) {
+      failed(self, "slot " + id + ": " + problem);
+      continue;
+    }
+    act(self, was_mounted ? "unmounted_stale" : "removed_slot", "", id, "",
+        was_mounted ? "its worker has no container" : "");
+  }
+  forget_workers(self);
+}
+
+// -- judge -------------------------------------------------------------------------
+
+void remove_container(self_ptr self, std::string id, std::function<void(caf::error)> done) {
+  self->request(self->state.docker, self->state.opts.docker_timeout,
+                docker::remove_req{id, true, false})
+    .then([done] { done(caf::none); },
+          [done](caf::error& err) {
+            done(error_code(err) == errc::not_found ? caf::error{} : std::move(err));
+          });
+}
+
+void adopt(self_ptr self, const session_record& rec, const std::string& worker_id,
+           const std::string& container_id) {
+  auto& st = self->state;
+  adopted_session a;
+  a.session_name = rec.name;
+  a.project_dir = rec.project_dir;
+  a.container_id = container_id;
+  a.worker_id = worker_id;
+  a.served = rec.served.empty() ? "warm" : rec.served;
+  a.image = rec.image;
+  a.limits = rec.limits;
+  st.keep.insert(worker_id);
+  st.report.adopted.push_back(std::move(a));
+}
+
+// A running session container whose record is missing or ended: rebuilt from
+// what Docker and the kernel's mount table say.
+session_record rebuild(self_ptr self, const docker::container_summary& c,
+                       const docker::container_info& info, const std::string& worker_id) {
+  auto mounts = late_bind::mounts_dir(self->state.opts.home);
+  session_record r;
+  r.name = c.name;
+  r.image = c.image;
+  if (info.network_mode.rfind("container:", 0) == 0)
+    r.parent = info.network_mode.substr(10);
+  r.created_at = iso8601_utc(std::chrono::system_clock::time_point{std::chrono::seconds{c.created}});
+  r.claimed_at = r.created_at;
+  r.state = "running";
+  r.container_id = c.id;
+  r.worker_id = worker_id;
+  r.served = "warm";
+  for (auto& m : info.mounts) {
+    if (m.target != late_bind::container_workspace)
+      continue;
+    if (under(m.source, mounts) || under(real_path(m.source), real_path(mounts))) {
+      r.project_dir = late_bind::bind_source(m.source, mounts);
+    } else {
+      r.served = "cold";
+      r.project_dir = m.source;
+    }
+  }
+  if (r.project_dir.empty())
+    r.project_dir = "unknown (no project mounted at /workspace)";
+  r.limits.enabled = info.memory > 0 || info.nano_cpus > 0 || info.pids_limit > 0;
+  if (info.memory > 0)
+    r.limits.memory = memory_text(info.memory);
+  if (info.nano_cpus > 0)
+    r.limits.cpus = cpus_text(info.nano_cpus);
+  if (info.pids_limit > 0)
+    r.limits.pids_limit = std::to_string(info.pids_limit);
+  return r;
+}
+
+void adopt_without_record(self_ptr self, docker::container_summary c, std::string wid) {
+  auto& st = self->state;
+  ++st.pending;
+  self->request(st.docker, st.opts.docker_timeout, docker::inspect_req{c.id})
+    .then(
+      [self, c, wid](docker::container_info& info) {
+        auto rec = rebuild(self, c, info, wid);
+        // Adopted even if the record cannot be written: never kill a session
+        // we cannot prove dead.
+        adopt(self, rec, wid, c.id);
+        self->request(self->state.store, store_timeout, caf::put_atom::value, rec)
+          .then(
+            [self, rec] {
+              act(self, "adopted_rebuilt", rec.name, rec.worker_id, rec.container_id,
+                  "running without a record (lost in a crash); rebuilt from Docker: "
+                    + rec.project_dir);
+              done_one(self);
+            },
+            [self, name = rec.name](caf::error& err) {
+              failed(self, "session " + name + " adopted, but its rebuilt record was not "
+                             "written: " + error_message(err));
+              done_one(self);
+            });
+      },
+      [self, c](caf::error& err) {
+        failed(self, "cannot inspect session container " + c.name + ": "
+                       + error_message(err) + " (left alone)");
+        done_one(self);
+      });
+}
+
+void adopt_with_record(self_ptr self, session_record rec, const docker::container_summary& c,
+                       std::string wid) {
+  auto& st = self->state;
+  adopt(self, rec, wid, c.id);
+  if (rec.container_id == c.id && rec.worker_id == wid) {
+    act(self, "adopted", rec.name, wid, c.id, rec.project_dir);
+    return;
+  }
+  // The record predates what Docker says (a crash between rename and write).
+  rec.container_id = c.id;
+  rec.worker_id = wid;
+  ++st.pending;
+  self->request(st.store, store_timeout, caf::put_atom::value, rec)
+    .then(
+      [self, rec] {
+        act(self, "adopted", rec.name, rec.worker_id, rec.container_id,
+            rec.project_dir + " (record updated from Docker)");
+        done_one(self);
+      },
+      [self, name = rec.name](caf::error& err) {
+        failed(self, "session " + name + " adopted, but its record was not updated: "
+                       + error_message(err));
+        done_one(self);
+      });
+}
+
+// A stopped session container: why it stopped, its record ended with that,
+// the container removed (its slot goes in the sweep).
+void end_stopped(self_ptr self, docker::container_summary c, std::string wid, bool live_record) {
+  auto& st = self->state;
+  ++st.pending;
+  auto with_reason = [self, c, wid, live_record](std::string reason) {
+    auto remove_then_act = [self, c, wid, live_record, reason] {
+      remove_container(self, c.id, [self, c, wid, live_record, reason](caf::error err) {
+        if (err)
+          failed(self, "cannot remove stopped session container " + c.name + ": "
+                         + error_message(err));
+        else
+          act(self, live_record ? "ended_exited" : "removed_exited", c.name, wid, c.id,
+              reason);
+        done_one(self);
+      });
+    };
+    if (!live_record)
+      return remove_then_act();
+    self->request(self->state.store, store_timeout, end_atom::value, c.name, reason,
+                  std::string{})
+      .then([remove_then_act](session_record&) { remove_then_act(); },
+            [self, c, remove_then_act](caf::error& err) {
+              failed(self, "cannot end session " + c.name + ": " + error_message(err));
+              remove_then_act();
+            });
+  };
+  self->request(st.docker, st.opts.docker_timeout, docker::inspect_req{c.id})
+    .then(
+      [with_reason](docker::container_info& info) {
+        if (info.oom_killed)
+          with_reason("OOM-killed");
+        else if (info.state == "created")
+          with_reason("never started");
+        else
+          with_reason("exited with code " + std::to_string(info.exit_code));
+      },
+      [with_reason](caf::error& err) {
+        with_reason(error_code(err) == errc::not_found ? "container disappeared"
+                                                       : "stopped (" + error_message(err)
+                                                           + ")");
+      });
+}
+
+void judge(self_ptr self, std::vector<docker::container_summary> containers) {
+  auto& st = self->state;
+  std::set<std::string> names;
+  for (auto& c : containers) {
+    names.insert(c.name);
+    auto wid = label(c, "hal9000.worker");
+    if (!is_valid_name(wid))
+      wid = "adopted-" + c.id.substr(0, 12);
+    if (is_leftover_name(c.name)) {
+      ++st.pending;
+      remove_container(self, c.id, [self, c, wid](caf::error err) {
+        if (err)
+          failed(self, "cannot remove " + c.name + ": " + error_message(err));
+        else
+          act(self, "removed_leftover", "", wid, c.id,
+              c.name + " of an earlier run (never claimed)");
+        done_one(self);
+      });
+      continue;
+    }
+    auto r = st.sessions.find(c.name);
+    bool live_record = r != st.sessions.end() && r->second.state != "ended";
+    if (is_dead(c.state))
+      end_stopped(self, c, wid, live_record);
+    else if (live_record)
+      adopt_with_record(self, r->second, c, wid);
+    else
+      adopt_without_record(self, c, wid);
+  }
+  for (auto& [name, rec] : st.sessions) {
+    if (rec.state == "ended" || names.count(name))
+      continue;
+    ++st.pending;
+    self->request(st.store, store_timeout, end_atom::value, name,
+                  std::string{"container disappeared"}, std::string{})
+      .then(
+        [self](session_record& ended) {
+          act(self, "ended_disappeared", ended.name, ended.worker_id, ended.container_id,
+              "container disappeared");
+          done_one(self);
+        },
+        [self, name = name](caf::error& err) {
+          failed(self, "cannot end session " + name + ": " + error_message(err));
+          done_one(self);
+        });
+  }
+  after_pending(self, [self] { sweep_slots(self); });
+}
+
+std::map<std::string, std::string> worker_filter(const reconcile_options& o) {
+  auto labels = o.extra_labels;
+  labels["hal9000.role"] = "worker";
+  labels["hal9000.daemon"] = o.daemon_id;
+  return labels;
+}
+
+void start(self_ptr self) {
+  auto& st = self->state;
+  self->request(st.store, store_timeout, list_atom::value)
+    .then(
+      [self](std::vector<session_record>& list) {
+        for (auto& s : list)
+          self->state.sessions.emplace(s.name, std::move(s));
+        self->request(self->state.store, store_timeout, list_atom::value, workers_atom::value)
+          .then(
+            [self](std::vector<worker_record>& workers) {
+              auto& st = self->state;
+              st.worker_records = std::move(workers);
+              self->request(st.docker, st.opts.docker_timeout,
+                            docker::list_req{worker_filter(st.opts), true})
+                .then([self](std::vector<docker::container_summary>& list) {
+                        judge(self, std::move(list));
+                      },
+                      [self](caf::error& err) {
+                        // Nothing can be proved without Docker: change nothing.
+                        failed(self, "cannot list this daemon's containers: "
+                                       + error_message(err) + " (nothing reconciled)");
+                        finish(self);
+                      });
+            },
+            [self](caf::error& err) {
+              failed(self, "cannot read the worker records: " + error_message(err));
+              finish(self);
+            });
+      },
+      [self](caf::error& err) {
+        failed(self, "cannot read the session store: " + error_message(err)
+                       + " (nothing reconciled)");
+        finish(self);
+      });
+}
+
+reconciler_actor::behavior_type reconciler_fun(self_ptr self, reconcile_options opts,
+                                               docker::docker_actor docker,
+                                               session_store_actor store,
+                                               event_hub_actor hub) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.docker = std::move(docker);
+  st.store = std::move(store);
+  st.hub = std::move(hub);
+  return {
+    [self](reconcile_atom) -> caf::result<reconcile_report> {
+      auto& st = self->state;
+      if (st.started)
+        return make_error(errc::conflict, "the reconciliation runs once");
+      st.started = true;
+      st.t0 = steady_clock::now();
+      st.rp = self->make_response_promise<reconcile_report>();
+      start(self);
+      return st.rp;
+    },
+  };
+}
+
+} // namespace
+
+reconciler_actor spawn_reconciler(caf::actor_system& sys, reconcile_options opts,
+                                  docker::docker_actor docker, session_store_actor store,
+                                  event_hub_actor hub) {
+  return sys.spawn<caf::detached>(reconciler_fun, std::move(opts), std::move(docker),
+                                  std::move(store), std::move(hub));
+}
+
+} // namespace hal9000

@@ -1,0 +1,35 @@
+#pragma once
+// Spawns the start-up reconciliation (interface and rules:
+// messages/reconcile.hpp). The runtime runs it once after the store loaded
+// and before the pool and the bridge start, so no new worker or slot exists
+// while it judges what is left of the earlier run.
+
+#include <chrono>
+#include <map>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "messages/docker.hpp"
+#include "messages/events.hpp"
+#include "messages/reconcile.hpp"
+#include "messages/session_store.hpp"
+
+namespace hal9000 {
+
+struct reconcile_options {
+  std::string home;                  // HAL9000_HOME (slots under mounts/)
+  std::string daemon_id = "default"; // label hal9000.daemon
+  std::map<std::string, std::string> extra_labels;  // as the pool's
+  std::chrono::milliseconds docker_timeout{30000};  // one Docker call
+};
+
+/// A detached one-shot actor (it reads /proc/self/mountinfo, unmounts and
+/// removes directories on its own thread; Docker and the store are asked by
+/// request). Each action is published to hub (if valid) as a daemon.reconcile
+/// event.
+reconciler_actor spawn_reconciler(caf::actor_system& sys, reconcile_options opts,
+                                  docker::docker_actor docker,
+                                  session_store_actor store, event_hub_actor hub);
+
+} // namespace hal9000
