@@ -104,6 +104,27 @@ void claim(pointer self, session_promise rp, claim_request cr, std::string who) 
       });
 }
 
+// No session under the default name: a project may still run under a name
+// the user chose; `claudy PATH` attaches to it rather than starting another.
+void claim_unless_running(pointer self, session_promise rp, claim_request cr, std::string who,
+                          bool named) {
+  if (named) {
+    claim(self, rp, std::move(cr), who);
+    return;
+  }
+  self->request(self->state.peers.store, self->state.opts.peer_timeout, list_atom::value)
+    .then(
+      [self, rp, cr, who](std::vector<session_record>& list) mutable {
+        for (auto& s : list)
+          if (s.state != "ended" && s.project_dir == cr.project_dir) {
+            rp.deliver(reply_for(std::move(s), true));
+            return;
+          }
+        claim(self, rp, std::move(cr), who);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
 } // namespace
 
 caf::result<session_reply> session_start(pointer self, const session_start_req& req) {
@@ -136,13 +157,14 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
   cr.user_id = req.who.client;
   auto rp = self->make_response_promise<session_reply>();
   auto who = req.who.client;
+  bool named = !req.name.empty();
   // A running session under this name: the same project attaches to it,
   // another project may not take the name.
   self->request(peers.store, self->state.opts.peer_timeout, caf::get_atom::value, name)
     .then(
-      [self, rp, cr, who](session_record& rec) mutable {
+      [self, rp, cr, who, named](session_record& rec) mutable {
         if (rec.state == "ended") {
-          claim(self, rp, std::move(cr), who);
+          claim_unless_running(self, rp, std::move(cr), who, named);
         } else if (rec.project_dir == cr.project_dir) {
           rp.deliver(reply_for(std::move(rec), true));
         } else {
@@ -152,9 +174,9 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
                                   + "; choose another with --name"));
         }
       },
-      [self, rp, cr, who](caf::error& err) mutable {
+      [self, rp, cr, who, named](caf::error& err) mutable {
         if (error_code(err) == errc::not_found)
-          claim(self, rp, std::move(cr), who);
+          claim_unless_running(self, rp, std::move(cr), who, named);
         else
           rp.deliver(std::move(err));
       });
