@@ -7,8 +7,10 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
+#include <caf/after.hpp>
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/system_messages.hpp>
 
 #include "messages/cli_bridge.hpp"
 #include "messages/error.hpp"
@@ -41,9 +43,23 @@ public:
   caf::expected<Reply> call(Request req, std::chrono::milliseconds timeout) {
     caf::expected<Reply> result{caf::error{}};
     caf::scoped_actor self{*sys_, true};
-    self->request(bridge_, timeout, std::move(req))
-      .receive([&](Reply& r) { result = std::move(r); },
-               [&](caf::error& err) { result = lost_or(std::move(err)); });
+    // Monitored, and the reply awaited as a message: a daemon killed while it
+    // handles the request is noticed at once (a reply from a lost node never
+    // comes, so a plain request would wait out its whole timeout).
+    self->monitor(bridge_);
+    self->send(bridge_, std::move(req));
+    self->receive([&](Reply& r) { result = std::move(r); },
+                  [&](caf::error& err) { result = lost_or(std::move(err)); },
+                  [&](caf::down_msg& dm) {
+                    result = make_error(errc::unavailable,
+                                        "lost the connection to hal9000d at " + ep_.str()
+                                          + " before it replied: " + sys_->render(dm.reason));
+                  },
+                  caf::after(timeout) >> [&] {
+                    result = make_error(errc::deadline_exceeded,
+                                        "hal9000d at " + ep_.str() + " did not reply in time");
+                  });
+    self->demonitor(bridge_.address());
     return result;
   }
 
