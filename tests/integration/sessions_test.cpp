@@ -1,0 +1,505 @@
+// Sessions end to end with the real claudy and hal9000d processes and the real
+// Docker engine: five sessions on five projects, files both ways, list, stop;
+// a session whose command exits; a daemon killed with -9 (idle, and in the
+// middle of a burst of claims) and restarted: adopted, ended, rebuilt,
+// nothing orphaned; bad input refused with nothing changed.
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <sstream>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "runtime/late_bind.hpp"
+#include "support/cli_process.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_env.hpp"
+
+using namespace hal9000;
+using namespace hal9000::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_all(const std::string& path) {
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream{path} << text;
+}
+
+json parse(const std::string& text) {
+  return json::parse(text, nullptr, false);
+}
+
+struct container_row {
+  std::string name;
+  std::string worker;
+  std::string state;
+};
+
+struct sessions_fixture : ::testing::Test {
+  temp_dir home_dir;
+  temp_dir projects;
+  std::string home = home_dir.path;
+  std::unique_ptr<daemon_env> env;
+
+  void SetUp() override {
+    ASSERT_FALSE(home.empty());
+    ASSERT_FALSE(projects.path.empty());
+    env = std::make_unique<daemon_env>(home);
+    env->vars["WORKER_IMAGE"] = "hal9000/test:busybox";
+    env->vars["WORKER_COMMAND"] = "sleep 100000";
+    env->vars["SKIP_IMAGE_PULL"] = "true";
+    env->vars["ENABLE_POOL_MANAGER"] = "true";
+    env->vars["MIN_WARM_WORKERS"] = "2";
+    env->vars["MAX_WARM_WORKERS"] = "4";
+    env->vars["CHECK_INTERVAL"] = "2";
+    env->vars["WORKER_MEMORY"] = "256m";
+    env->vars["WORKER_CPUS"] = "1";
+  }
+
+  void TearDown() override {
+    if (env) {
+      env->claudy("daemon stop --all");
+      env.reset();  // kills a daemon left running, removes its containers
+    }
+    // Before the temporary directories go: remove_all would follow a live
+    // bind mount into a project. If anything stays mounted, keep the files.
+    auto mounts = late_bind::mounts_dir(home);
+    EXPECT_FALSE(late_bind::unmount_all_under(mounts));
+    if (!late_bind::mounts_under(mounts).empty()) {
+      ADD_FAILURE() << "still mounted under " << mounts << ": leaving " << home;
+      home_dir.path.clear();
+      projects.path.clear();
+    }
+  }
+
+  std::string project(const std::string& name) {
+    auto p = projects / name;
+    fs::create_directories(p);
+    return p;
+  }
+
+  // `claudy --json PATH --detach [args]`: the session record; rc in *rc.
+  json start(const std::string& path, const std::string& args = "", int* rc = nullptr) {
+    auto r = env->claudy("--json " + path + " --detach " + args);
+    if (rc)
+      *rc = r.rc;
+    auto j = parse(r.out);
+    if (r.rc != 0 || j.is_discarded()) {
+      ADD_FAILURE() << "claudy " << path << ": rc " << r.rc << ": " << r.out;
+      return json::object();
+    }
+    return j;
+  }
+
+  json sessions(bool all = false) {
+    auto r = env->claudy(std::string{"--json sessions"} + (all ? " --all" : ""));
+    auto j = parse(r.out);
+    EXPECT_EQ(r.rc, 0) << r.out;
+    return j.is_array() ? j : json::array();
+  }
+
+  std::map<std::string, json> running_sessions() {
+    std::map<std::string, json> out;
+    for (auto& s : sessions())
+      if (s["state"] == "running")
+        out[s["name"].get<std::string>()] = s;
+    return out;
+  }
+
+  json session_file(const std::string& name) {
+    return parse(read_all(home + "/sessions/" + name + ".json"));
+  }
+
+  std::vector<container_row> containers() {
+    auto out = sh("docker ps -a --filter label=hal9000.daemon=" + env->daemon_id
+                  + " --format '{{.Names}} {{.Label \"hal9000.worker\"}} {{.State}}'");
+    std::vector<container_row> rows;
+    std::istringstream in{out};
+    container_row r;
+    while (in >> r.name >> r.worker >> r.state)
+      rows.push_back(r);
+    return rows;
+  }
+
+  bool container_exists(const std::string& name) {
+    for (auto& c : containers())
+      if (c.name == name)
+        return true;
+    return false;
+  }
+
+  std::string exec(const std::string& name, const std::string& cmd, int* rc = nullptr) {
+    return sh("docker exec " + name + " sh -c '" + cmd + "' 2>&1", rc);
+  }
+
+  std::vector<std::string> mounts_in_slots() {
+    std::vector<std::string> out;
+    auto base = fs::canonical(late_bind::mounts_dir(home)).string();
+    for (auto& m : late_bind::mounts_under(base))
+      if (m != base)
+        out.push_back(m);
+    return out;
+  }
+
+  bool slot_exists(const std::string& worker) {
+    return fs::exists(late_bind::mounts_dir(home) + "/" + worker);
+  }
+
+  void start_daemon() {
+    auto r = env->claudy("daemon start");
+    ASSERT_EQ(r.rc, 0) << r.out;
+  }
+
+  void kill_daemon() {
+    auto pid = env->daemon_pid();
+    ASSERT_GT(pid, 0);
+    ASSERT_EQ(::kill(pid, SIGKILL), 0);
+    ASSERT_TRUE(wait_for([&] { return env->claudy("daemon status").rc == 3; }, 10s));
+  }
+
+  // The session's state in its file, once it is no longer running.
+  json wait_ended(const std::string& name, std::chrono::milliseconds deadline = 10s) {
+    json rec;
+    wait_for(
+      [&] {
+        rec = session_file(name);
+        return !rec.is_discarded() && rec["state"] == "ended";
+      },
+      deadline);
+    return rec;
+  }
+};
+
+} // namespace
+
+TEST_F(sessions_fixture, five_projects_files_both_ways_list_attach_again_stop_one) {
+  start_daemon();
+  std::vector<std::string> paths, names;
+  for (int i = 0; i < 5; ++i) {
+    auto p = project("proj" + std::to_string(i));
+    write_file(p + "/README", "project " + std::to_string(i) + "\n");
+    auto s = start(p);
+    ASSERT_TRUE(s.contains("name")) << s.dump();
+    EXPECT_EQ(s["project_dir"], p);
+    EXPECT_EQ(s["state"], "running");
+    EXPECT_EQ(s["existing"], false);
+    paths.push_back(p);
+    names.push_back(s["name"]);
+  }
+  for (size_t i = 0; i < names.size(); ++i) {
+    int rc = -1;
+    EXPECT_EQ(exec(names[i], "cat /workspace/README", &rc), "project " + std::to_string(i) + "\n");
+    exec(names[i], "echo inside-" + std::to_string(i) + " > /workspace/from-inside", &rc);
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(read_all(paths[i] + "/from-inside"), "inside-" + std::to_string(i) + "\n");
+    write_file(paths[i] + "/from-host", "host\n");
+    EXPECT_EQ(exec(names[i], "cat /workspace/from-host"), "host\n");
+  }
+
+  auto listed = running_sessions();
+  ASSERT_EQ(listed.size(), 5u);
+  for (size_t i = 0; i < names.size(); ++i) {
+    ASSERT_TRUE(listed.count(names[i])) << names[i];
+    EXPECT_EQ(listed[names[i]]["project_dir"], paths[i]);
+  }
+  auto table = env->claudy("sessions");
+  ASSERT_EQ(table.rc, 0) << table.out;
+  for (auto& n : names)
+    EXPECT_NE(table.out.find(n), std::string::npos) << table.out;
+
+  // The same project again: attached to the running session, nothing new.
+  auto before = containers().size();
+  auto again = env->claudy(paths[0] + " --detach");
+  EXPECT_EQ(again.rc, 0) << again.out;
+  EXPECT_NE(again.out.find("already running"), std::string::npos) << again.out;
+  auto again_json = start(paths[0]);
+  EXPECT_EQ(again_json["existing"], true);
+  EXPECT_EQ(again_json["name"], names[0]);
+  EXPECT_EQ(running_sessions().size(), 5u);
+  EXPECT_TRUE(wait_for([&] { return containers().size() == before; }, 5s));
+
+  auto attach = env->claudy("attach " + names[1]);
+  EXPECT_EQ(attach.rc, 0) << attach.out;
+  EXPECT_NE(attach.out.find("claudy attach " + names[1]), std::string::npos) << attach.out;
+  auto attach_json = parse(env->claudy("--json attach " + names[1]).out);
+  ASSERT_FALSE(attach_json.is_discarded());
+  EXPECT_NE(attach_json["attach"].dump().find(names[1]), std::string::npos);
+
+  // Stop one: container gone, slot unmounted and removed, record ended,
+  // project untouched.
+  auto worker = session_file(names[2])["worker_id"].get<std::string>();
+  ASSERT_TRUE(slot_exists(worker));
+  auto stop = env->claudy("stop " + names[2]);
+  ASSERT_EQ(stop.rc, 0) << stop.out;
+  EXPECT_FALSE(container_exists(names[2]));
+  EXPECT_FALSE(slot_exists(worker));
+  auto rec = session_file(names[2]);
+  EXPECT_EQ(rec["state"], "ended");
+  EXPECT_EQ(rec["end_reason"], "stopped by user");
+  EXPECT_EQ(read_all(paths[2] + "/README"), "project 2\n");
+  EXPECT_EQ(read_all(paths[2] + "/from-inside"), "inside-2\n");
+  EXPECT_EQ(read_all(paths[2] + "/from-host"), "host\n");
+  EXPECT_EQ(running_sessions().size(), 4u);
+  EXPECT_EQ(env->claudy("attach " + names[2]).rc, 5);
+  EXPECT_EQ(env->claudy("stop no-such-session").rc, 5);
+}
+
+TEST_F(sessions_fixture, a_session_whose_command_exits_is_ended_from_docker_events) {
+  start_daemon();
+  auto p = project("exits");
+  auto s = start(p, "--name chosen-name");
+  auto name = s["name"].get<std::string>();
+  ASSERT_EQ(name, "chosen-name");
+  // `claudy PATH` without the name finds the project's running session.
+  auto again = start(p);
+  EXPECT_EQ(again["name"], name);
+  EXPECT_EQ(again["existing"], true);
+  auto worker = s["worker_id"].get<std::string>();
+  int rc = -1;
+  exec(name, "kill $(pidof sleep)", &rc);
+  auto rec = wait_ended(name, 5s);
+  ASSERT_EQ(rec["state"], "ended") << rec.dump();
+  EXPECT_NE(rec["end_reason"].get<std::string>().find("exited with code"), std::string::npos)
+    << rec.dump();
+  EXPECT_TRUE(wait_for([&] { return !container_exists(name) && !slot_exists(worker); }, 5s));
+  EXPECT_TRUE(fs::exists(p));
+  EXPECT_TRUE(running_sessions().empty());
+}
+
+TEST_F(sessions_fixture, restart_after_kill_adopts_rebuilds_and_ends_what_is_gone) {
+  env->vars["MIN_WARM_WORKERS"] = "1";
+  start_daemon();
+  std::map<std::string, std::string> project_of;
+  std::map<std::string, std::string> worker_of;
+  std::vector<std::string> names;
+  for (auto n : {"keep", "lost", "gone", "stopped"}) {
+    auto p = project(n);
+    write_file(p + "/marker", n);
+    auto s = start(p);
+    names.push_back(s["name"]);
+    project_of[names.back()] = p;
+    worker_of[names.back()] = s["worker_id"];
+  }
+  auto& keep = names[0];
+  auto& lost = names[1];
+  auto& gone = names[2];
+  auto& stopped = names[3];
+  kill_daemon();
+  // While the daemon is down: a record lost, a container removed, one stopped.
+  ASSERT_TRUE(fs::remove(home + "/sessions/" + lost + ".json"));
+  sh("docker rm -f " + gone + " >/dev/null 2>&1");
+  sh("docker kill " + stopped + " >/dev/null 2>&1");
+
+  start_daemon();
+  auto listed = running_sessions();
+  EXPECT_EQ(listed.size(), 2u);
+  ASSERT_TRUE(listed.count(keep));
+  ASSERT_TRUE(listed.count(lost));
+  // Rebuilt from Docker and the mount table: the same project and worker.
+  EXPECT_EQ(listed[lost]["project_dir"], project_of[lost]);
+  EXPECT_EQ(listed[lost]["worker_id"], worker_of[lost]);
+  EXPECT_EQ(listed[lost]["served"], "warm");
+  EXPECT_EQ(listed[lost]["resource_limits"]["memory"], "256m");
+
+  auto g = session_file(gone);
+  EXPECT_EQ(g["state"], "ended");
+  EXPECT_EQ(g["end_reason"], "container disappeared");
+  EXPECT_FALSE(slot_exists(worker_of[gone]));
+  auto st = session_file(stopped);
+  EXPECT_EQ(st["state"], "ended");
+  EXPECT_NE(st["end_reason"].get<std::string>().find("exited with code"), std::string::npos)
+    << st.dump();
+  EXPECT_FALSE(container_exists(stopped));
+  EXPECT_FALSE(slot_exists(worker_of[stopped]));
+  EXPECT_EQ(read_all(project_of[stopped] + "/marker"), "stopped");
+
+  // The reconciliation is in the events, one per action.
+  auto events = env->claudy("events --json");
+  ASSERT_EQ(events.rc, 0) << events.out;
+  for (auto action : {"adopted", "adopted_rebuilt", "ended_disappeared", "ended_exited"})
+    EXPECT_NE(events.out.find(std::string{"\"action\":\""} + action + "\""), std::string::npos)
+      << action << "\n" << events.out;
+
+  // Adopted sessions are owned again: files flow, exits are noticed, stop works.
+  EXPECT_EQ(exec(keep, "cat /workspace/marker"), "keep");
+  exec(lost, "kill $(pidof sleep)");
+  auto l = wait_ended(lost, 5s);
+  EXPECT_EQ(l["state"], "ended") << l.dump();
+  EXPECT_NE(l["end_reason"].get<std::string>().find("exited"), std::string::npos) << l.dump();
+  EXPECT_TRUE(wait_for([&] { return !container_exists(lost) && !slot_exists(worker_of[lost]); },
+                       5s));
+  auto stop = env->claudy("stop " + keep);
+  ASSERT_EQ(stop.rc, 0) << stop.out;
+  EXPECT_FALSE(container_exists(keep));
+  EXPECT_FALSE(slot_exists(worker_of[keep]));
+  EXPECT_EQ(session_file(keep)["end_reason"], "stopped by user");
+  EXPECT_EQ(read_all(project_of[keep] + "/marker"), "keep");
+  EXPECT_TRUE(mounts_in_slots().empty());
+}
+
+TEST_F(sessions_fixture, kill_9_in_a_burst_of_claims_then_restart_keeps_every_invariant) {
+  env->vars["MAX_WARM_WORKERS"] = "3";
+  start_daemon();
+  constexpr int burst = 8;
+  std::vector<std::string> paths;
+  std::string cmd;
+  for (int i = 0; i < burst; ++i) {
+    paths.push_back(project("burst" + std::to_string(i)));
+    cmd += bin("claudy") + " " + paths.back() + " --detach >/dev/null 2>&1 & ";
+  }
+  // All claims in flight at once, in background processes; kill -9 the
+  // daemon once some have been recorded and others not yet.
+  auto r = env->run("sh -c '" + cmd + " wait' >/dev/null 2>&1 & echo started");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto recorded = [&] {
+    std::error_code ec;
+    size_t n = 0;
+    for (auto& e : fs::directory_iterator{home + "/sessions", ec})
+      n += e.path().extension() == ".json";
+    return n;
+  };
+  ASSERT_TRUE(wait_for([&] { return recorded() >= 2; }, 30s));
+  auto pid = env->daemon_pid();
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  // The background claims end at once (claudy notices its daemon went away).
+  // ("[b]urst" matches the claudy processes, not the shell running pgrep.)
+  auto pattern = projects.path + "/[b]urst";
+  auto claims_running = [&] {
+    int rc = 0;
+    return !sh("pgrep -f '" + pattern + "'", &rc).empty();
+  };
+  ASSERT_TRUE(wait_for([&] { return !claims_running(); }, 10s));
+
+  start_daemon();
+  // Invariants (allowing the pool's start-up check to remove a container
+  // whose create was in flight at the kill).
+  std::string why;
+  auto invariants = [&] {
+    why.clear();
+    auto running = running_sessions();
+    auto pool = parse(env->claudy("--json pool status").out);
+    std::set<std::string> new_workers;
+    if (!pool.is_discarded())
+      for (auto& w : pool["workers"])
+        new_workers.insert(w["id"].get<std::string>());
+    std::set<std::string> session_containers;
+    for (auto& c : containers()) {
+      if (running.count(c.name) && c.state == "running") {
+        session_containers.insert(c.name);
+        continue;
+      }
+      if (c.name == "hal9000-warm-" + c.worker && new_workers.count(c.worker))
+        continue;
+      why = "orphan container " + c.name + " (" + c.state + ")";
+      return false;
+    }
+    for (auto& [name, s] : running)
+      if (!session_containers.count(name)) {
+        why = "session " + name + " listed without its container";
+        return false;
+      }
+    std::set<std::string> slots_in_use;
+    for (auto& [name, s] : running)
+      slots_in_use.insert(fs::canonical(late_bind::mounts_dir(home)).string() + "/"
+                          + s["worker_id"].get<std::string>() + "/workspace");
+    for (auto& m : mounts_in_slots())
+      if (!slots_in_use.count(m)) {
+        why = "stale mount " + m;
+        return false;
+      }
+    return true;
+  };
+  EXPECT_TRUE(wait_for(invariants, 15s)) << why;
+
+  // Every session file parses; none moved aside as corrupt.
+  size_t files = 0;
+  for (auto& e : fs::directory_iterator{home + "/sessions"}) {
+    if (e.path().extension() != ".json")
+      continue;
+    ++files;
+    EXPECT_FALSE(parse(read_all(e.path())).is_discarded()) << e.path();
+  }
+  EXPECT_FALSE(fs::exists(home + "/sessions/corrupt") && !fs::is_empty(home + "/sessions/corrupt"));
+  auto running = running_sessions();
+  EXPECT_GE(running.size(), 1u);
+  EXPECT_GE(files, running.size());
+
+  // Every running session attachable and stoppable; projects untouched.
+  for (auto& [name, s] : running) {
+    auto a = parse(env->claudy("--json attach " + name).out);
+    ASSERT_FALSE(a.is_discarded()) << name;
+    EXPECT_FALSE(a["attach"].empty());
+    EXPECT_EQ(exec(name, "ls -d /workspace"), "/workspace\n");
+  }
+  for (auto& [name, s] : running) {
+    auto stop = env->claudy("stop " + name);
+    EXPECT_EQ(stop.rc, 0) << stop.out;
+    EXPECT_FALSE(container_exists(name));
+  }
+  EXPECT_TRUE(mounts_in_slots().empty());
+  for (auto& p : paths)
+    EXPECT_TRUE(fs::exists(p)) << p;
+}
+
+TEST_F(sessions_fixture, bad_input_is_refused_with_its_exit_code_and_nothing_changes) {
+  env->vars["ENABLE_POOL_MANAGER"] = "false";  // a still engine: nothing moves by itself
+  start_daemon();
+  auto taken = project("taken");
+  auto s = start(taken, "--name shared");
+  ASSERT_EQ(s["name"], "shared");
+  auto good = project("good");
+  write_file(projects / "a-file", "x");
+  ::symlink("/etc", (projects / "to-etc").c_str());
+
+  auto snapshot = [&] {
+    std::string out;
+    for (auto& e : fs::recursive_directory_iterator{home + "/sessions"})
+      out += e.path().string() + "\n" + (e.is_regular_file() ? read_all(e.path()) : "") + "\n";
+    for (auto& c : containers())
+      out += c.name + " " + c.state + "\n";
+    return out;
+  };
+  auto before = snapshot();
+  struct bad_case {
+    std::string args;
+    int rc;
+    std::string says;
+  };
+  std::vector<bad_case> cases = {
+    {projects / "missing", 2, "does not exist"},
+    {projects / "a-file", 2, "not a directory"},
+    {"/etc", 2, "sensitive"},
+    {good + "/../../../../../../../../etc", 2, "sensitive"},
+    {projects / "to-etc", 2, "sensitive"},
+    {good + " --name a/b", 2, "invalid name"},
+    {good + " --name ..", 2, "invalid name"},
+    {good + " --name " + std::string(200, 'n'), 2, "invalid name"},
+    {good + " --memory abc", 2, "invalid memory limit"},
+    {good + " --cpus -1", 2, "invalid cpu limit"},
+    {good + " --pids-limit 0", 2, "invalid pids limit"},
+    {good + " --name shared", 1, "used by a running session"},
+  };
+  for (auto& c : cases) {
+    auto r = env->claudy(c.args + " --detach");
+    EXPECT_EQ(r.rc, c.rc) << c.args << ": " << r.out;
+    auto lower = r.out;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    EXPECT_NE(lower.find(c.says), std::string::npos) << c.args << ": " << r.out;
+    EXPECT_EQ(snapshot(), before) << c.args;
+  }
+  EXPECT_EQ(running_sessions().size(), 1u);
+}
