@@ -19,6 +19,11 @@ namespace {
 using namespace std::chrono_literals;
 using session_promise = caf::typed_response_promise<session_reply>;
 
+// A user waits on every store request made here; the store also writes a
+// worker record (with fsync) for each worker transition a claim causes.
+// High priority puts ours ahead of those in the store's mailbox.
+constexpr auto urgent = caf::message_priority::high;
+
 // What attaches a terminal on the daemon's host: Claude Code's tmux session,
 // or a shell in /workspace when the session runs something else.
 std::vector<std::string> attach_argv(const session_record& s) {
@@ -86,7 +91,7 @@ void claim(pointer self, session_promise rp, claim_request cr, std::string who) 
         reply.warnings = std::move(c.warnings);
         // Recorded before the reply: a crash right after leaves a record that
         // the next start reconciles.
-        self->request(self->state.peers.store, self->state.opts.peer_timeout,
+        self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout,
                       caf::put_atom::value, rec)
           .then([rp, reply]() mutable { rp.deliver(std::move(reply)); },
                 [rp, reply](caf::error& err) mutable {
@@ -112,7 +117,7 @@ void claim_unless_running(pointer self, session_promise rp, claim_request cr, st
     claim(self, rp, std::move(cr), who);
     return;
   }
-  self->request(self->state.peers.store, self->state.opts.peer_timeout, list_atom::value)
+  self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout, list_atom::value)
     .then(
       [self, rp, cr, who](std::vector<session_record>& list) mutable {
         for (auto& s : list)
@@ -160,7 +165,7 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
   bool named = !req.name.empty();
   // A running session under this name: the same project attaches to it,
   // another project may not take the name.
-  self->request(peers.store, self->state.opts.peer_timeout, caf::get_atom::value, name)
+  self->request<urgent>(peers.store, self->state.opts.peer_timeout, caf::get_atom::value, name)
     .then(
       [self, rp, cr, who, named](session_record& rec) mutable {
         if (rec.state == "ended") {
@@ -188,7 +193,7 @@ caf::result<std::vector<session_record>> sessions_list(pointer self, const sessi
     return missing("a session store");
   auto rp = self->make_response_promise<std::vector<session_record>>();
   bool all = req.all;
-  self->request(self->state.peers.store, self->state.opts.peer_timeout, list_atom::value)
+  self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout, list_atom::value)
     .then(
       [rp, all](std::vector<session_record>& list) mutable {
         if (!all)
@@ -207,7 +212,7 @@ namespace {
 // unmounted, slot emptied), then its record is marked ended.
 void stop_session(pointer self, session_promise rp, session_record rec, std::string who) {
   auto end_record = [self, rp, rec, who]() mutable {
-    self->request(self->state.peers.store, self->state.opts.peer_timeout, end_atom::value,
+    self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout, end_atom::value,
                   rec.name, std::string{"stopped by user"}, std::string{})
       .then(
         [rp, who](session_record& ended) mutable {
@@ -249,7 +254,7 @@ caf::result<session_reply> session_attach_or_stop(pointer self, const session_re
   auto rp = self->make_response_promise<session_reply>();
   auto stop = req.stop;
   auto who = req.who.client;
-  self->request(self->state.peers.store, self->state.opts.peer_timeout, caf::get_atom::value,
+  self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout, caf::get_atom::value,
                 req.name)
     .then(
       [self, rp, stop, who](session_record& rec) mutable {
