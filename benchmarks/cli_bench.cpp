@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench_util.hpp"
+#include "runtime/late_bind.hpp"
 
 extern char** environ;
 
@@ -119,6 +120,8 @@ int main(int argc, char** argv) {
   print(down());
   ::setenv("HAL9000_PORT", port.c_str(), 1);
   run({claudy, "daemon", "stop"});
+  // The daemon leaves HAL9000_HOME/mounts an rshared mount point.
+  hal9000::unmount_all_under(home);
   std::filesystem::remove_all(home);
   return 0;
 }
