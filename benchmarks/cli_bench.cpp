@@ -121,7 +121,7 @@ int main(int argc, char** argv) {
   ::setenv("HAL9000_PORT", port.c_str(), 1);
   run({claudy, "daemon", "stop"});
   // The daemon leaves HAL9000_HOME/mounts an rshared mount point.
-  hal9000::unmount_all_under(home);
+  hal9000::late_bind::unmount_all_under(home);
   std::filesystem::remove_all(home);
   return 0;
 }

@@ -29,7 +29,7 @@ struct temp_dir {
     // A live bind mount below (a HAL9000_HOME's slots) would lead remove_all
     // into a project on the host: unmount everything first, and leave the
     // directory behind rather than risk that.
-    if (hal9000::unmount_all_under(path))
+    if (hal9000::late_bind::unmount_all_under(path))
       return;
     std::filesystem::remove_all(path, ec);
   }
