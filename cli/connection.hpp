@@ -7,10 +7,10 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
-#include <caf/after.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
-#include <caf/system_messages.hpp>
 
 #include "messages/cli_bridge.hpp"
 #include "messages/error.hpp"
@@ -38,28 +38,39 @@ public:
   /// The credentials every request carries (reads the token file once).
   caf::expected<credentials> who();
 
-  /// Sends req and waits for the reply of type Reply.
+  /// Sends req and waits for the reply of type Reply, or the timeout, or
+  /// the daemon going away (a monitor notices that within milliseconds,
+  /// where a request alone would wait out its whole timeout).
   template <class Reply, class Request>
   caf::expected<Reply> call(Request req, std::chrono::milliseconds timeout) {
     caf::expected<Reply> result{caf::error{}};
-    caf::scoped_actor self{*sys_, true};
-    // Monitored, and the reply awaited as a message: a daemon killed while it
-    // handles the request is noticed at once (a reply from a lost node never
-    // comes, so a plain request would wait out its whole timeout).
-    self->monitor(bridge_);
-    self->send(bridge_, std::move(req));
-    self->receive([&](Reply& r) { result = std::move(r); },
-                  [&](caf::error& err) { result = lost_or(std::move(err)); },
-                  [&](caf::down_msg& dm) {
-                    result = make_error(errc::unavailable,
-                                        "lost the connection to hal9000d at " + ep_.str()
-                                          + " before it replied: " + sys_->render(dm.reason));
-                  },
-                  caf::after(timeout) >> [&] {
-                    result = make_error(errc::deadline_exceeded,
-                                        "hal9000d at " + ep_.str() + " did not reply in time");
-                  });
-    self->demonitor(bridge_.address());
+    auto bridge = bridge_;
+    auto where = ep_.str();
+    auto asker = sys_->spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      return {
+        [=](caf::get_atom) -> caf::result<Reply> {
+          auto rp = self->make_response_promise<Reply>();
+          self->monitor(bridge);
+          self->set_down_handler([=](caf::down_msg& dm) {
+            auto promise = rp;  // copies share the one pending reply
+            if (dm.source == bridge)
+              promise.deliver(make_error(errc::unavailable,
+                                         "lost the connection to hal9000d at " + where));
+          });
+          self->request(bridge, timeout, req)
+            .then([=](Reply& r) mutable { rp.deliver(std::move(r)); },
+                  [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          return rp;
+        },
+      };
+    });
+    {
+      caf::scoped_actor self{*sys_, true};
+      self->request(asker, timeout + std::chrono::seconds(1), caf::get_atom::value)
+        .receive([&](Reply& r) { result = std::move(r); },
+                 [&](caf::error& err) { result = lost_or(std::move(err)); });
+    }
+    caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
     return result;
   }
 
