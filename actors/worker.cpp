@@ -519,10 +519,11 @@ behavior worker_fun(self_ptr self, worker_options opts, docker::docker_actor doc
     st.container_name = a.session_name;
     st.claim.session_name = a.session_name;
     st.claim.project_dir = a.project_dir;
-    st.served = a.served;
     st.applied = a.limits;
     st.mounted = true;
+    // Without "served" the hub counts an active session, not another claim.
     transition(self, worker_state::busy, "adopted after a daemon restart");
+    st.served = a.served;
     return busy(self);
   }
   transition(self, worker_state::creating);
