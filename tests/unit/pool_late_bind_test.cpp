@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <fstream>
 #include <vector>
 
@@ -82,6 +83,26 @@ TEST_F(late_bind_fixture, bind_then_unmount_leaves_project_and_empty_slot) {
   EXPECT_NE(::access(slot.root.c_str(), F_OK), 0) << "slot gone";
   EXPECT_EQ(read_file(project + "/README"), "host file\n");
   EXPECT_EQ(read_file(project + "/from-slot"), "x") << "the write went to the project";
+}
+
+TEST_F(late_bind_fixture, bind_source_finds_the_project_bound_on_a_slot) {
+  auto mounts = late_bind::mounts_dir(home);
+  ASSERT_FALSE(late_bind::ensure_rshared(mounts));
+  auto slot = late_bind::slot_for(home, "w2");
+  ASSERT_FALSE(late_bind::make_slot(slot, true));
+  EXPECT_EQ(late_bind::bind_source(slot.workspace, mounts), "") << "not a mount yet";
+  ASSERT_FALSE(late_bind::bind_mount(project, slot.workspace));
+  char real[PATH_MAX];
+  ASSERT_NE(::realpath(project.c_str(), real), nullptr);
+  EXPECT_EQ(late_bind::bind_source(slot.workspace, mounts), std::string{real});
+  // A second slot bound from inside the first project still names the
+  // project's own path, never a path through the other slot.
+  auto inner = project + "/inner";
+  ASSERT_EQ(::mkdir(inner.c_str(), 0755), 0);
+  auto slot2 = late_bind::slot_for(home, "w3");
+  ASSERT_FALSE(late_bind::make_slot(slot2, true));
+  ASSERT_FALSE(late_bind::bind_mount(inner, slot2.workspace));
+  EXPECT_EQ(late_bind::bind_source(slot2.workspace, mounts), std::string{real} + "/inner");
 }
 
 TEST_F(late_bind_fixture, bind_mount_of_a_missing_project_names_it) {
