@@ -7,6 +7,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <memory>
 #include <set>
 #include <sstream>
@@ -360,17 +361,6 @@ TEST_F(sessions_fixture, restart_after_kill_adopts_rebuilds_and_ends_what_is_gon
 TEST_F(sessions_fixture, kill_9_in_a_burst_of_claims_then_restart_keeps_every_invariant) {
   env->vars["MAX_WARM_WORKERS"] = "3";
   start_daemon();
-  constexpr int burst = 8;
-  std::vector<std::string> paths;
-  std::string cmd;
-  for (int i = 0; i < burst; ++i) {
-    paths.push_back(project("burst" + std::to_string(i)));
-    cmd += bin("claudy") + " " + paths.back() + " --detach >/dev/null 2>&1 & ";
-  }
-  // All claims in flight at once, in background processes; kill -9 the
-  // daemon once some have been recorded and others not yet.
-  auto r = env->run("sh -c '" + cmd + " wait' >/dev/null 2>&1 & echo started");
-  ASSERT_EQ(r.rc, 0) << r.out;
   auto recorded = [&] {
     std::error_code ec;
     size_t n = 0;
@@ -378,21 +368,12 @@ TEST_F(sessions_fixture, kill_9_in_a_burst_of_claims_then_restart_keeps_every_in
       n += e.path().extension() == ".json";
     return n;
   };
-  ASSERT_TRUE(wait_for([&] { return recorded() >= 2; }, 30s));
-  auto pid = env->daemon_pid();
-  ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  // The background claims end at once (claudy notices its daemon went away).
   // ("[b]urst" matches the claudy processes, not the shell running pgrep.)
   auto pattern = projects.path + "/[b]urst";
   auto claims_running = [&] {
     int rc = 0;
     return !sh("pgrep -f '" + pattern + "'", &rc).empty();
   };
-  ASSERT_TRUE(wait_for([&] { return !claims_running(); }, 10s));
-
-  start_daemon();
-  // Invariants (allowing the pool's start-up check to remove a container
-  // whose create was in flight at the kill).
   std::string why;
   auto invariants = [&] {
     why.clear();
@@ -429,7 +410,47 @@ TEST_F(sessions_fixture, kill_9_in_a_burst_of_claims_then_restart_keeps_every_in
       }
     return true;
   };
-  EXPECT_TRUE(wait_for(invariants, 15s)) << why;
+
+  // Three bursts, each killed at another point: after 1, 3 and 5 of its
+  // claims were recorded (the others in flight: mounting, renaming,
+  // creating cold workers, refilling).
+  constexpr int burst = 8;
+  std::vector<std::string> paths;
+  int next = 0;
+  for (size_t kill_after : {1u, 3u, 5u}) {
+    std::string cmd;
+    for (int i = 0; i < burst; ++i) {
+      paths.push_back(project("burst" + std::to_string(next++)));
+      cmd += bin("claudy") + " " + paths.back() + " --detach >/dev/null 2>&1 & ";
+    }
+    auto before = recorded();
+    auto r = env->run("sh -c '" + cmd + " wait' >/dev/null 2>&1 & echo started");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    ASSERT_TRUE(wait_for([&] { return recorded() >= before + kill_after; }, 30s));
+    ASSERT_EQ(::kill(env->daemon_pid(), SIGKILL), 0);
+    auto at_kill = recorded() - before;
+    // The background claims end at once (claudy notices its daemon went away).
+    ASSERT_TRUE(wait_for([&] { return !claims_running(); }, 10s));
+
+    start_daemon();
+    // Allowing the pool's start-up check to remove a container whose create
+    // was in flight at the kill (it appears after the reconciliation).
+    EXPECT_TRUE(wait_for(invariants, 15s)) << why;
+    auto events = env->claudy("events --json").out;
+    auto count = [&](const std::string& action) {
+      auto what = "\"action\":\"" + action + "\"";
+      size_t n = 0;
+      for (auto at = events.find(what); at != std::string::npos; at = events.find(what, at + 1))
+        ++n;
+      return n;
+    };
+    std::cout << "[ burst    ] " << burst << " claims, killed with " << at_kill
+              << " recorded; after the restart " << running_sessions().size()
+              << " running; reconcile: " << count("adopted") << " adopted, "
+              << count("adopted_rebuilt") << " rebuilt, " << count("removed_leftover")
+              << " leftovers removed, " << count("unmounted_stale") << " stale mounts, "
+              << count("removed_slot") << " empty slots\n";
+  }
 
   // Every session file parses; none moved aside as corrupt.
   size_t files = 0;
@@ -441,7 +462,7 @@ TEST_F(sessions_fixture, kill_9_in_a_burst_of_claims_then_restart_keeps_every_in
   }
   EXPECT_FALSE(fs::exists(home + "/sessions/corrupt") && !fs::is_empty(home + "/sessions/corrupt"));
   auto running = running_sessions();
-  EXPECT_GE(running.size(), 1u);
+  EXPECT_GE(running.size(), 9u);
   EXPECT_GE(files, running.size());
 
   // Every running session attachable and stoppable; projects untouched.
