@@ -1,0 +1,268 @@
+// What a user waits for: `claudy PATH --detach` end to end (process start,
+// connect, validate, claim, record, reply) with a warm pool and with the pool
+// stopped (cold create+start) in the same run, and how long a restart takes
+// to reconcile 50 running sessions after `kill -9` of the daemon (from
+// `claudy daemon start` until it answers and lists all 50).
+//   session_bench [--warm N] [--cold N] [--sessions N] [--restarts N]
+// Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id,
+// hal9000/test:busybox workers, no parent) and removes everything it made.
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "bench_util.hpp"
+#include "runtime/late_bind.hpp"
+
+extern char** environ;
+
+using namespace hal9000::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string claudy;
+std::string home;
+std::string projects;
+std::string daemon_id;
+
+// Runs argv with output to /dev/null; the exit status.
+int run(std::vector<std::string> args) {
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid;
+  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0)
+    return -1;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A command's stdout (the command line is ours: no user input in it).
+std::string capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
+      out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+nlohmann::json claudy_json(const std::string& args) {
+  return nlohmann::json::parse(capture(claudy + " --json " + args + " 2>/dev/null"), nullptr,
+                               false);
+}
+
+// Polls (1 ms) until cond holds or the deadline passes.
+template <class F>
+bool wait_until(F cond, std::chrono::milliseconds deadline) {
+  auto until = clock::now() + deadline;
+  while (clock::now() < until) {
+    if (cond())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return cond();
+}
+
+size_t warm_workers() {
+  auto j = claudy_json("pool status");
+  return j.is_object() && j.contains("warm") ? j["warm"].get<size_t>() : 0;
+}
+
+size_t running_sessions() {
+  auto j = claudy_json("sessions");
+  size_t n = 0;
+  if (j.is_array())
+    for (auto& s : j)
+      n += s["state"] == "running";
+  return n;
+}
+
+int project_counter = 0;
+
+std::string new_project() {
+  auto p = projects + "/p" + std::to_string(++project_counter);
+  fs::create_directories(p);
+  return p;
+}
+
+// One `claudy PATH --detach` per sample; before_each runs untimed.
+template <class F>
+figure sessions_figure(const std::string& name, int n, F before_each, int& failures) {
+  std::vector<double> samples;
+  for (int i = 0; i < n; ++i) {
+    before_each();
+    auto p = new_project();
+    auto t0 = clock::now();
+    auto rc = run({claudy, p, "--detach"});
+    samples.push_back(ms_since(t0));
+    failures += rc != 0;
+  }
+  return summarize(name, samples);
+}
+
+int daemon_pid() {
+  std::ifstream in{home + "/hal9000d.pid"};
+  int pid = 0;
+  in >> pid;
+  return pid;
+}
+
+void cleanup() {
+  run({claudy, "daemon", "stop", "--all"});
+  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
+    ::kill(pid, SIGKILL);
+  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
+          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
+  // Never remove_all across a live bind mount into a project.
+  auto mounts = hal9000::late_bind::mounts_dir(home);
+  if (hal9000::late_bind::unmount_all_under(mounts)
+      || !hal9000::late_bind::mounts_under(mounts).empty()) {
+    std::fprintf(stderr, "session_bench: mounts left under %s; not removing it\n",
+                 mounts.c_str());
+    return;
+  }
+  fs::remove_all(home);
+  fs::remove_all(projects);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int warm_n = 30, cold_n = 15, total = 50, restarts = 3;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--warm") == 0)
+      warm_n = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--cold") == 0)
+      cold_n = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--sessions") == 0)
+      total = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--restarts") == 0)
+      restarts = std::atoi(argv[i + 1]);
+  }
+  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
+  claudy = (bin_dir / "claudy").string();
+  char home_tmpl[] = "/tmp/hal9000-session-bench-XXXXXX";
+  char proj_tmpl[] = "/tmp/hal9000-session-bench-projects-XXXXXX";
+  if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
+    return 1;
+  home = home_tmpl;
+  projects = proj_tmpl;
+  daemon_id = "bench-" + std::to_string(::getpid());
+  ::setenv("HAL9000_HOME", home.c_str(), 1);
+  ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
+  ::setenv("HAL9000_DAEMON_ID", daemon_id.c_str(), 1);
+  ::setenv("HAL9000_MANAGE_PARENT", "false", 1);
+  ::setenv("WORKER_IMAGE", "hal9000/test:busybox", 1);
+  ::setenv("WORKER_COMMAND", "sleep 100000", 1);
+  ::setenv("SKIP_IMAGE_PULL", "true", 1);
+  ::setenv("ENABLE_POOL_MANAGER", "true", 1);
+  ::setenv("MIN_WARM_WORKERS", "3", 1);
+  ::setenv("MAX_WARM_WORKERS", "3", 1);
+  ::setenv("WORKER_MEMORY", "256m", 1);
+  ::setenv("WORKER_CPUS", "1", 1);
+  if (run({claudy, "daemon", "start"}) != 0) {
+    std::fprintf(stderr, "session_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
+    cleanup();
+    return 1;
+  }
+  int failures = 0;
+  // Warm: each claim finds the pool full again (refill is not what we time).
+  auto full = [] {
+    if (!wait_until([] { return warm_workers() >= 3; }, std::chrono::seconds(30)))
+      std::fprintf(stderr, "session_bench: the pool did not refill within 30 s\n");
+  };
+  auto warm = sessions_figure("claudy_detach.warm", warm_n, full, failures);
+  // Where a warm claim's time goes: the pool's own claim latency (recorded
+  // in each session), and the same command for a project already running
+  // (process, connect, store lookup: everything but the claim).
+  std::vector<double> pool_latency;
+  auto listed = claudy_json("sessions");
+  if (listed.is_array())
+    for (auto& s : listed)
+      if (s["served"] == "warm")
+        pool_latency.push_back(s["claim_latency_ms"].get<double>());
+  auto pool_claim = summarize("pool_claim_latency.warm", pool_latency);
+  auto again = projects + "/p1";
+  auto existing = summarize("claudy_detach.existing_session",
+                            measure(warm_n, [&](int) { failures += run({claudy, again, "--detach"}) != 0; }));
+  // Cold: the pool stopped, every claim is a create+start.
+  run({claudy, "pool", "stop"});
+  auto cold = sessions_figure("claudy_detach.cold", cold_n, [] {}, failures);
+  run({claudy, "pool", "start"});
+  // Up to `total` running sessions, then kill -9 and restart.
+  for (int n = warm_n + cold_n; n < total; ++n)
+    run({claudy, new_project(), "--detach"});
+  auto running = running_sessions();
+  std::vector<double> reconcile;
+  for (int r = 0; r < restarts; ++r) {
+    auto pid = daemon_pid();
+    if (pid <= 0 || ::kill(pid, SIGKILL) != 0)
+      break;
+    wait_until([pid] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10));
+    auto t0 = clock::now();
+    if (run({claudy, "daemon", "start"}) != 0) {
+      std::fprintf(stderr, "session_bench: restart %d failed\n", r);
+      break;
+    }
+    auto listed = running_sessions();
+    reconcile.push_back(ms_since(t0));
+    if (listed != running)
+      std::fprintf(stderr, "session_bench: %zu sessions before the kill, %zu listed after\n",
+                   running, listed);
+  }
+  print(warm);
+  print(pool_claim);
+  print(existing);
+  print(cold, nullptr);
+  // ratio: how many times longer a cold claim takes than a warm one.
+  std::printf("{\"name\":\"claudy_detach.cold_over_warm\",\"p50\":%.2f,\"p99\":%.2f,"
+              "\"unit\":\"x\",\"n\":%zu,\"baseline\":\"claudy_detach.warm\"}\n",
+              warm.p50 > 0 ? cold.p50 / warm.p50 : 0.0, warm.p99 > 0 ? cold.p99 / warm.p99 : 0.0,
+              cold.n);
+  auto rf = summarize("restart_reconcile." + std::to_string(running) + "_sessions", reconcile);
+  print(rf);
+  if (failures > 0)
+    std::fprintf(stderr, "session_bench: %d claims failed\n", failures);
+  cleanup();
+  return failures > 0 ? 1 : 0;
+}
