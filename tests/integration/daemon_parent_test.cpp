@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "support/chroma_server.hpp"
@@ -92,8 +93,10 @@ protected:
     v["WORKER_COMMAND"] = "sleep 100000";
     v["HAL9000_ALLOWED_ROOTS"] = "/tmp";
     // A user's project, as the worker's user (claude, 1000) can enter it;
-    // mkdtemp made it root's and 0700.
+    // mkdtemp made it root's and 0700 (and a worker's root has no
+    // DAC_OVERRIDE: the busybox worker needs 0755 too).
     ASSERT_EQ(::chown(project_.path.c_str(), 1000, 1000), 0);
+    ASSERT_EQ(::chmod(project_.path.c_str(), 0755), 0);
   }
 
   void TearDown() override {
