@@ -106,7 +106,8 @@ void claim(pointer self, session_promise rp, claim_request cr, std::string who) 
 
 } // namespace
 
-caf::result<session_reply> session_start(pointer self, const session_start_req& req) {
+caf::result<session_reply> session_start(pointer self, const session_start_req& req,
+                                         const std::string& user) {
   auto& peers = self->state.peers;
   if (!peers.pool)
     return missing("a pool");
@@ -133,9 +134,11 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
   cr.project_dir = *project;
   cr.has_limits = has_limits;
   cr.limits = *limits;
-  cr.user_id = req.who.client;
+  // Whose Claude home and key the session gets: the token's user, never
+  // what the client says of itself.
+  cr.user_id = user;
   auto rp = self->make_response_promise<session_reply>();
-  auto who = req.who.client;
+  auto who = user + " (" + req.who.client + ")";
   // A running session under this name: the same project attaches to it,
   // another project may not take the name.
   self->request(peers.store, self->state.opts.peer_timeout, caf::get_atom::value, name)
