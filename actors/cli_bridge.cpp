@@ -89,6 +89,8 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
   fan->rp = self->make_response_promise<daemon_status>();
   auto timeout = o.peer_timeout;
   fan->pending = 1;  // released at the end: no delivery while asking
+  if (!peers.docker)
+    st.docker_error = "no docker actor";
   if (peers.docker) {
     ++fan->pending;
     self->request(peers.docker, timeout, docker::version_req{})

@@ -122,9 +122,11 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
   auto name = req.name.empty() ? default_session_name(*project) : req.name;
   if (auto err = valid_name(name))
     return err;
-  if (name.rfind("hal9000-", 0) == 0)
+  // The pool's own containers and the parent's names are reserved.
+  if (name.rfind("hal9000-warm-", 0) == 0 || name.rfind("hal9000-cold-", 0) == 0
+      || name == cfg.parent_prefix + "-parent" || name == cfg.parent_prefix + "-chromadb")
     return make_error(errc::invalid_argument,
-                      "invalid name '" + name + "': names starting with hal9000- are the daemon's");
+                      "invalid name '" + name + "': the daemon uses it for its own containers");
   bool has_limits = false;
   auto limits = limits_for(cfg, req, has_limits);
   if (!limits)

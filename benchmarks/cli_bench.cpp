@@ -1,6 +1,7 @@
 // What a claudy command costs end to end (process start, CAF node, connect,
 // one request, print), against what the bash predecessor's status did
-// (`docker ps --filter label=...`), side by side in one run.
+// (`docker ps --filter label=...`), side by side in one run. "ratio" is
+// docker's p50 over claudy's: above 1, claudy is faster.
 //   cli_bench [--runs N]
 // Starts its own daemon on a free loopback port with a temporary HAL9000_HOME.
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "bench_util.hpp"
+#include "runtime/late_bind.hpp"
 
 extern char** environ;
 
@@ -82,6 +84,14 @@ int main(int argc, char** argv) {
   std::string home = tmpl;
   ::setenv("HAL9000_HOME", home.c_str(), 1);
   ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
+  // A small warm pool of the test image, so pool status has workers to list;
+  // its own daemon id and no parent, so nothing else on the engine is touched.
+  ::setenv("HAL9000_DAEMON_ID", ("cli-bench-" + std::to_string(::getpid())).c_str(), 1);
+  ::setenv("HAL9000_MANAGE_PARENT", "false", 1);
+  ::setenv("WORKER_IMAGE", "hal9000/test:busybox", 1);
+  ::setenv("WORKER_COMMAND", "sleep 100000", 1);
+  ::setenv("ENABLE_POOL_MANAGER", "true", 1);
+  ::setenv("MIN_WARM_WORKERS", "2", 1);
   if (run({claudy, "daemon", "start"}) != 0) {
     std::fprintf(stderr, "cli_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
     return 1;
@@ -92,6 +102,7 @@ int main(int argc, char** argv) {
 
   auto docker_ps = timed("docker_cli.ps_by_label", runs,
                          {"docker", "ps", "--filter", "label=hal9000.managed=true"});
+  auto pool_status = timed("claudy.pool_status", runs, {claudy, "pool", "status"});
   auto status = timed("claudy.daemon_status", runs, {claudy, "daemon", "status"});
   auto status_json = timed("claudy.json_daemon_status", runs,
                            {claudy, "--json", "daemon", "status"});
@@ -102,12 +113,15 @@ int main(int argc, char** argv) {
     return f;
   };
   print(docker_ps);
+  print(pool_status, &docker_ps);
   print(status, &docker_ps);
   print(status_json, &docker_ps);
   auto port = std::string{std::getenv("HAL9000_PORT")};
   print(down());
   ::setenv("HAL9000_PORT", port.c_str(), 1);
   run({claudy, "daemon", "stop"});
+  // The daemon leaves HAL9000_HOME/mounts an rshared mount point.
+  hal9000::late_bind::unmount_all_under(home);
   std::filesystem::remove_all(home);
   return 0;
 }

@@ -17,30 +17,18 @@
 
 #include "actors/session_store.hpp"
 #include "messages/wire.hpp"
+#include "bench_util.hpp"
 #include "runtime/atomic_file.hpp"
 
 using namespace hal9000;
-using clk = std::chrono::steady_clock;
 
 namespace {
 
 void print(const char* name, std::vector<double> ms) {
-  std::sort(ms.begin(), ms.end());
-  auto at = [&](double q) { return ms[static_cast<size_t>(q * (ms.size() - 1))]; };
-  std::printf("{\"name\":\"%s\",\"p50\":%.3f,\"p99\":%.3f,\"unit\":\"ms\",\"n\":%zu}\n",
-              name, at(0.5), at(0.99), ms.size());
+  bench::print(bench::summarize(name, std::move(ms)));
 }
 
-template <class F>
-std::vector<double> measure(int n, F f) {
-  std::vector<double> out;
-  for (int i = 0; i < n; ++i) {
-    auto t0 = clk::now();
-    f(i);
-    out.push_back(std::chrono::duration<double, std::milli>(clk::now() - t0).count());
-  }
-  return out;
-}
+using bench::measure;
 
 } // namespace
 

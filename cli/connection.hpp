@@ -7,6 +7,8 @@
 #include <string>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/expected.hpp>
 #include <caf/scoped_actor.hpp>
 
@@ -36,14 +38,39 @@ public:
   /// The credentials every request carries (reads the token file once).
   caf::expected<credentials> who();
 
-  /// Sends req and waits for the reply of type Reply.
+  /// Sends req and waits for the reply of type Reply, or the timeout, or
+  /// the daemon going away (a monitor notices that within milliseconds,
+  /// where a request alone would wait out its whole timeout).
   template <class Reply, class Request>
   caf::expected<Reply> call(Request req, std::chrono::milliseconds timeout) {
     caf::expected<Reply> result{caf::error{}};
-    caf::scoped_actor self{*sys_, true};
-    self->request(bridge_, timeout, std::move(req))
-      .receive([&](Reply& r) { result = std::move(r); },
-               [&](caf::error& err) { result = lost_or(std::move(err)); });
+    auto bridge = bridge_;
+    auto where = ep_.str();
+    auto asker = sys_->spawn([=](caf::event_based_actor* self) -> caf::behavior {
+      return {
+        [=](caf::get_atom) -> caf::result<Reply> {
+          auto rp = self->make_response_promise<Reply>();
+          self->monitor(bridge);
+          self->set_down_handler([=](caf::down_msg& dm) {
+            auto promise = rp;  // copies share the one pending reply
+            if (dm.source == bridge)
+              promise.deliver(make_error(errc::unavailable,
+                                         "lost the connection to hal9000d at " + where));
+          });
+          self->request(bridge, timeout, req)
+            .then([=](Reply& r) mutable { rp.deliver(std::move(r)); },
+                  [=](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          return rp;
+        },
+      };
+    });
+    {
+      caf::scoped_actor self{*sys_, true};
+      self->request(asker, timeout + std::chrono::seconds(1), caf::get_atom::value)
+        .receive([&](Reply& r) { result = std::move(r); },
+                 [&](caf::error& err) { result = lost_or(std::move(err)); });
+    }
+    caf::anon_send_exit(asker, caf::exit_reason::user_shutdown);
     return result;
   }
 

@@ -57,8 +57,14 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   if (auto err = validate(cfg))
     return err;
   runtime_handles rt;
-  rt.docker = docker::spawn_docker(sys, docker::options_from(cfg));
   rt.metrics = std::make_shared<metrics::daemon_metrics>();
+  auto dopts = docker::options_from(cfg);
+  dopts.observe = [m = rt.metrics](const char* op, double ms, const caf::error& err) {
+    m->docker_latency.with({op}).observe(ms);
+    if (err)
+      m->docker_errors.with({to_string(error_code(err))}).inc();
+  };
+  rt.docker = docker::spawn_docker(sys, std::move(dopts));
   rt.events = spawn_event_hub(sys, event_hub_options{256, rt.metrics});
   rt.store = spawn_session_store(sys, cfg.home);
   rt.recorder = spawn_worker_recorder(sys, rt.store, rt.events);

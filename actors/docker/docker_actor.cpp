@@ -182,35 +182,50 @@ void release(front_ptr self, size_t w) {
   run_next(self, w);
 }
 
+// Reports a finished call (queue wait included) to the observer, if any.
+void observe(front_ptr self, const char* op, clock_type::time_point queued,
+             const caf::error& err) {
+  if (auto& f = self->state.opts.observe)
+    f(op, std::chrono::duration<double, std::milli>(clock_type::now() - queued).count(),
+      err);
+}
+
 template <class Rep, class Req>
-caf::result<Rep> dispatch(front_ptr self, Req req) {
+caf::result<Rep> dispatch(front_ptr self, const char* op, Req req) {
   auto rp = self->make_response_promise();
   auto t = call_timeout(self->state.opts, req);
   job j;
   j.queued = clock_type::now();
-  j.fail = [rp](caf::error e) mutable { rp.deliver(std::move(e)); };
-  j.run = [self, rp, t, req](size_t w) mutable {
+  auto queued = j.queued;
+  j.fail = [self, rp, op, queued](caf::error e) mutable {
+    observe(self, op, queued, e);
+    rp.deliver(std::move(e));
+  };
+  j.run = [self, rp, t, req, op, queued](size_t w) mutable {
     // The engine call times out first; this only guards against a stuck worker.
     auto guard = t + std::chrono::seconds(5);
-    auto on_error = [self, rp, w, t](caf::error& e) mutable {
+    auto on_error = [self, rp, w, t, op, queued](caf::error& e) mutable {
       if (e == caf::sec::request_timeout)
         e = make_error(errc::deadline_exceeded,
                        "the Docker call did not finish within "
                          + std::to_string(t.count()) + " ms");
+      observe(self, op, queued, e);
       rp.deliver(std::move(e));
       release(self, w);
     };
     auto h = self->request(self->state.workers[w], guard, std::move(req));
     if constexpr (std::is_void_v<Rep>) {
       h.then(
-        [self, rp, w]() mutable {
+        [self, rp, w, op, queued]() mutable {
+          observe(self, op, queued, caf::error{});
           rp.deliver(caf::unit);
           release(self, w);
         },
         on_error);
     } else {
       h.then(
-        [self, rp, w](Rep& x) mutable {
+        [self, rp, w, op, queued](Rep& x) mutable {
+          observe(self, op, queued, caf::error{});
           rp.deliver(std::move(x));
           release(self, w);
         },
@@ -267,30 +282,30 @@ front_actor::behavior_type front(front_ptr self, options opts) {
   st.busy.assign(n, false);
   self->set_down_handler([self](caf::down_msg& dm) { self->state.subs.erase(dm.source); });
   return {
-    [=](ping_req& r) { return dispatch<std::string>(self, r); },
-    [=](version_req& r) { return dispatch<version_info>(self, r); },
-    [=](info_req& r) { return dispatch<std::string>(self, r); },
-    [=](image_inspect_req& r) { return dispatch<image_info>(self, std::move(r)); },
-    [=](image_pull_req& r) { return dispatch<image_info>(self, std::move(r)); },
-    [=](image_import_req& r) { return dispatch<image_info>(self, std::move(r)); },
-    [=](image_remove_req& r) { return dispatch<void>(self, std::move(r)); },
-    [=](create_req& r) { return dispatch<container_created>(self, std::move(r)); },
-    [=](start_req& r) { return dispatch<void>(self, std::move(r)); },
-    [=](stop_req& r) { return dispatch<void>(self, std::move(r)); },
-    [=](kill_req& r) { return dispatch<void>(self, std::move(r)); },
-    [=](remove_req& r) { return dispatch<void>(self, std::move(r)); },
-    [=](inspect_req& r) { return dispatch<container_info>(self, std::move(r)); },
+    [=](ping_req& r) { return dispatch<std::string>(self, "ping", r); },
+    [=](version_req& r) { return dispatch<version_info>(self, "version", r); },
+    [=](info_req& r) { return dispatch<std::string>(self, "info", r); },
+    [=](image_inspect_req& r) { return dispatch<image_info>(self, "image_inspect", std::move(r)); },
+    [=](image_pull_req& r) { return dispatch<image_info>(self, "image_pull", std::move(r)); },
+    [=](image_import_req& r) { return dispatch<image_info>(self, "image_import", std::move(r)); },
+    [=](image_remove_req& r) { return dispatch<void>(self, "image_remove", std::move(r)); },
+    [=](create_req& r) { return dispatch<container_created>(self, "create", std::move(r)); },
+    [=](start_req& r) { return dispatch<void>(self, "start", std::move(r)); },
+    [=](stop_req& r) { return dispatch<void>(self, "stop", std::move(r)); },
+    [=](kill_req& r) { return dispatch<void>(self, "kill", std::move(r)); },
+    [=](remove_req& r) { return dispatch<void>(self, "remove", std::move(r)); },
+    [=](inspect_req& r) { return dispatch<container_info>(self, "inspect", std::move(r)); },
     [=](list_req& r) {
-      return dispatch<std::vector<container_summary>>(self, std::move(r));
+      return dispatch<std::vector<container_summary>>(self, "list", std::move(r));
     },
-    [=](rename_req& r) { return dispatch<void>(self, std::move(r)); },
-    [=](update_req& r) { return dispatch<void>(self, std::move(r)); },
-    [=](exec_req& r) { return dispatch<exec_result>(self, std::move(r)); },
-    [=](wait_req& r) { return dispatch<int64_t>(self, std::move(r)); },
-    [=](logs_req& r) { return dispatch<std::string>(self, std::move(r)); },
-    [=](volume_create_req& r) { return dispatch<volume_info>(self, std::move(r)); },
-    [=](volume_inspect_req& r) { return dispatch<volume_info>(self, std::move(r)); },
-    [=](volume_remove_req& r) { return dispatch<void>(self, std::move(r)); },
+    [=](rename_req& r) { return dispatch<void>(self, "rename", std::move(r)); },
+    [=](update_req& r) { return dispatch<void>(self, "update", std::move(r)); },
+    [=](exec_req& r) { return dispatch<exec_result>(self, "exec", std::move(r)); },
+    [=](wait_req& r) { return dispatch<int64_t>(self, "wait", std::move(r)); },
+    [=](logs_req& r) { return dispatch<std::string>(self, "logs", std::move(r)); },
+    [=](volume_create_req& r) { return dispatch<volume_info>(self, "volume_create", std::move(r)); },
+    [=](volume_inspect_req& r) { return dispatch<volume_info>(self, "volume_inspect", std::move(r)); },
+    [=](volume_remove_req& r) { return dispatch<void>(self, "volume_remove", std::move(r)); },
     [=](subscribe_req& r) -> caf::result<void> {
       if (!r.sink)
         return make_error(errc::invalid_argument, "subscribe needs a sink actor");

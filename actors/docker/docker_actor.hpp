@@ -3,8 +3,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include <caf/error.hpp>
 #include <caf/fwd.hpp>
 
 #include "messages/docker.hpp"
@@ -30,6 +32,10 @@ struct options {
   /// First and longest pause before the event stream reconnects.
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5000};
+  /// Told about every finished call: operation ("create", "inspect", ...),
+  /// milliseconds including the wait for a free connection, and the error
+  /// (none on success). Runs in the actor: keep it cheap (metrics).
+  std::function<void(const char* op, double ms, const caf::error& err)> observe;
 };
 
 options options_from(const hal9000::config& cfg);

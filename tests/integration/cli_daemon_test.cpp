@@ -242,3 +242,34 @@ TEST_F(cli_tls, remote_control_across_network_namespaces) {
                  + std::to_string(env.port) + " daemon status");
   EXPECT_EQ(r.rc, 3) << r.out;
 }
+
+// -- observability ------------------------------------------------------------------
+
+TEST_F(cli_daemon, metrics_are_scraped_and_events_follow_the_pool) {
+  auto metrics_port = free_port();
+  env.vars["HAL9000_METRICS_PORT"] = std::to_string(metrics_port);
+  env.vars["WORKER_IMAGE"] = "hal9000/test:busybox";
+  env.vars["WORKER_COMMAND"] = "sleep 100000";
+  env.vars["ENABLE_POOL_MANAGER"] = "true";
+  env.vars["MIN_WARM_WORKERS"] = "1";
+  ASSERT_EQ(env.claudy("daemon start").rc, 0);
+  // One warm worker: its creation shows in the events and in the metrics.
+  ASSERT_TRUE(wait_for([&] {
+    return env.claudy("events").out.find("worker.warm") != std::string::npos;
+  }, 30s)) << env.claudy("events").out;
+  auto scrape = [&](const std::string& path) {
+    return sh("curl -s http://127.0.0.1:" + std::to_string(metrics_port) + path);
+  };
+  auto text = scrape("/metrics");
+  EXPECT_NE(text.find("hal9000_workers{state=\"warm\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("hal9000_docker_call_latency_ms_count{op=\"create\"}"),
+            std::string::npos) << text;
+  EXPECT_EQ(scrape("/healthz"), "ok\n");
+  auto st = nlohmann::json::parse(scrape("/status"), nullptr, false);
+  ASSERT_FALSE(st.is_discarded());
+  EXPECT_EQ(st["pid"], env.daemon_pid());
+  auto json = env.claudy("events --json");
+  ASSERT_EQ(json.rc, 0) << json.out;
+  auto first = json.out.substr(0, json.out.find('\n'));
+  EXPECT_FALSE(nlohmann::json::parse(first, nullptr, false).is_discarded()) << json.out;
+}

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "runtime/late_bind.hpp"
+
 namespace hal9000::test {
 
 struct temp_dir {
@@ -22,8 +24,14 @@ struct temp_dir {
 
   ~temp_dir() {
     std::error_code ec;
-    if (!path.empty())
-      std::filesystem::remove_all(path, ec);
+    if (path.empty())
+      return;
+    // A live bind mount below (a HAL9000_HOME's slots) would lead remove_all
+    // into a project on the host: unmount everything first, and leave the
+    // directory behind rather than risk that.
+    if (hal9000::late_bind::unmount_all_under(path))
+      return;
+    std::filesystem::remove_all(path, ec);
   }
 
   temp_dir(const temp_dir&) = delete;
