@@ -9,7 +9,6 @@
 #include "actors/cli_bridge_state.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
-#include "runtime/auth_token.hpp"
 #include "runtime/logging.hpp"
 
 namespace hal9000 {

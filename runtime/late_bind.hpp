@@ -50,8 +50,8 @@ constexpr const char* container_secrets = "/run/secrets";
 /// own environment only: never into the container's configuration.
 constexpr const char* default_session_command
   = "tmux new-session -d -s claude -c /workspace"
-    " 'k=/run/secrets/anthropic_key; if [ -r $k ]; then"
-    " ANTHROPIC_API_KEY=$(cat $k) exec claude; else exec claude; fi'"
+    " 'k=/run/secrets/anthropic_key;"
+    " [ -r $k ] && export ANTHROPIC_API_KEY=\"$(cat $k)\"; exec claude'"
     " && while tmux has-session -t claude 2>/dev/null; do sleep 2; done";
 
 struct slot_paths {
