@@ -17,7 +17,7 @@
 
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
-#include "runtime/user_tokens.hpp"
+#include "runtime/auth_token.hpp"
 #include "runtime/validate.hpp"
 
 namespace hal9000 {

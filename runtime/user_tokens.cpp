@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include <dirent.h>
-#include <openssl/rand.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,19 +43,6 @@ bool all_digits(const std::string& s) {
 
 std::string user_token_path(const std::string& home, uid_t uid) {
   return home + "/auth/users/" + std::to_string(uid) + "/token";
-}
-
-caf::expected<std::string> random_token() {
-  unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof(raw)) != 1)
-    return make_error(errc::internal, "no randomness for a token");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string token;
-  for (auto b : raw) {
-    token += hex[b >> 4];
-    token += hex[b & 0xf];
-  }
-  return token;
 }
 
 caf::expected<std::string> issue_user_token(const std::string& home, uid_t uid) {

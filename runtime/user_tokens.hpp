@@ -27,9 +27,6 @@ namespace hal9000 {
 
 std::string user_token_path(const std::string& home, uid_t uid);
 
-/// A new random token (256 bits, hex).
-caf::expected<std::string> random_token();
-
 /// The token of uid, created when missing (and auth/users/<uid>/, 0700, owned
 /// by uid). Makes HAL9000_HOME and auth/ traversable (0711) for it.
 caf::expected<std::string> issue_user_token(const std::string& home, uid_t uid);
