@@ -80,9 +80,16 @@ void emit(monitor_ptr self, event_kind kind) {
 }
 
 void arm_timer(monitor_ptr self) {
-  auto gen = ++self->state.generation;
-  self->delayed_send(self, self->state.opts.interval, caf::tick_atom::value, gen);
+  auto& st = self->state;
+  auto gen = ++st.generation;
+  auto& now = st.tracker->current();
+  bool failing = now.state == health::degraded && now.consecutive_failures > 0;
+  auto delay = failing ? std::min(st.opts.retry_interval, st.opts.interval)
+                       : st.opts.interval;
+  self->delayed_send(self, delay, caf::tick_atom::value, gen);
 }
+
+void start_probe(monitor_ptr self);
 
 void maybe_restart(monitor_ptr self) {
   auto& st = self->state;
@@ -98,6 +105,7 @@ void maybe_restart(monitor_ptr self) {
       [=]() {
         self->state.tracker->on_restart_done(health_tracker::clock::now());
         emit(self, event_kind::restarted);
+        start_probe(self);  // healthy again is worth knowing at once
       },
       [=](caf::error& err) {
         self->state.tracker->on_restart_failed(error_message(err),
@@ -249,6 +257,28 @@ options options_from(const hal9000::config& cfg) {
 monitor_actor spawn_monitor(caf::actor_system& sys, options opts,
                             restarter_actor restarter) {
   return sys.spawn(monitor, std::move(opts), std::move(restarter));
+}
+
+void spawn_die_watch(caf::actor_system& sys, docker::docker_actor docker,
+                     std::map<std::string, std::string> labels, monitor_actor monitor) {
+  using sink = docker::event_sink_actor;
+  sys.spawn([=](sink::pointer self) -> sink::behavior_type {
+    self->link_to(monitor);
+    self->request(docker, std::chrono::seconds(10), docker::subscribe_req{self, labels})
+      .then([] {},
+            [](caf::error&) {
+              // Without events the monitor still notices at its next probe.
+            });
+    return {
+      [=](docker::event& e) {
+        if (e.action != "die")
+          return;
+        self->request(monitor, std::chrono::seconds(30), check_req{})
+          .then([](status&) {}, [](caf::error&) {});
+      },
+      [](docker::engine_status&) {},
+    };
+  });
 }
 
 restarter_actor spawn_docker_restarter(caf::actor_system& sys,

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -22,6 +23,10 @@ struct options {
   std::string url = "http://127.0.0.1:8000";
   /// Pause between the end of one probe and the start of the next.
   std::chrono::milliseconds interval{5000};
+  /// The pause instead while probes fail but the state is not down yet, so a
+  /// dead server reaches the failure threshold (and its restart) in well
+  /// under a second once noticed, not in threshold x interval.
+  std::chrono::milliseconds retry_interval{250};
   std::chrono::milliseconds connect_timeout{1000};
   std::chrono::milliseconds read_timeout{2000};
   /// A successful heartbeat slower than this counts as degraded.
@@ -44,6 +49,14 @@ options options_from(const hal9000::config& cfg);
 /// (caf::anon_send_exit(m, caf::exit_reason::user_shutdown)).
 monitor_actor spawn_monitor(caf::actor_system& sys, options opts,
                             restarter_actor restarter);
+
+/// Watches Docker's events for containers with `labels` (the ChromaDB
+/// container's role and daemon id) and, when one dies, asks `monitor` to
+/// probe at once (check_req) instead of at its next tick: a killed ChromaDB
+/// is noticed within the event's latency. Linked to the monitor: it goes
+/// when the monitor goes.
+void spawn_die_watch(caf::actor_system& sys, docker::docker_actor docker,
+                     std::map<std::string, std::string> labels, monitor_actor monitor);
 
 /// A restarter that stops (timeout stop_timeout_s) and starts the container
 /// `container` through the docker actor, replying once it runs again. A

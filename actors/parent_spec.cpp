@@ -44,8 +44,9 @@ docker::mount_spec volume_mount(std::string name, std::string target) {
   return m;
 }
 
-// Neither container needs a capability: the parent only idles, ChromaDB runs
-// as a non-root user on a port above 1023 by default.
+// The parent needs no capability: it only idles. ChromaDB serves as its
+// non-root user on a port above 1023 by default; see chroma_spec for the
+// three it starts with.
 void harden(docker::container_spec& s) {
   s.init = true;
   s.cap_drop = {"ALL"};
@@ -166,6 +167,15 @@ docker::container_spec chroma_spec(const parent_options& o,
   s.network_mode = "container:" + parent_name(o);
   s.mounts = {volume_mount(chroma_volume(o), c.data_dir)};
   harden(s);
+  // A fresh volume at a CHROMADB_DATA_DIR the image lacks is root's (Docker
+  // copies ownership only from a path the image has): the entrypoint then
+  // starts as root, hands the data dir to chroma and drops to it (setpriv),
+  // so it needs exactly these and keeps none after. The image's own data dir
+  // is chroma's already: no root there.
+  if (c.data_dir != parent_options{}.chromadb_data_dir) {
+    s.user = "0";
+    s.cap_add = {"CHOWN", "SETUID", "SETGID"};
+  }
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/output.hpp"
+#include "cli/start_wait.hpp"
 #include "messages/error.hpp"
 #include "runtime/pid_lock.hpp"
 #include "runtime/tls_certs.hpp"
@@ -59,6 +60,20 @@ bool process_running(pid_t pid) {
   return state != "Z" && state != "X";
 }
 
+// The status as a table, or JSON with --json.
+void show_status(const context& ctx, const daemon_status& st, bool already) {
+  if (ctx.json) {
+    auto j = to_json(st);
+    if (already)
+      j["already_running"] = true;
+    std::cout << j.dump(2) << "\n";
+  } else {
+    if (already)
+      std::cout << "hal9000d is already running (pid " << st.pid << ")\n";
+    print_status(std::cout, st);
+  }
+}
+
 int print_status_of(connection& conn, const context& ctx, bool already) {
   auto who = conn.who();
   if (!who)
@@ -66,17 +81,59 @@ int print_status_of(connection& conn, const context& ctx, bool already) {
   auto st = conn.call<daemon_status>(daemon_status_req{*who}, ctx.timeout);
   if (!st)
     return fail(st.error());
-  if (ctx.json) {
-    auto j = to_json(*st);
-    if (already)
-      j["already_running"] = true;
-    std::cout << j.dump(2) << "\n";
-  } else {
-    if (already)
-      std::cout << "hal9000d is already running (pid " << st->pid << ")\n";
-    print_status(std::cout, *st);
-  }
+  show_status(ctx, *st, already);
   return exit_ok;
+}
+
+// Once hal9000d answers: polls its status until ChromaDB is healthy and the
+// first warm workers are there (start_wait.hpp), or until the deadline. On a
+// terminal a live line says what it waits for; --quiet, --json and other
+// output get only the final status.
+int wait_until_ready(connection& conn, const context& ctx,
+                     std::chrono::steady_clock::time_point until, bool already) {
+  auto who = conn.who();
+  if (!who)
+    return fail(who.error());
+  bool live = !ctx.quiet && !ctx.json && ::isatty(STDERR_FILENO);
+  auto began = std::chrono::steady_clock::now();
+  auto clear_line = [&] {
+    if (live)
+      std::cerr << "\r\033[K" << std::flush;
+  };
+  for (;;) {
+    auto st = conn.call<daemon_status>(daemon_status_req{*who}, ctx.timeout);
+    if (!st) {
+      clear_line();
+      return fail(st.error());
+    }
+    auto r = readiness_of(*st);
+    auto now = std::chrono::steady_clock::now();
+    if (r.ready || !r.problem.empty() || now >= until) {
+      clear_line();
+      show_status(ctx, *st, already);
+      if (!r.problem.empty()) {
+        std::cerr << "claudy: " << r.problem << "\n";
+        return exit_failure;
+      }
+      if (!r.ready) {
+        std::cerr << "claudy: hal9000d runs, but is not ready after "
+                  << std::chrono::duration_cast<std::chrono::seconds>(now - began).count()
+                  << " s: still waiting for " << r.waiting
+                  << " (see `claudy daemon status`)\n";
+        return exit_failure;
+      }
+      return exit_ok;
+    }
+    if (live) {
+      auto tenths = std::chrono::duration_cast<std::chrono::milliseconds>(now - began)
+                      .count() / 100;
+      std::cerr << "\r\033[Kwaiting for " << r.waiting << " ... " << tenths / 10 << "."
+                << tenths % 10 << "s" << std::flush;
+    }
+    // A status round trip costs about a millisecond; 200 ms keeps the line
+    // live without loading the daemon.
+    std::this_thread::sleep_for(200ms);
+  }
 }
 
 int status(const context& ctx) {
@@ -86,16 +143,18 @@ int status(const context& ctx) {
   return print_status_of(**conn, ctx, false);
 }
 
-// Launches `hal9000d run` in its own session with output to its log, and
-// waits until the control endpoint answers or the daemon dies.
+// Launches `hal9000d run` in its own session with output to its log, waits
+// until the control endpoint answers or the daemon dies, then until it is
+// ready (wait_until_ready), all within one deadline.
 int start(const context& ctx, std::chrono::milliseconds deadline) {
   if (!ctx.host.empty()) {
     std::cerr << "claudy: daemon start runs on the daemon's host; --host is for "
                  "the other commands\n";
     return exit_usage;
   }
+  auto until = std::chrono::steady_clock::now() + deadline;
   if (auto conn = ctx.connect(1s))
-    return print_status_of(**conn, ctx, true);
+    return wait_until_ready(**conn, ctx, until, true);
   auto& home = ctx.cfg.home;
   ::mkdir(home.c_str(), 0700);
   auto logs = home + "/logs";
@@ -121,7 +180,6 @@ int start(const context& ctx, std::chrono::milliseconds deadline) {
   }
   if (!ctx.quiet && !ctx.json)
     std::cerr << "starting hal9000d (pid " << pid << ", log " << out_path << ")\n";
-  auto until = std::chrono::steady_clock::now() + deadline;
   caf::error last;
   for (;;) {
     int wstatus = 0;
@@ -135,7 +193,7 @@ int start(const context& ctx, std::chrono::milliseconds deadline) {
     }
     auto conn = ctx.connect(1s);
     if (conn)
-      return print_status_of(**conn, ctx, false);
+      return wait_until_ready(**conn, ctx, until, false);
     last = conn.error();
     if (std::chrono::steady_clock::now() >= until)
       break;
@@ -215,7 +273,8 @@ void add_daemon_commands(CLI::App& app, context& ctx, int& rc) {
 
   static int start_timeout_s = 30;
   auto* start_cmd = daemon->add_subcommand(
-    "start", "Start hal9000d in the background and wait until it answers");
+    "start", "Start hal9000d in the background and wait until it answers, ChromaDB is "
+    "healthy and the first warm workers are up");
   start_cmd->add_option("--timeout", start_timeout_s, "Seconds to wait (default 30)")
     ->check(CLI::Range(1, 3600));
   start_cmd->callback([&] { rc = start(ctx, std::chrono::seconds(start_timeout_s)); });

@@ -30,8 +30,10 @@ using namespace std::chrono_literals;
 // image is there.
 void pull_then_start(caf::actor_system& sys, docker::docker_actor docker, pool_actor pool,
                      std::string image, bool start) {
-  sys.spawn([docker, pool, image, start](caf::event_based_actor* self) {
-    self->request(docker, 30min, docker::image_pull_req{image, {}})
+  auto sink = spawn_pull_logger(sys, image);
+  sys.spawn([docker, pool, image, start, sink](caf::event_based_actor* self) {
+    log()->info("pulling worker image {} in the background", image);
+    self->request(docker, 30min, docker::image_pull_req{image, sink})
       .then(
         [self, pool, image, start](docker::image_info&) {
           log()->info("pulled worker image {}", image);
@@ -133,6 +135,12 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     // when it is gone); without a keeper there is nothing to restart.
     rt.chroma = chroma::spawn_monitor(sys, chroma_opts, rt.parent);
     caf::anon_send(rt.chroma, chroma::subscribe_req{rt.events});
+    // A killed ChromaDB is noticed by its die event, not the next tick.
+    if (rt.parent)
+      chroma::spawn_die_watch(sys, rt.docker,
+                              {{"hal9000.role", "chromadb"},
+                               {"hal9000.daemon", cfg.daemon_id}},
+                              rt.chroma);
   }
   if (opts.with_bridge) {
     bridge_options bo;

@@ -1,11 +1,16 @@
 #include "runtime/worker_image.hpp"
 
 #include <chrono>
+#include <memory>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "messages/error.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/pull_meter.hpp"
 
 namespace hal9000 {
 
@@ -24,12 +29,35 @@ caf::error ask_present(caf::scoped_actor& self, const docker::docker_actor& dock
 caf::error ask_pull(caf::scoped_actor& self, const docker::docker_actor& docker,
                     const std::string& image) {
   caf::error result;
-  self->request(docker, 10min, docker::image_pull_req{image, {}})
-    .receive([](docker::image_info&) {}, [&](caf::error& err) { result = err; });
+  log()->info("pulling worker image {}", image);
+  auto sink = spawn_pull_logger(self->home_system(), image);
+  self->request(docker, 10min, docker::image_pull_req{image, sink})
+    .receive([&](docker::image_info&) { log()->info("pulled worker image {}", image); },
+             [&](caf::error& err) { result = err; });
   return result;
 }
 
+struct pull_logger_state {
+  std::unique_ptr<pull_meter> meter;
+  static constexpr const char* name = "hal9000.pull_logger";
+};
+
 } // namespace
+
+docker::progress_sink_actor spawn_pull_logger(caf::actor_system& sys, std::string image) {
+  using sink = docker::progress_sink_actor;
+  return sys.spawn([image](sink::stateful_pointer<pull_logger_state> self)
+                     -> sink::behavior_type {
+    self->state.meter = std::make_unique<pull_meter>(image);
+    return {
+      [self](docker::pull_progress& p) {
+        auto& m = *self->state.meter;
+        if (m.add(p, pull_meter::clock::now()))
+          log()->info("{}", m.line());
+      },
+    };
+  });
+}
 
 caf::expected<worker_image_choice>
 choose_worker_image(caf::actor_system& sys, const docker::docker_actor& docker,

@@ -25,6 +25,11 @@ struct worker_image_choice {
   std::vector<std::string> notes;   // for `claudy daemon status`
 };
 
+/// A sink for image_pull_req that logs the pull's progress (pull_meter.hpp):
+/// a line when a layer finishes and at most one a second otherwise, so
+/// `hal9000d run` shows bytes as they arrive. It goes away with its last handle.
+docker::progress_sink_actor spawn_pull_logger(caf::actor_system& sys, std::string image);
+
 /// Blocks the calling thread (never call it from an actor): asks the docker
 /// actor and waits for its answers.
 caf::expected<worker_image_choice>

@@ -6,6 +6,19 @@ set -eu
 host=${CHROMADB_HOST:-0.0.0.0}
 port=${CHROMADB_PORT:-8000}
 data=${CHROMADB_DATA_DIR:-/data/chromadb}
+# Started as root (the daemon does, with CHOWN, SETUID and SETGID only): a
+# fresh volume at a data dir the image lacks is root's, so hand its top to
+# chroma, then run as chroma for good. The image's own user is chroma, so a
+# plain `docker run` never takes this path.
+if [ "$(id -u)" = 0 ]; then
+  mkdir -p "$data"
+  if [ "$(stat -c %u "$data")" != "$(id -u chroma)" ]; then
+    chmod 0750 "$data"
+    chown chroma:chroma "$data"
+  fi
+  exec setpriv --reuid=chroma --regid=chroma --init-groups --inh-caps=-all \
+    env HOME=/opt/chromadb "$0" "$@"
+fi
 if ! mkdir -p "$data" 2>/dev/null || [ ! -w "$data" ]; then
   echo "hal9000-chromadb: data dir $data is not writable by $(id -un) (uid $(id -u))" >&2
   exit 1

@@ -323,3 +323,25 @@ TEST_F(chroma_monitor_test, status_answers_while_a_probe_blocks) {
   EXPECT_NE(get_status(sys(), monitor).last_error.find("Read"), std::string::npos)
     << get_status(sys(), monitor).last_error;
 }
+
+// -- failing probes retry fast -------------------------------------------------------------
+
+TEST_F(chroma_monitor_test, failing_probes_retry_at_the_retry_interval_not_the_tick) {
+  fake_server fake;
+  fake.srv.Get("/api/v2/heartbeat", [](const httplib::Request&, httplib::Response& res) {
+    res.status = 500;
+  });
+  fake.start();
+  auto o = fast_options(fake.url());
+  o.interval = 20s;  // three failures at this pace would take 40 s
+  o.retry_interval = 100ms;
+  auto calls = std::make_shared<std::atomic<int>>(0);
+  auto restarter = spawn_fn_restarter(sys(), [] { return std::string{}; }, calls);
+  auto began = std::chrono::steady_clock::now();
+  monitor = spawn_chroma_monitor(sys(), o, restarter);
+  // Down after threshold failures within a second, and a restart asked.
+  ASSERT_TRUE(wait_state(sys(), monitor, chroma::health::down, 3s));
+  EXPECT_TRUE(wait_for([&] { return calls->load() >= 1; }, 3s));
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 5s);
+  caf::anon_send_exit(restarter, caf::exit_reason::user_shutdown);
+}

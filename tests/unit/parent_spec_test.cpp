@@ -100,6 +100,20 @@ TEST(parent_spec, chromadb_joins_the_parent_with_its_volume) {
   ASSERT_EQ(s.mounts.size(), 1u);
   EXPECT_EQ(s.mounts[0].source, "h9t-1-chromadb");
   EXPECT_EQ(s.labels.at("hal9000.role"), "chromadb");
+  // The image's data dir is chroma's: its own user, no capability.
+  EXPECT_EQ(s.user, "");
+  EXPECT_EQ(s.cap_drop, std::vector<std::string>{"ALL"});
+  EXPECT_TRUE(s.cap_add.empty());
+  EXPECT_EQ(s.security_opt, std::vector<std::string>{"no-new-privileges"});
+  // Another data dir starts as root with only what the entrypoint needs to
+  // hand the fresh volume to chroma and drop to it.
+  auto custom = configured_chroma(o);
+  custom.data_dir = "/var/lib/chroma";
+  auto c = chroma_spec(o, custom);
+  EXPECT_EQ(c.user, "0");
+  EXPECT_EQ(c.cap_drop, std::vector<std::string>{"ALL"});
+  EXPECT_EQ(c.cap_add, (std::vector<std::string>{"CHOWN", "SETUID", "SETGID"}));
+  EXPECT_EQ(c.security_opt, std::vector<std::string>{"no-new-privileges"});
 }
 
 TEST(parent_spec, a_parent_made_from_the_spec_matches) {
