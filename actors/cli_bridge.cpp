@@ -9,16 +9,21 @@
 #include "actors/cli_bridge_state.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
-#include "runtime/auth_token.hpp"
 #include "runtime/logging.hpp"
 
 namespace hal9000 {
 
 namespace bridge {
 
-caf::error authenticate(pointer self, const credentials& who, const char* what) {
-  if (!who.token.empty() && token_equals(who.token, self->state.opts.token))
+caf::error authenticate(pointer self, const credentials& who, const char* what,
+                        std::string* user) {
+  auto& tokens = self->state.opts.tokens;
+  auto found = who.token.empty() ? std::string{} : tokens->user_of(who.token);
+  if (!found.empty()) {
+    if (user)
+      *user = std::move(found);
     return caf::none;
+  }
   audit("refused", {{"request", what}, {"who", who.client},
                     {"result", "unauthenticated"}});
   log()->warn("refused {} from '{}': wrong or missing token", what, who.client);
@@ -48,9 +53,7 @@ struct status_fan_in {
 // The parent's state, then volumes and the keeper's notes, in words.
 void add_parent_status(daemon_status& st, const parent_status& p) {
   st.parent_state = to_string(p.parent);
-  for (auto& v : p.volumes)
-    st.notes.push_back("volume " + v.name + ": " + to_string(v.state)
-                       + (v.error.empty() ? "" : " (" + v.error + ")"));
+  st.volumes = p.volumes;  // printed by claudy from the structured field
   if (p.chroma != container_state::running)
     st.notes.push_back(p.chroma_name + ": " + to_string(p.chroma));
   for (auto& n : p.notes)
@@ -61,7 +64,7 @@ void add_parent_status(daemon_status& st, const parent_status& p) {
 
 } // namespace
 
-caf::result<daemon_status> daemon_status_of(pointer self) {
+caf::result<daemon_status> daemon_status_of(pointer self, const std::string& user) {
   auto& o = self->state.opts;
   auto& peers = self->state.peers;
   auto fan = std::make_shared<status_fan_in>();
@@ -80,6 +83,8 @@ caf::result<daemon_status> daemon_status_of(pointer self) {
   st.listen = o.listen;
   st.tls = o.tls;
   st.notes = o.notes;
+  st.user = user;
+  st.volumes = o.volumes;
   fan->rp = self->make_response_promise<daemon_status>();
   auto timeout = o.peer_timeout;
   fan->pending = 1;  // released at the end: no delivery while asking
@@ -179,11 +184,14 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
                bridge_peers peers) -> cli_bridge_actor::behavior_type {
     self->state.opts = std::move(opts);
     self->state.peers = std::move(peers);
+    if (!self->state.opts.tokens)
+      self->state.opts.tokens = std::make_shared<user_tokens>(self->state.opts.token);
     return {
       [=](daemon_status_req& req) -> caf::result<daemon_status> {
-        if (auto err = authenticate(self, req.who, "daemon status"))
+        std::string user;
+        if (auto err = authenticate(self, req.who, "daemon status", &user))
           return err;
-        return daemon_status_of(self);
+        return daemon_status_of(self, user);
       },
       [=](daemon_stop_req& req) -> caf::result<daemon_stop_reply> {
         if (auto err = authenticate(self, req.who, "daemon stop"))
@@ -215,9 +223,16 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
         return pool_scale(self, req);
       },
       [=](session_start_req& req) -> caf::result<session_reply> {
-        if (auto err = authenticate(self, req.who, "session start"))
+        std::string user;
+        if (auto err = authenticate(self, req.who, "session start", &user))
           return err;
-        return session_start(self, req);
+        return session_start(self, req, user);
+      },
+      [=](user_setup_req& req) -> caf::result<user_setup_reply> {
+        std::string user;
+        if (auto err = authenticate(self, req.who, "setup", &user))
+          return err;
+        return user_setup(self, req, user);
       },
       [=](sessions_req& req) -> caf::result<std::vector<session_record>> {
         if (auto err = authenticate(self, req.who, "sessions"))

@@ -17,6 +17,7 @@
 #include "messages/session_store.hpp"
 #include "messages/parent.hpp"
 #include "runtime/config.hpp"
+#include "runtime/user_tokens.hpp"
 
 namespace hal9000 {
 
@@ -33,7 +34,13 @@ struct bridge_peers {
 
 struct bridge_options {
   config cfg;
-  std::string token;
+  std::string token;   // root's (auth/token); used when tokens is null
+  /// Every token the daemon knows and whose it is (runtime/user_tokens.hpp);
+  /// null: only token, as root.
+  user_tokens_ptr tokens;
+  /// The shared volumes the runtime made itself (no parent keeper); with a
+  /// keeper, its status says.
+  std::vector<volume_report> volumes;
   std::string listen;  // "host:port" as published
   bool tls = false;
   std::chrono::milliseconds peer_timeout{5000};

@@ -132,7 +132,8 @@ void claim_unless_running(pointer self, session_promise rp, claim_request cr, st
 
 } // namespace
 
-caf::result<session_reply> session_start(pointer self, const session_start_req& req) {
+caf::result<session_reply> session_start(pointer self, const session_start_req& req,
+                                         const std::string& user) {
   auto& peers = self->state.peers;
   if (!peers.pool)
     return missing("a pool");
@@ -161,9 +162,11 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
   cr.project_dir = *project;
   cr.has_limits = has_limits;
   cr.limits = *limits;
-  cr.user_id = req.who.client;
+  // Whose Claude home and key the session gets: the token's user, never
+  // what the client says of itself.
+  cr.user_id = user;
   auto rp = self->make_response_promise<session_reply>();
-  auto who = req.who.client;
+  auto who = user + " (" + req.who.client + ")";
   bool named = !req.name.empty();
   // A running session under this name: the same project attaches to it,
   // another project may not take the name.

@@ -20,17 +20,22 @@ struct state {
 
 using pointer = cli_bridge_actor::stateful_pointer<state>;
 
-/// none when who carries the daemon's token; otherwise unauthenticated,
-/// audited and logged.
-caf::error authenticate(pointer self, const credentials& who, const char* what);
+/// none when who carries a token the daemon issued (user set to whose it
+/// is: "root", "uid-<n>", "tls-<name>"); otherwise unauthenticated, audited
+/// and logged.
+caf::error authenticate(pointer self, const credentials& who, const char* what,
+                        std::string* user = nullptr);
 
 /// unavailable naming the missing part.
 caf::error missing(const char* what);
 
-caf::result<daemon_status> daemon_status_of(pointer self);
+caf::result<daemon_status> daemon_status_of(pointer self, const std::string& user);
 caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req);
 caf::result<pool_op_reply> pool_scale(pointer self, const pool_scale_req& req);
-caf::result<session_reply> session_start(pointer self, const session_start_req& req);
+caf::result<session_reply> session_start(pointer self, const session_start_req& req,
+                                         const std::string& user);
+caf::result<user_setup_reply> user_setup(pointer self, const user_setup_req& req,
+                                         const std::string& user);
 caf::result<std::vector<session_record>> sessions_list(pointer self, const sessions_req& req);
 caf::result<session_reply> session_attach_or_stop(pointer self, const session_req& req);
 

@@ -90,6 +90,11 @@ std::string plugins_volume(const parent_options& o) {
   return o.name_prefix + "-plugins";
 }
 
+std::vector<docker::mount_spec> worker_volumes(const parent_options& o) {
+  return {volume_mount(membank_volume(o), membank_path),
+          volume_mount(plugins_volume(o), plugins_path)};
+}
+
 std::vector<std::string> volume_names(const parent_options& o) {
   return {chroma_volume(o), membank_volume(o), plugins_volume(o)};
 }

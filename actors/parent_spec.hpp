@@ -54,6 +54,10 @@ std::string plugins_volume(const parent_options& o);
 /// chromadb, memorybank, plugins, in that order.
 std::vector<std::string> volume_names(const parent_options& o);
 
+/// Memory Bank at /data/membank and plugins at /data/plugins, as every
+/// worker (and the parent) mounts them.
+std::vector<docker::mount_spec> worker_volumes(const parent_options& o);
+
 /// hal9000.managed=true, hal9000.daemon=<id>, hal9000.role=<role> (when not
 /// empty), plus o.labels.
 std::map<std::string, std::string> labels_for(const parent_options& o,

@@ -101,6 +101,9 @@ caf::error check_claim(self_ptr self, const claim_request& req) {
   auto& st = self->state;
   if (auto err = valid_name(req.session_name))
     return err;
+  if (!req.user_id.empty())  // a path component under HAL9000_HOME/users
+    if (auto err = valid_name(req.user_id))
+      return err;
   // The caller validated it already; checked again because it is about to
   // be mounted into a container (a realpath and a stat: microseconds).
   auto real = validate_project_path(req.project_dir, st.opts.allowed_roots, st.opts.home);
@@ -139,6 +142,10 @@ worker_options worker_opts(self_ptr self, const std::string& id) {
   w.cap_add = o.cap_add;
   w.extra_labels = o.extra_labels;
   w.default_command = o.command.empty() ? late_bind::default_session_command : o.command;
+  w.volumes = o.volumes;
+  w.claude_home = o.claude_home;
+  w.user_uid = o.user_uid;
+  w.user_gid = o.user_gid;
   w.local_control = o.docker_host.rfind("unix://", 0) == 0;
   w.rename_before_reply = o.rename_before_reply;
   w.ack_timeout = o.ack_timeout;
@@ -738,6 +745,9 @@ pool_options pool_options_from(const config& cfg) {
   o.docker_host = cfg.docker_host;
   o.allowed_roots = cfg.allowed_roots;
   o.force_cold = cfg.force_cold;
+  o.claude_home = cfg.claude_home;
+  o.user_uid = cfg.worker_uid;
+  o.user_gid = cfg.worker_gid;
   return o;
 }
 

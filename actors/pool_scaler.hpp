@@ -39,6 +39,12 @@ struct pool_options {
   std::string network_mode = "bridge";  // "container:hal9000-parent" once it exists
   std::vector<std::string> cap_add;     // what the image needs on top of cap-drop ALL
   std::map<std::string, std::string> extra_labels;  // tests: test_labels()
+  /// Named volumes in every worker (the runtime: Memory Bank and plugins).
+  std::vector<docker::mount_spec> volumes;
+  /// ~/.claude in the image (HAL9000_CLAUDE_HOME); empty: no per-user state.
+  std::string claude_home;
+  uint32_t user_uid = 1000;  // HAL9000_WORKER_UID: owner of users' homes
+  uint32_t user_gid = 1000;  // HAL9000_WORKER_GID
   bool force_cold = false;     // no late binding (HAL9000_FORCE_COLD=true, tests)
   bool cold_fallback = true;   // queued claims may start a cold create
   /// Claims reply only once the container is renamed to the session (false:

@@ -34,6 +34,7 @@
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/users.hpp"
 
 namespace hal9000 {
 
@@ -188,11 +189,27 @@ void start_container(self_ptr self) {
       });
 }
 
+// Whether a claim's user gets their Claude home and secrets in the worker.
+bool binds_user(const worker_options& o, const claim_request& c) {
+  return !c.user_id.empty() && !o.claude_home.empty() && o.local_control;
+}
+
+// The user's directories, made on their first session (a few mkdir(2)).
+caf::expected<user_paths> prepare_user(const worker_options& o, const std::string& id) {
+  auto up = user_paths_for(o.home, id);
+  if (auto err = ensure_user_dirs(up, id, o.user_uid, o.user_gid))
+    return err;
+  return up;
+}
+
 void create_container(self_ptr self) {
   auto& st = self->state;
   if (st.opts.local_control)
     if (auto err = late_bind::make_slot(st.slot, !st.opts.cold))
       return fail_creating(self, error_message(err));
+  if (st.opts.cold && binds_user(st.opts, st.opts.cold_claim))
+    if (auto up = prepare_user(st.opts, st.opts.cold_claim.user_id); !up)
+      return fail_creating(self, error_message(up.error()));
   auto spec = worker_container_spec(st.opts);
   st.container_name = spec.name;
   self->request(st.docker, st.opts.docker_timeout, docker::create_req{std::move(spec)})
@@ -325,6 +342,19 @@ auto claim_handler(self_ptr self) {
         return st.claim_rp;
       }
       st.mounted = true;
+      // The user's Claude home and secrets: five more mount(2), measured by
+      // claim_bench (warm_claim_user against warm_claim).
+      if (binds_user(st.opts, st.claim)) {
+        auto up = prepare_user(st.opts, st.claim.user_id);
+        if (!up) {
+          claim_failed(self, up.error());
+          return st.claim_rp;
+        }
+        if (auto err = late_bind::bind_user(st.slot, up->claude, up->secrets)) {
+          claim_failed(self, err);
+          return st.claim_rp;
+        }
+      }
     }
     // Rename, update and the FIFO handshake run in parallel. The rename is
     // the slowest step (dockerd writes the container's config: 4-20 ms, up to
@@ -567,6 +597,10 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
   spec.init = true;  // signals reach the session; stop never waits 10 s
   spec.working_dir = late_bind::container_workspace;
   spec.env = {"HAL9000_WORKER_ID=" + opts.id};
+  // Not a secret: where Claude Code keeps its state, including .claude.json,
+  // so that everything it writes lands in the user's late-bound home.
+  if (!opts.claude_home.empty() && opts.local_control)
+    spec.env.push_back("CLAUDE_CONFIG_DIR=" + opts.claude_home);
   auto limits = opts.cold && opts.cold_claim.has_limits ? opts.cold_claim.limits
                                                         : opts.limits;
   if (limits.enabled) {
@@ -591,6 +625,17 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
   else
     spec.mounts.push_back(bind(slot.workspace, late_bind::container_workspace,
                                false, "rslave"));
+  // Per-user state: paths only, never a secret's content.
+  if (opts.cold && binds_user(opts, opts.cold_claim)) {
+    auto up = user_paths_for(opts.home, opts.cold_claim.user_id);
+    spec.mounts.push_back(bind(up.claude, opts.claude_home, false, ""));
+    spec.mounts.push_back(bind(up.secrets, late_bind::container_secrets, true, ""));
+  } else if (!opts.cold && !opts.claude_home.empty() && opts.local_control) {
+    spec.mounts.push_back(bind(slot.claude, opts.claude_home, false, "rslave"));
+    spec.mounts.push_back(bind(slot.secrets, late_bind::container_secrets, true, "rslave"));
+  }
+  for (auto& v : opts.volumes)
+    spec.mounts.push_back(v);
   if (opts.local_control) {
     spec.mounts.push_back(bind(slot.control, late_bind::container_control_dir, false, ""));
     spec.mounts.push_back(bind(late_bind::entrypoint_path(opts.home),
@@ -617,7 +662,7 @@ caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,
         // Unmount first: remove_slot never recurses and fails on a mount
         // point, so a host project is never deleted.
         if (unmount)
-          if (auto err = late_bind::unmount(slot.workspace))
+          if (auto err = late_bind::unmount_slot(slot))
             return error_message(err);
         if (auto err = late_bind::remove_slot(slot))
           return error_message(err);

@@ -4,8 +4,13 @@
 //   unmount               umount2(2) of that bind (on a detached helper)
 //   slot_make/remove      a slot's directories and FIFOs (make: inline on the
 //                         worker; remove: rmdir waits ~4 ms, on a detached helper)
+//   bind_user             late_bind::bind_user: a user's Claude home and
+//                         read-only secrets onto a slot (5 mount(2) calls)
 //   warm_claim            request -> reply (project mounted, command acked),
-//                         pool quiet (back at MIN before each claim)
+//                         pool quiet (back at MIN before each claim), no user
+//   warm_claim_user       the same claims interleaved in the same run, with a
+//                         user: Claude home and secrets late-bound too
+//                         (delta_p50 against warm_claim; target <= 2 ms)
 //   warm_claim_refilling  the same while the pool refills (claims back to back)
 //   warm_claim_rename_after_reply  quiet pool, rename_before_reply=false
 //   cold_claim            create+start with the same mount, same run
@@ -33,6 +38,7 @@
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/users.hpp"
 
 using namespace hal9000;
 using namespace std::chrono_literals;
@@ -145,6 +151,9 @@ struct bench {
     o.force_cold = cold;
     o.rename_before_reply = rename_first;
     o.extra_labels = {{"hal9000.bench", tag}};
+    o.claude_home = "/home/claude/.claude";  // busybox runs as root
+    o.user_uid = 0;
+    o.user_gid = 0;
     auto p = spawn_pool(sys, o, docker, sys.spawn(observer_fun, obs));
     pools.push_back(p);
     return p;
@@ -268,6 +277,25 @@ int main(int argc, char** argv) {
     }
     emit("slot_make", make, "us");
     emit("slot_remove", remove, "us");
+    // A user's home and secrets onto the slot, as a warm claim does it.
+    auto up = user_paths_for(b.home, "bench-user");
+    if (auto err = ensure_user_dirs(up, "bench-user", 0, 0)) {
+      std::cerr << error_message(err) << "\n";
+      return 1;
+    }
+    late_bind::make_slot(slot, true);
+    std::vector<double> bu;
+    for (int i = 0; i < 200; ++i) {
+      auto t = clk::now();
+      if (auto err = late_bind::bind_user(slot, up.claude, up.secrets)) {
+        std::cerr << error_message(err) << "\n";
+        return 1;
+      }
+      bu.push_back(ms_since(t) * 1000);
+      late_bind::unmount_slot(slot);
+    }
+    late_bind::remove_slot(slot);
+    emit("bind_user", bu, "us", "mount_bind");
   }
 
   // Warm claims on a quiet pool, and each claim's replacement.
@@ -281,18 +309,24 @@ int main(int argc, char** argv) {
     std::cerr << "no late binding: " << s.late_bind_reason << "\n";
     return 1;
   }
-  std::vector<double> warm, warm_server, repl_spawn, repl_warm;
-  for (int i = 0; i < claims; ++i) {
+  std::vector<double> warm, warm_server, repl_spawn, repl_warm, warm_user, warm_user_server;
+  for (int i = 0; i < claims * 2; ++i) {
     b.wait_warm(pool, 3);
     claim_reply rep;
     clk::time_point sent;
-    auto ms = b.claim(pool, b.request("warm"), &rep, &sent);
+    // Odd claims carry a user: same pool, same run, interleaved.
+    bool with_user = i % 2 == 1;
+    auto req = b.request(with_user ? "user" : "warm");
+    if (with_user)
+      req.user_id = "bench-user";
+    auto ms = b.claim(pool, req, &rep, &sent);
     if (ms < 0 || rep.served != "warm") {
       std::cerr << "warm claim " << i << " failed or went " << rep.served << "\n";
       continue;
     }
-    warm.push_back(ms);
-    warm_server.push_back(static_cast<double>(rep.latency_us) / 1000.0);
+    (with_user ? warm_user : warm).push_back(ms);
+    (with_user ? warm_user_server : warm_server)
+      .push_back(static_cast<double>(rep.latency_us) / 1000.0);
     b.wait_warm(pool, 3);
     auto [spawn, w] = b.replacement_after(sent);
     repl_spawn.push_back(spawn);
@@ -301,6 +335,10 @@ int main(int argc, char** argv) {
   }
   emit("warm_claim", warm, "ms", "",
        ",\"server_p50\":" + std::to_string(pct(warm_server, 0.5)));
+  emit("warm_claim_user", warm_user, "ms", "warm_claim",
+       ",\"server_p50\":" + std::to_string(pct(warm_user_server, 0.5))
+         + ",\"delta_p50\":" + std::to_string(pct(warm_user, 0.5) - pct(warm, 0.5))
+         + ",\"delta_p99\":" + std::to_string(pct(warm_user, 0.99) - pct(warm, 0.99)));
   emit("replacement_start", repl_spawn, "ms", "warm_claim");
   emit("replacement_warm", repl_warm, "ms", "warm_claim");
 

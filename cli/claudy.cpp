@@ -29,7 +29,8 @@ int claudy_main(int argc, char** argv) {
                  "Client bundle from `claudy daemon certs` (HAL9000_TLS_DIR)")
     ->envname("HAL9000_TLS_DIR");
   app.add_option("--token-file", ctx.token_file,
-                 "Control token file (HAL9000_TOKEN_FILE; default HAL9000_HOME/auth/token)")
+                 "Control token file (HAL9000_TOKEN_FILE; default HAL9000_HOME/auth/token "
+                 "for root, HAL9000_HOME/auth/users/<uid>/token for others)")
     ->envname("HAL9000_TOKEN_FILE");
   app.add_flag("--json", ctx.json, "Print data as JSON");
   app.add_flag("-q,--quiet", ctx.quiet, "Print less");
@@ -52,6 +53,7 @@ int claudy_main(int argc, char** argv) {
   add_pool_commands(app, ctx, rc);
   add_events_command(app, ctx, rc);
   add_session_commands(app, ctx, rc);
+  add_setup_command(app, ctx, rc);
   add_completion_command(app, rc);
 
   // Configuration first: every command needs HAL9000_HOME and the port.

@@ -15,7 +15,7 @@ _claudy() {
   local cur prev words
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[1]}"
-  local top="daemon pool sessions attach stop completion --host --tls-dir --token-file --json --quiet --via-parent --detach --name --memory --cpus --pids-limit --no-limits --help --version"
+  local top="daemon pool sessions attach stop setup completion --host --tls-dir --token-file --json --quiet --via-parent --detach --name --memory --cpus --pids-limit --no-limits --help --version"
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$top" -- "$cur") $(compgen -d -- "$cur"))
     return
@@ -36,7 +36,7 @@ constexpr const char* zsh_script = R"SH(#compdef claudy
 _claudy() {
   local -a cmds
   if (( CURRENT == 2 )); then
-    cmds=(daemon pool sessions attach stop completion)
+    cmds=(daemon pool sessions attach stop setup completion)
     _describe 'command' cmds
     _files -/
     return

@@ -4,7 +4,10 @@
 
 #include "cli/exit_codes.hpp"
 #include "messages/error.hpp"
+#include <unistd.h>
+
 #include "runtime/auth_token.hpp"
+#include "runtime/user_tokens.hpp"
 #include "runtime/tls.hpp"
 
 namespace hal9000::cli {
@@ -41,8 +44,11 @@ caf::expected<endpoint> context::target() const {
       return files.error();
     ep.tls = *files;
   }
+  // Who we are is the token: root's, or the one the daemon issued to our uid.
+  auto own = user_token_path(cfg.home, ::getuid());
   ep.token_file = !token_file.empty() ? token_file
                   : !tls_dir.empty()  ? tls_dir + "/token"
+                  : ::getuid() != 0 && ::access(own.c_str(), R_OK) == 0 ? own
                                       : token_path(cfg.home);
   return ep;
 }

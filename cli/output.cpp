@@ -10,6 +10,17 @@
 
 namespace hal9000::cli {
 
+namespace {
+
+nlohmann::json volumes_json(const std::vector<volume_report>& vs) {
+  auto out = nlohmann::json::array();
+  for (auto& v : vs)
+    out.push_back({{"name", v.name}, {"state", to_string(v.state)}, {"error", v.error}});
+  return out;
+}
+
+} // namespace
+
 nlohmann::json to_json(const daemon_status& st) {
   return {
     {"pid", st.pid},
@@ -33,6 +44,8 @@ nlohmann::json to_json(const daemon_status& st) {
     {"late_bind", st.late_bind},
     {"control", {{"listen", st.listen}, {"tls", st.tls}}},
     {"notes", st.notes},
+    {"user", st.user},
+    {"volumes", volumes_json(st.volumes)},
   };
 }
 
@@ -71,6 +84,10 @@ void print_status(std::ostream& out, const daemon_status& st) {
                 + std::to_string(st.min_warm) + ", max " + std::to_string(st.max_warm)
                 + ")");
   row("sessions", std::to_string(st.sessions));
+  for (auto& v : st.volumes)
+    row("volume", v.name + ": " + to_string(v.state) + (v.error.empty() ? "" : " (" + v.error + ")"));
+  if (!st.user.empty())
+    row("you", st.user);
   if (!st.late_bind.empty())
     row("claims", st.late_bind);
   for (auto& note : st.notes)

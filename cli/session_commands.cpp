@@ -93,8 +93,10 @@ session_flags::session_flags() = default;
 int start_session(const context& ctx, const session_flags& f) {
   if (::getenv("ANTHROPIC_API_KEY")) {
     std::cerr << "claudy: ANTHROPIC_API_KEY is set in this environment; hal9000 never passes "
-                 "secrets through a container's environment. Unset it and store the key "
-                 "with: claudy setup\n";
+                 "secrets through a container's environment. Store the key once with\n"
+                 "  printenv ANTHROPIC_API_KEY | claudy setup\n"
+                 "then unset ANTHROPIC_API_KEY: every session reads it from "
+                 "/run/secrets/anthropic_key.\n";
     return exit_usage;
   }
   session_start_req req;

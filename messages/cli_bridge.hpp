@@ -16,6 +16,7 @@
 
 #include "messages/credentials.hpp"
 #include "messages/events.hpp"
+#include "messages/parent.hpp"
 #include "messages/pool.hpp"
 #include "messages/resource_limits.hpp"
 #include "messages/session_store.hpp"
@@ -51,6 +52,11 @@ struct daemon_status {
   std::string listen;  // host:port
   bool tls = false;
   std::vector<std::string> notes;  // anything the user should know
+  // Appended in hal9000-proto-2:
+  std::string user;  // who the daemon took the asker for (its token's user)
+  /// Memory Bank, plugins (and ChromaDB's with a parent): exists / created /
+  /// missing as the last start found them.
+  std::vector<volume_report> volumes;
 };
 
 template <class Inspector>
@@ -60,7 +66,7 @@ typename Inspector::result_type inspect(Inspector& f, daemon_status& x) {
            x.docker_version, x.docker_host, x.docker_error, x.parent_state,
            x.chroma_state, x.chroma_latency_ms, x.pool_running, x.warm,
            x.creating, x.busy, x.min_warm, x.max_warm, x.sessions,
-           x.late_bind, x.listen, x.tls, x.notes);
+           x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes);
 }
 
 // -- requests -------------------------------------------------------------------
@@ -195,6 +201,35 @@ typename Inspector::result_type inspect(Inspector& f, session_req& x) {
   return f(caf::meta::type_name("hal9000::session_req"), x.who, x.name, x.stop);
 }
 
+// -- users ------------------------------------------------------------------------
+
+/// `claudy setup`: stores an Anthropic API key for the user the token names,
+/// at HAL9000_HOME/users/<user>/secrets/anthropic_key (0400); sessions read
+/// it at /run/secrets/anthropic_key. key empty: nothing stored. for_user
+/// (root only): a login name or uid on the daemon's host; its token
+/// (auth/users/<uid>/token) is issued when missing and the key, if any, is
+/// stored for that user instead. The key is never logged or echoed.
+struct user_setup_req {
+  credentials who;
+  std::string key;
+  std::string for_user;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_setup_req& x) {
+  return f(caf::meta::type_name("hal9000::user_setup_req"), x.who, x.key, x.for_user);
+}
+
+struct user_setup_reply {
+  std::string user_id;             // whose state was set up
+  std::vector<std::string> done;   // in words, e.g. "stored the API key in ..."
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, user_setup_reply& x) {
+  return f(caf::meta::type_name("hal9000::user_setup_reply"), x.user_id, x.done);
+}
+
 // -- the interface -----------------------------------------------------------------
 
 using cli_bridge_actor = caf::typed_actor<
@@ -214,6 +249,9 @@ using cli_bridge_actor = caf::typed_actor<
   /// not_found for an unknown session.
   caf::replies_to<session_req>::with<session_reply>,
   /// Subscribes at the event hub; unavailable without a hub.
-  caf::replies_to<events_subscribe_req>::with<events_subscribe_reply>>;
+  caf::replies_to<events_subscribe_req>::with<events_subscribe_reply>,
+  /// permission denied (unauthenticated) for for_user unless root;
+  /// invalid_argument for a malformed key or unknown user.
+  caf::replies_to<user_setup_req>::with<user_setup_reply>>;
 
 } // namespace hal9000

@@ -80,6 +80,8 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<credentials>("hal9000::credentials")
     .add_message_type<daemon_status>("hal9000::daemon_status")
     .add_message_type<daemon_status_req>("hal9000::daemon_status_req")
+    .add_message_type<user_setup_req>("hal9000::user_setup_req")
+    .add_message_type<user_setup_reply>("hal9000::user_setup_reply")
     .add_message_type<daemon_stop_req>("hal9000::daemon_stop_req")
     .add_message_type<daemon_stop_reply>("hal9000::daemon_stop_reply")
     .add_message_type<pool_op_req>("hal9000::pool_op_req")

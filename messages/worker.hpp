@@ -32,7 +32,9 @@ struct claim_request {
   std::string project_dir;   // required; an already validated realpath on the daemon's host
   bool has_limits = false;   // false: the pool's default limits
   resource_limits limits;    // only read when has_limits
-  std::string user_id;       // optional; recorded, not interpreted here
+  std::string user_id;       // optional; the authenticated user (runtime/users.hpp):
+                             // their Claude home and secrets are bound in.
+                             // Never taken from what a client says of itself
   std::string command;       // optional; empty: the configured WORKER_COMMAND
 };
 

@@ -27,6 +27,19 @@ std::string token_path(const std::string& home) {
   return home + "/auth/token";
 }
 
+caf::expected<std::string> random_token() {
+  unsigned char raw[32];
+  if (RAND_bytes(raw, sizeof(raw)) != 1)
+    return make_error(errc::internal, "no randomness for a token");
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string token;
+  for (auto b : raw) {
+    token += hex[b >> 4];
+    token += hex[b & 0xf];
+  }
+  return token;
+}
+
 caf::expected<std::string> read_token(const std::string& path) {
   std::ifstream in{path};
   if (!in) {
@@ -52,15 +65,10 @@ caf::expected<std::string> ensure_token(const std::string& home) {
   auto path = token_path(home);
   if (::access(path.c_str(), F_OK) == 0)
     return read_token(path);
-  unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof(raw)) != 1)
-    return make_error(errc::internal, "no randomness for the control token");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string token;
-  for (auto b : raw) {
-    token += hex[b >> 4];
-    token += hex[b & 0xf];
-  }
+  auto fresh = random_token();
+  if (!fresh)
+    return fresh.error();
+  auto token = std::move(*fresh);
   // O_EXCL: two daemons racing at first start never overwrite each other.
   auto tmp = path + ".tmp." + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);

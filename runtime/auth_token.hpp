@@ -10,6 +10,9 @@ namespace hal9000 {
 
 std::string token_path(const std::string& home);
 
+/// A new random token (256 bits, hex): root's, a local user's, a TLS bundle's.
+caf::expected<std::string> random_token();
+
 /// Reads the token, creating it (and auth/) when missing.
 caf::expected<std::string> ensure_token(const std::string& home);
 

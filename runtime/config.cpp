@@ -89,6 +89,9 @@ caf::error apply(config& c, const std::string& k, const std::string& v) {
   else if (k == "WORKER_CPUS") c.worker_cpus = v;
   else if (k == "WORKER_PIDS_LIMIT") c.worker_pids_limit = v;
   else if (k == "WORKER_COMMAND") c.worker_command = v;
+  else if (k == "HAL9000_WORKER_UID") return parse_uint(k, v, c.worker_uid, 0, 4294967294u);
+  else if (k == "HAL9000_WORKER_GID") return parse_uint(k, v, c.worker_gid, 0, 4294967294u);
+  else if (k == "HAL9000_CLAUDE_HOME") c.claude_home = v;
   else if (k == "HAL9000_PORT") return parse_uint(k, v, c.port, 1, 65535);
   else if (k == "HAL9000_LISTEN") {
     auto colon = v.rfind(':');
@@ -117,6 +120,7 @@ const char* const known_keys[] = {
   "WORKER_COMMAND", "HAL9000_PORT", "HAL9000_LISTEN", "HAL9000_METRICS_PORT",
   "HAL9000_ALLOWED_ROOTS", "DOCKER_HOST", "DOCKER_TLS_VERIFY",
   "DOCKER_CERT_PATH", "HAL9000_DOCKER_CONCURRENCY", "HAL9000_DAEMON_ID",
+  "HAL9000_WORKER_UID", "HAL9000_WORKER_GID", "HAL9000_CLAUDE_HOME",
 };
 
 bool valid_daemon_id(const std::string& s) {
@@ -191,6 +195,11 @@ caf::error validate(const config& c) {
   if (c.home.empty() || c.home[0] != '/')
     return make_error(errc::invalid_argument,
                       "HAL9000_HOME must be an absolute path, got '" + c.home + "'");
+  if (c.claude_home.size() < 2 || c.claude_home[0] != '/'
+      || c.claude_home.find("..") != std::string::npos)
+    return make_error(errc::invalid_argument,
+                      "HAL9000_CLAUDE_HOME must be an absolute path inside the worker, got '"
+                        + c.claude_home + "'");
   if (!valid_daemon_id(c.parent_prefix))
     return make_error(errc::invalid_argument,
                       "invalid HAL9000_PARENT_PREFIX '" + c.parent_prefix

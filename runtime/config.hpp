@@ -51,6 +51,14 @@ struct config {
   std::string worker_cpus = "2";       // WORKER_CPUS
   std::string worker_pids_limit = "100";  // WORKER_PIDS_LIMIT
   std::string worker_command;          // WORKER_COMMAND (empty: Claude Code in tmux)
+  // -- per-user state in workers (runtime/users.hpp) ---------------------------
+  /// The uid:gid the worker image runs as (hal9000/worker:local: claude,
+  /// 1000:1000): each user's Claude home and key are handed to it, since a
+  /// session drops every capability. HAL9000_WORKER_UID / HAL9000_WORKER_GID.
+  uint32_t worker_uid = 1000;
+  uint32_t worker_gid = 1000;
+  /// Where ~/.claude is inside the worker image (HAL9000_CLAUDE_HOME).
+  std::string claude_home = "/home/claude/.claude";
 
   // -- control ----------------------------------------------------------------------
   std::string listen_host = "127.0.0.1";  // HAL9000_LISTEN host part

@@ -107,6 +107,9 @@ slot_paths slot_for(const std::string& home, const std::string& worker_id) {
   slot_paths s;
   s.root = mounts_dir(home) + "/" + worker_id;
   s.workspace = s.root + "/workspace";
+  s.claude = s.root + "/claude";
+  s.secrets = s.root + "/secrets";
+  s.stage = s.root + "/stage";
   s.control = s.root + "/control";
   s.claim_fifo = s.control + "/claim";
   s.ack_fifo = s.control + "/ack";
@@ -268,8 +271,13 @@ caf::error unmount_all_under(const std::string& path) {
 caf::error make_slot(const slot_paths& slot, bool with_workspace) {
   if (auto err = make_dirs(slot.control, 0755))
     return err;
-  if (with_workspace && ::mkdir(slot.workspace.c_str(), 0755) != 0 && errno != EEXIST)
-    return sys_error("cannot create " + slot.workspace, errno);
+  // Only root walks the slot on the host: what is bound into it (a user's
+  // Claude home) is owned by the worker's uid, which may be a host user's too.
+  ::chmod(slot.root.c_str(), 0700);
+  if (with_workspace)
+    for (auto* dir : {&slot.workspace, &slot.claude, &slot.secrets, &slot.stage})
+      if (::mkdir(dir->c_str(), 0755) != 0 && errno != EEXIST)
+        return sys_error("cannot create " + *dir, errno);
   // The entrypoint may run as a non-root user: it reads claim, writes ack.
   for (auto [path, mode] : {std::pair{&slot.claim_fifo, 0644},
                             std::pair{&slot.ack_fifo, 0622}}) {
@@ -284,19 +292,51 @@ caf::error remove_slot(const slot_paths& slot) {
   // rmdir(2) never recurses and fails with EBUSY on a mount point, so a
   // mounted project is never touched. (Reading /proc/self/mountinfo first
   // would cost milliseconds with many containers running.)
-  if (::rmdir(slot.workspace.c_str()) != 0 && errno != ENOENT) {
-    if (errno == EBUSY)
-      return make_error(errc::conflict, "refusing to remove " + slot.root
-                                          + ": a project is still mounted at "
-                                          + slot.workspace);
-    return sys_error("cannot remove " + slot.workspace, errno);
-  }
+  for (auto* dir : {&slot.workspace, &slot.claude, &slot.secrets, &slot.stage})
+    if (::rmdir(dir->c_str()) != 0 && errno != ENOENT) {
+      if (errno == EBUSY)
+        return make_error(errc::conflict, "refusing to remove " + slot.root
+                                            + ": something is still mounted at " + *dir);
+      return sys_error("cannot remove " + *dir, errno);
+    }
   for (auto* path : {&slot.claim_fifo, &slot.ack_fifo})
     if (::unlink(path->c_str()) != 0 && errno != ENOENT)
       return sys_error("cannot remove " + *path, errno);
   for (auto* dir : {&slot.control, &slot.root})
     if (::rmdir(dir->c_str()) != 0 && errno != ENOENT)
       return sys_error("cannot remove " + *dir, errno);
+  return caf::none;
+}
+
+caf::error bind_user(const slot_paths& slot, const std::string& claude_dir,
+                     const std::string& secrets_dir) {
+  if (auto err = bind_mount(claude_dir, slot.claude))
+    return err;
+  auto undo = [&](caf::error err) {
+    unmount(slot.stage);
+    unmount(slot.claude);
+    return err;
+  };
+  if (auto err = bind_mount(secrets_dir, slot.stage))
+    return undo(std::move(err));
+  constexpr auto ro = MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+  if (::mount(nullptr, slot.stage.c_str(), nullptr, ro, nullptr) != 0)
+    return undo(sys_error("cannot make " + slot.stage + " read-only", errno));
+  if (auto err = bind_mount(slot.stage, slot.secrets))
+    return undo(std::move(err));
+  // The read-only copy stays at secrets; the stage is free again.
+  if (::umount2(slot.stage.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+    auto err = sys_error("cannot unmount " + slot.stage, errno);
+    unmount(slot.secrets);
+    return undo(std::move(err));
+  }
+  return caf::none;
+}
+
+caf::error unmount_slot(const slot_paths& slot) {
+  for (auto* dir : {&slot.workspace, &slot.claude, &slot.secrets, &slot.stage})
+    if (auto err = unmount(*dir))
+      return err;
   return caf::none;
 }
 

@@ -9,6 +9,15 @@
 //   HAL9000_HOME/mounts/                    an rshared mount point
 //   HAL9000_HOME/mounts/<id>/workspace      bound rslave at /workspace; the
 //                                           project is bind-mounted here
+//   HAL9000_HOME/mounts/<id>/claude         bound rslave at the image's
+//                                           ~/.claude; the claiming user's
+//                                           users/<user>/claude is bound here
+//   HAL9000_HOME/mounts/<id>/secrets        bound rslave, read-only, at
+//                                           /run/secrets; the user's
+//                                           users/<user>/secrets goes here,
+//                                           read-only (through stage)
+//   HAL9000_HOME/mounts/<id>/stage          where that read-only bind is made
+//                                           before it is moved into secrets
 //   HAL9000_HOME/mounts/<id>/control/claim  FIFO: daemon -> entrypoint, two
 //                                           lines: session name, command
 //   HAL9000_HOME/mounts/<id>/control/ack    FIFO: entrypoint -> daemon,
@@ -33,16 +42,24 @@ namespace hal9000::late_bind {
 constexpr const char* container_control_dir = "/hal9000/control";
 constexpr const char* container_entrypoint = "/hal9000/entrypoint.sh";
 constexpr const char* container_workspace = "/workspace";
+constexpr const char* container_secrets = "/run/secrets";
 
 /// The command a session runs when WORKER_COMMAND is empty: Claude Code in a
-/// tmux session in /workspace, for as long as that tmux session lives.
+/// tmux session in /workspace, for as long as that tmux session lives. The
+/// user's API key, when stored, is read from /run/secrets into Claude Code's
+/// own environment only: never into the container's configuration.
 constexpr const char* default_session_command
-  = "tmux new-session -d -s claude -c /workspace claude"
+  = "tmux new-session -d -s claude -c /workspace"
+    " 'k=/run/secrets/anthropic_key;"
+    " [ -r $k ] && export ANTHROPIC_API_KEY=\"$(cat $k)\"; exec claude'"
     " && while tmux has-session -t claude 2>/dev/null; do sleep 2; done";
 
 struct slot_paths {
   std::string root;       // HAL9000_HOME/mounts/<id>
   std::string workspace;  // root/workspace
+  std::string claude;     // root/claude
+  std::string secrets;    // root/secrets
+  std::string stage;      // root/stage
   std::string control;    // root/control
   std::string claim_fifo; // control/claim
   std::string ack_fifo;   // control/ack
@@ -89,13 +106,27 @@ std::vector<std::string> mounts_under(const std::string& path);
 /// Unmounts everything at or below path (tests' teardown, pool shutdown).
 caf::error unmount_all_under(const std::string& path);
 
-/// Creates the slot: root, control with both FIFOs, and (with_workspace) the
-/// empty workspace directory.
+/// Creates the slot: root (0700), control with both FIFOs, and (with_workspace,
+/// a warm slot) the empty workspace, claude, secrets and stage directories.
 caf::error make_slot(const slot_paths& slot, bool with_workspace);
 
-/// Removes the slot without ever recursing: refuses while the workspace is
-/// still a mount point; fails (naming the path) if the workspace is not empty.
+/// Removes the slot without ever recursing: refuses while the workspace (or
+/// claude, secrets) is still a mount point; fails (naming the path) if one
+/// of them is not empty.
 caf::error remove_slot(const slot_paths& slot);
+
+/// Binds a user's Claude home onto slot.claude (read-write) and the user's
+/// secrets directory onto slot.secrets read-only: bound at slot.stage,
+/// remounted read-only there, then bound on (a bind copies the read-only
+/// flag; a remount would not reach the worker's propagated copy). Five
+/// mount(2) calls, tens of microseconds. On failure, what was bound is
+/// unbound again.
+caf::error bind_user(const slot_paths& slot, const std::string& claude_dir,
+                     const std::string& secrets_dir);
+
+/// Unmounts the workspace, claude, secrets and stage of a slot (none of them
+/// mounted: no error).
+caf::error unmount_slot(const slot_paths& slot);
 
 /// Whether warm claims are possible here, and if not, why.
 struct availability {

@@ -18,6 +18,7 @@
 #include "actors/worker_recorder.hpp"
 #include "messages/error.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/volumes.hpp"
 #include "runtime/worker_image.hpp"
 
 namespace hal9000 {
@@ -130,7 +131,17 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
         });
   }
 
+  // Memory Bank and plugins in every worker; without a keeper, made here.
+  auto shared = parent_options_from(cfg);
+  std::vector<volume_report> volumes;
+  if (!cfg.manage_parent) {
+    shared.labels = opts.extra_labels;
+    volumes = ensure_volumes_blocking(sys, rt.docker, {membank_volume(shared), plugins_volume(shared)},
+                                      labels_for(shared, ""), 30s);
+  }
+
   auto po = pool_options_from(cfg);
+  po.volumes = worker_volumes(shared);
   po.image = image->image;
   po.extra_labels = opts.extra_labels;
   po.network_mode = network_mode;
@@ -162,6 +173,11 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     bridge_options bo;
     bo.cfg = cfg;
     bo.token = opts.token;
+    // Who is who: root's token, local users' and TLS clients' (runtime/user_tokens.hpp).
+    bo.tokens = std::make_shared<user_tokens>(opts.token);
+    for (auto& n : bo.tokens->load(cfg.home))
+      rt.notes.push_back(n);
+    bo.volumes = std::move(volumes);
     bo.listen = opts.listen;
     bo.tls = opts.tls;
     bo.on_stop = opts.on_stop;

@@ -239,9 +239,6 @@ caf::expected<std::vector<std::string>> create_certs(const cert_request& req) {
   if (!exists(dir + "/clients/local/cert.pem"))
     clients.insert(clients.begin(), "local");
   {
-    auto token = ensure_token(req.home);
-    if (!token)
-      return token.error();
     if (auto err = make_dir(dir + "/clients"))
       return err;
     for (auto& name : clients) {
@@ -256,6 +253,11 @@ caf::expected<std::vector<std::string>> create_certs(const cert_request& req) {
         return ca_text.error();
       if (auto err = write_file_atomic(cdir + "/ca.pem", *ca_text, 0644))
         return err;
+      // Each bundle its own token: the daemon knows the client by it
+      // (user tls-<name>, runtime/user_tokens.hpp).
+      auto token = random_token();
+      if (!token)
+        return token.error();
       if (auto err = write_file_atomic(cdir + "/token", *token + "\n", 0600))
         return err;
       done.push_back("created client bundle " + cdir

@@ -179,6 +179,8 @@ TEST_F(cli_tls, right_client_is_accepted) {
   auto st = nlohmann::json::parse(r.out, nullptr, false);
   ASSERT_FALSE(st.is_discarded()) << r.out;
   EXPECT_EQ(st["control"]["tls"], true);
+  // The bundle's own token: the daemon knows the client by its name.
+  EXPECT_EQ(st["user"], "tls-alice");
 }
 
 TEST_F(cli_tls, plain_tcp_is_refused) {

@@ -37,6 +37,7 @@ TEST(embed, a_caf_application_claims_runs_and_shuts_down) {
   cfg.enable_pool_manager = true;
   cfg.min_warm_workers = 1;
   cfg.daemon_id = "embed-" + test::run_id();
+  cfg.parent_prefix = cfg.daemon_id;  // its own shared volumes, removed by label
   cfg.allowed_roots = {"/tmp"};
   runtime_options ro;
   ro.with_bridge = false;

@@ -34,6 +34,9 @@ daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
   daemon_id = "t" + run_id() + "-" + std::to_string(++counter);
   vars["HAL9000_DAEMON_ID"] = daemon_id;
   vars["HAL9000_MANAGE_PARENT"] = "false";
+  // Its own shared volumes (<id>-memorybank, <id>-plugins), never the engine's
+  // real hal9000-* ones.
+  vars["HAL9000_PARENT_PREFIX"] = daemon_id;
 }
 
 daemon_env::~daemon_env() {
@@ -42,6 +45,8 @@ daemon_env::~daemon_env() {
   }
   sh("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
      + " 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
+  sh("vols=$(docker volume ls -q --filter label=hal9000.daemon=" + daemon_id
+     + " 2>/dev/null); [ -z \"$vols\" ] || docker volume rm -f $vols >/dev/null 2>&1");
 }
 
 std::string daemon_env::env_prefix() const {

@@ -22,8 +22,9 @@ struct run_result {
 /// A daemon's environment: HAL9000_HOME, HAL9000_PORT, a daemon id of its
 /// own (so its containers are told apart by label from every other
 /// daemon's), no parent unless a test asks for one, and whatever else a test
-/// sets. At destruction it kills a daemon left running and removes every
-/// container labelled with its daemon id.
+/// sets; the parent prefix is the daemon id, so its shared volumes are its
+/// own. At destruction it kills a daemon left running and removes every
+/// container and volume labelled with its daemon id.
 struct daemon_env {
   std::string home;
   uint16_t port;

@@ -105,3 +105,52 @@ TEST(worker_spec, remote_engine_cold_worker_runs_the_command_directly) {
     << "no host files the engine cannot see";
   EXPECT_NE(std::find(s.env.begin(), s.env.end(), "HAL9000_SESSION=s2"), s.env.end());
 }
+
+TEST(worker_spec, warm_worker_has_slots_for_a_users_home_and_secrets_and_the_volumes) {
+  auto o = warm_opts();
+  o.claude_home = "/home/claude/.claude";
+  o.volumes = {{"volume", "hal9000-memorybank", "/data/membank", false, ""},
+               {"volume", "hal9000-plugins", "/data/plugins", false, ""}};
+  auto s = worker_container_spec(o);
+  auto* home = mount_at(s, "/home/claude/.claude");
+  ASSERT_NE(home, nullptr);
+  EXPECT_EQ(home->source, "/srv/hal/mounts/abc123/claude");
+  EXPECT_EQ(home->propagation, "rslave");
+  EXPECT_FALSE(home->read_only);
+  auto* secrets = mount_at(s, "/run/secrets");
+  ASSERT_NE(secrets, nullptr);
+  EXPECT_EQ(secrets->source, "/srv/hal/mounts/abc123/secrets");
+  EXPECT_EQ(secrets->propagation, "rslave");
+  EXPECT_TRUE(secrets->read_only);
+  auto* mb = mount_at(s, "/data/membank");
+  ASSERT_NE(mb, nullptr);
+  EXPECT_EQ(mb->type, "volume");
+  EXPECT_EQ(mb->source, "hal9000-memorybank");
+  ASSERT_NE(mount_at(s, "/data/plugins"), nullptr);
+  EXPECT_NE(std::find(s.env.begin(), s.env.end(), "CLAUDE_CONFIG_DIR=/home/claude/.claude"),
+            s.env.end());
+  for (auto& e : s.env)
+    EXPECT_EQ(e.find("ANTHROPIC"), std::string::npos) << e;
+}
+
+TEST(worker_spec, cold_worker_binds_the_claiming_users_directories) {
+  auto o = warm_opts();
+  o.claude_home = "/home/claude/.claude";
+  o.cold = true;
+  o.cold_claim.session_name = "s1";
+  o.cold_claim.project_dir = "/home/alice/proj";
+  o.cold_claim.user_id = "uid-1000";
+  auto s = worker_container_spec(o);
+  auto* home = mount_at(s, "/home/claude/.claude");
+  ASSERT_NE(home, nullptr);
+  EXPECT_EQ(home->source, "/srv/hal/users/uid-1000/claude");
+  auto* secrets = mount_at(s, "/run/secrets");
+  ASSERT_NE(secrets, nullptr);
+  EXPECT_EQ(secrets->source, "/srv/hal/users/uid-1000/secrets");
+  EXPECT_TRUE(secrets->read_only);
+  // No user, no per-user mounts.
+  o.cold_claim.user_id.clear();
+  s = worker_container_spec(o);
+  EXPECT_EQ(mount_at(s, "/home/claude/.claude"), nullptr);
+  EXPECT_EQ(mount_at(s, "/run/secrets"), nullptr);
+}
