@@ -399,15 +399,21 @@ TEST_F(sessions_fixture, kill_9_in_a_burst_of_claims_then_restart_keeps_every_in
         why = "session " + name + " listed without its container";
         return false;
       }
+    // A running session's slot holds its mounts (the project, the user's
+    // Claude home and secrets); any other mount is stale.
     std::set<std::string> slots_in_use;
     for (auto& [name, s] : running)
       slots_in_use.insert(fs::canonical(late_bind::mounts_dir(home)).string() + "/"
-                          + s["worker_id"].get<std::string>() + "/workspace");
-    for (auto& m : mounts_in_slots())
-      if (!slots_in_use.count(m)) {
+                          + s["worker_id"].get<std::string>() + "/");
+    for (auto& m : mounts_in_slots()) {
+      bool in_use = false;
+      for (auto& slot : slots_in_use)
+        in_use = in_use || m.rfind(slot, 0) == 0;
+      if (!in_use) {
         why = "stale mount " + m;
         return false;
       }
+    }
     return true;
   };
 
