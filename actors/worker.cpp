@@ -116,9 +116,17 @@ void transition(self_ptr self, worker_state to, std::string reason = {}) {
     self->send(st.observer, std::move(t));
 }
 
+// Users ask why a worker died: an OOM kill says so, with the limit it hit.
+std::string oom_reason(self_ptr self) {
+  auto& l = self->state.applied;
+  if (!l.enabled || l.memory.empty())
+    return "OOM-killed";
+  return "OOM-killed (memory limit " + l.memory + ")";
+}
+
 std::string describe_death(self_ptr self, const docker::event& e) {
   if (self->state.oom)
-    return "OOM-killed";
+    return oom_reason(self);
   if (e.exit_code < 0)
     return "exited (found by the periodic check)";
   return "exited with code " + std::to_string(e.exit_code);
@@ -239,7 +247,7 @@ behavior creating(self_ptr self) {
       if (e.action == "oom")
         st.oom = true;
       else if (e.action == "die")
-        st.died = st.oom ? "OOM-killed" : "exited with code " + std::to_string(e.exit_code);
+        st.died = st.oom ? oom_reason(self) : "exited with code " + std::to_string(e.exit_code);
       else if (e.action == "destroy")
         st.died = "removed from outside";
     },
@@ -452,7 +460,7 @@ behavior busy(self_ptr self) {
       if (e.action == "oom")
         self->state.oom = true;
       else if (e.action == "die" && self->state.oom)
-        begin_teardown(self, worker_state::failed, "OOM-killed");
+        begin_teardown(self, worker_state::failed, oom_reason(self));
       else if (e.action == "die")
         begin_teardown(self, worker_state::stopping,
                        e.exit_code < 0 ? "session " + describe_death(self, e)

@@ -51,9 +51,10 @@ std::string format_event(const lifecycle_event& e) {
       why += ", ";
     why += part;
   };
-  if (e.oom)
+  // The worker's reason already names an OOM kill (and its limit) when it has one.
+  if (e.oom && e.reason.rfind("OOM-killed", 0) != 0)
     add("OOM-killed");
-  if (!e.reason.empty() && !(e.oom && e.reason == "OOM-killed"))
+  if (!e.reason.empty())
     add(e.reason);
   if (e.memory_limit > 0)
     add("memory limit " + format_memory(e.memory_limit));
