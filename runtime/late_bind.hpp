@@ -47,11 +47,15 @@ constexpr const char* container_secrets = "/run/secrets";
 /// The command a session runs when WORKER_COMMAND is empty: Claude Code in a
 /// tmux session in /workspace, for as long as that tmux session lives. The
 /// user's API key, when stored, is read from /run/secrets into Claude Code's
-/// own environment only: never into the container's configuration.
+/// own environment only: never into the container's configuration. When
+/// Claude Code exits (say it cannot reach its service), a shell keeps the
+/// session so the user who attaches sees why; leaving it ends the session.
 constexpr const char* default_session_command
   = "tmux new-session -d -s claude -c /workspace"
     " 'k=/run/secrets/anthropic_key;"
-    " [ -r $k ] && export ANTHROPIC_API_KEY=\"$(cat $k)\"; exec claude'"
+    " [ -r $k ] && export ANTHROPIC_API_KEY=\"$(cat $k)\"; claude;"
+    " echo \"Claude Code exited ($?); this shell keeps the session, exit ends it.\";"
+    " exec bash -l'"
     " && while tmux has-session -t claude 2>/dev/null; do sleep 2; done";
 
 struct slot_paths {
