@@ -21,49 +21,16 @@
 #include "bench_util.hpp"
 #include "runtime/late_bind.hpp"
 
-extern char** environ;
-
 using namespace hal9000::bench;
 
 namespace {
 
 std::string bin_dir;
 
-// Runs argv with stdout/stderr to /dev/null; returns the exit status.
-int run(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
-    return -1;
-  posix_spawn_file_actions_destroy(&fa);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
-
 figure timed(const std::string& name, int runs, const std::vector<std::string>& args,
              int expected_rc = 0) {
   int failures = 0;
-  auto samples = measure(runs, [&](int) { failures += run(args) != expected_rc; });
+  auto samples = measure(runs, [&](int) { failures += run_quiet(args) != expected_rc; });
   if (failures > 0)
     std::fprintf(stderr, "cli_bench: %s failed %d of %d runs\n", name.c_str(),
                  failures, runs);
@@ -93,13 +60,13 @@ int main(int argc, char** argv) {
   ::setenv("WORKER_COMMAND", "sleep 100000", 1);
   ::setenv("ENABLE_POOL_MANAGER", "true", 1);
   ::setenv("MIN_WARM_WORKERS", "2", 1);
-  if (run({claudy, "daemon", "start"}) != 0) {
+  if (run_quiet({claudy, "daemon", "start"}) != 0) {
     std::fprintf(stderr, "cli_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
     return 1;
   }
   // Warm the page cache for both programs before measuring.
-  run({claudy, "daemon", "status"});
-  run({"docker", "ps", "--filter", "label=hal9000.managed=true"});
+  run_quiet({claudy, "daemon", "status"});
+  run_quiet({"docker", "ps", "--filter", "label=hal9000.managed=true"});
 
   auto docker_ps = timed("docker_cli.ps_by_label", runs,
                          {"docker", "ps", "--filter", "label=hal9000.managed=true"});
@@ -120,7 +87,7 @@ int main(int argc, char** argv) {
   auto port = std::string{std::getenv("HAL9000_PORT")};
   print(down());
   ::setenv("HAL9000_PORT", port.c_str(), 1);
-  run({claudy, "daemon", "stop"});
+  run_quiet({claudy, "daemon", "stop"});
   // The daemon leaves HAL9000_HOME/mounts an rshared mount point.
   hal9000::late_bind::unmount_all_under(home);
   std::filesystem::remove_all(home);

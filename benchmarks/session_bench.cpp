@@ -30,8 +30,6 @@
 #include "bench_util.hpp"
 #include "runtime/late_bind.hpp"
 
-extern char** environ;
-
 using namespace hal9000::bench;
 namespace fs = std::filesystem;
 
@@ -41,42 +39,6 @@ std::string claudy;
 std::string home;
 std::string projects;
 std::string daemon_id;
-
-// Runs argv with output to /dev/null; the exit status.
-int run(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0)
-    return -1;
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-// Starts argv with output to /dev/null; its pid (-1 on failure).
-pid_t start(std::vector<std::string> args) {
-  std::vector<char*> argv;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid;
-  int rc = posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  return rc == 0 ? pid : -1;
-}
 
 // A command's stdout (the command line is ours: no user input in it).
 std::string capture(const std::string& cmd) {
@@ -89,18 +51,6 @@ std::string capture(const std::string& cmd) {
     ::pclose(p);
   }
   return out;
-}
-
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
-  socklen_t len = sizeof(addr);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ::close(fd);
-  return ntohs(addr.sin_port);
 }
 
 nlohmann::json claudy_json(const std::string& args) {
@@ -150,7 +100,7 @@ figure sessions_figure(const std::string& name, int n, F before_each, int& failu
     before_each();
     auto p = new_project();
     auto t0 = clock::now();
-    auto rc = run({claudy, p, "--detach"});
+    auto rc = run_quiet({claudy, p, "--detach"});
     samples.push_back(ms_since(t0));
     failures += rc != 0;
   }
@@ -165,7 +115,7 @@ int daemon_pid() {
 }
 
 void cleanup() {
-  run({claudy, "daemon", "stop", "--all"});
+  run_quiet({claudy, "daemon", "stop", "--all"});
   if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
     ::kill(pid, SIGKILL);
   capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
@@ -217,7 +167,7 @@ int main(int argc, char** argv) {
   ::setenv("MAX_WARM_WORKERS", "3", 1);
   ::setenv("WORKER_MEMORY", "256m", 1);
   ::setenv("WORKER_CPUS", "1", 1);
-  if (run({claudy, "daemon", "start"}) != 0) {
+  if (run_quiet({claudy, "daemon", "start"}) != 0) {
     std::fprintf(stderr, "session_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
     cleanup();
     return 1;
@@ -241,14 +191,16 @@ int main(int argc, char** argv) {
   auto pool_claim = summarize("pool_claim_latency.warm", pool_latency);
   auto again = projects + "/p1";
   auto existing = summarize("claudy_detach.existing_session",
-                            measure(warm_n, [&](int) { failures += run({claudy, again, "--detach"}) != 0; }));
+                            measure(warm_n, [&](int) {
+                              failures += run_quiet({claudy, again, "--detach"}) != 0;
+                            }));
   // Cold: the pool stopped, every claim is a create+start.
-  run({claudy, "pool", "stop"});
+  run_quiet({claudy, "pool", "stop"});
   auto cold = sessions_figure("claudy_detach.cold", cold_n, [] {}, failures);
-  run({claudy, "pool", "start"});
+  run_quiet({claudy, "pool", "start"});
   // Up to `total` running sessions, then kill -9 and restart.
   for (int n = warm_n + cold_n; n < total; ++n)
-    run({claudy, new_project(), "--detach"});
+    run_quiet({claudy, new_project(), "--detach"});
   auto running = running_sessions();
   // Two clocks per restart, both from `claudy daemon start`: until the
   // daemon answers with every session listed (the reconciliation), and
@@ -260,7 +212,7 @@ int main(int argc, char** argv) {
       break;
     wait_until([pid] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10));
     auto t0 = clock::now();
-    auto starter = start({claudy, "daemon", "start"});
+    auto starter = start_quiet({claudy, "daemon", "start"});
     if (starter < 0)
       break;
     if (wait_until([&] { return running_sessions() == running; }, std::chrono::seconds(30)))
