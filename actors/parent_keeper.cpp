@@ -223,22 +223,32 @@ void start_parent(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
       });
 }
 
-void create_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
-  auto& o = self->state.opts;
-  auto spec = parent_spec(o);
+using start_fn = void (*)(keeper_ptr, ctx_ptr, std::string, bool, done_fn);
+
+// Makes sure the image is there, creates the container, then starts it.
+void create_container(keeper_ptr self, ctx_ptr ctx, docker::container_spec spec,
+                      std::string image, std::string default_image,
+                      std::string variable, std::string recipe, start_fn start,
+                      done_fn next) {
   auto docker = self->state.docker;
-  auto timeout = o.call_timeout;
-  ensure_image(self, ctx, o.parent_image, config{}.parent_image, "PARENT_IMAGE",
-               "parent", [=] {
+  auto timeout = self->state.opts.call_timeout;
+  ensure_image(self, ctx, std::move(image), std::move(default_image),
+               std::move(variable), std::move(recipe), [=] {
                  self->request(docker, timeout, docker::create_req{spec})
                    .then(
                      [=](docker::container_created& c) {
-                       start_parent(self, ctx, c.id, true, next);
+                       start(self, ctx, c.id, true, next);
                      },
                      [=](caf::error& err) {
                        ctx->fail(with_context(err, "cannot create " + spec.name));
                      });
                });
+}
+
+void create_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  create_container(self, ctx, parent_spec(o), o.parent_image, config{}.parent_image,
+                   "PARENT_IMAGE", "parent", start_parent, std::move(next));
 }
 
 void ensure_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
@@ -325,20 +335,9 @@ void start_chroma(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
 
 void create_chroma(keeper_ptr self, ctx_ptr ctx, done_fn next) {
   auto& o = self->state.opts;
-  auto spec = chroma_spec(o, ctx->chroma);
-  auto docker = self->state.docker;
-  auto timeout = o.call_timeout;
-  ensure_image(self, ctx, o.chromadb_image, config{}.chromadb_image,
-               "CHROMADB_IMAGE", "chromadb", [=] {
-                 self->request(docker, timeout, docker::create_req{spec})
-                   .then(
-                     [=](docker::container_created& c) {
-                       start_chroma(self, ctx, c.id, true, next);
-                     },
-                     [=](caf::error& err) {
-                       ctx->fail(with_context(err, "cannot create " + spec.name));
-                     });
-               });
+  create_container(self, ctx, chroma_spec(o, ctx->chroma), o.chromadb_image,
+                   config{}.chromadb_image, "CHROMADB_IMAGE", "chromadb", start_chroma,
+                   std::move(next));
 }
 
 void ensure_chroma(keeper_ptr self, ctx_ptr ctx, done_fn next) {
