@@ -53,27 +53,6 @@ int64_t ms_since(std::chrono::steady_clock::time_point t) {
            std::chrono::steady_clock::now() - t).count();
 }
 
-// A listening socket on 127.0.0.1:port, held for the test's lifetime.
-struct port_holder {
-  int fd = -1;
-  explicit port_holder(uint16_t port) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-        || ::listen(fd, 1) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ~port_holder() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
-
 class daemon_parent_test : public ::testing::Test {
 protected:
   void SetUp() override {

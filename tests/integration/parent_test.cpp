@@ -25,6 +25,7 @@
 #include "actors/parent_keeper.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
+#include "support/cli_process.hpp"
 #include "support/chroma_server.hpp"
 #include "support/test_env.hpp"
 
@@ -66,29 +67,6 @@ bool heartbeat_ok(uint16_t port) {
                                  "/api/v2/heartbeat");
   return status == 200 && body.find("nanosecond heartbeat") != std::string::npos;
 }
-
-// A listening socket on 127.0.0.1:port, held for the test's lifetime.
-struct port_holder {
-  int fd = -1;
-  explicit port_holder(uint16_t port) {
-    fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
-        || ::listen(fd, 1) != 0) {
-      ::close(fd);
-      fd = -1;
-    }
-  }
-  ~port_holder() {
-    if (fd >= 0)
-      ::close(fd);
-  }
-};
 
 class parent_test : public ::testing::Test {
 protected:

@@ -29,6 +29,26 @@ uint16_t free_port() {
   return ntohs(addr.sin_port);
 }
 
+port_holder::port_holder(uint16_t port) {
+  fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0
+      || ::listen(fd, 1) != 0) {
+    ::close(fd);
+    fd = -1;
+  }
+}
+
+port_holder::~port_holder() {
+  if (fd >= 0)
+    ::close(fd);
+}
+
 daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
   static int counter = 0;
   daemon_id = "t" + run_id() + "-" + std::to_string(++counter);

@@ -14,6 +14,16 @@ std::string bin(const std::string& name);
 /// A loopback TCP port nobody listens on right now.
 uint16_t free_port();
 
+/// A listening socket on 127.0.0.1:port for the holder's lifetime (fd -1
+/// when the port could not be taken): a port in use, for error-path tests.
+struct port_holder {
+  int fd = -1;
+  explicit port_holder(uint16_t port);
+  ~port_holder();
+  port_holder(const port_holder&) = delete;
+  port_holder& operator=(const port_holder&) = delete;
+};
+
 struct run_result {
   int rc = -1;
   std::string out;  // stdout and stderr together
