@@ -14,6 +14,7 @@
 #include "actors/chroma_probe.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
+#include "runtime/names.hpp"
 
 namespace hal9000::chroma {
 
@@ -205,7 +206,7 @@ monitor(monitor_ptr self, options opts, restarter_actor restarter) {
 
 restarter_actor::behavior_type
 docker_restarter(restarter_actor::pointer self, docker::docker_actor docker,
-                 std::string container, int32_t stop_timeout_s) {
+                 std::string container, int32_t stop_timeout_s, std::string prefix) {
   // Monitor, not link: the docker actor is shared, and a link would take it
   // down with us (even our "unreachable" exit when the last handle goes).
   self->monitor(docker);
@@ -219,7 +220,7 @@ docker_restarter(restarter_actor::pointer self, docker::docker_actor docker,
       auto rp = self->make_response_promise<void>();
       // Workers live in the parent's network namespace: restarting it would
       // leave them with loopback only. Refuse, whatever the caller passed.
-      if (container == "hal9000-parent" || container.rfind("hal9000-parent-", 0) == 0) {
+      if (names::is_parent(container, prefix)) {
         rp.deliver(make_error(errc::invalid_argument,
                               "refusing to restart " + container
                                 + ": it owns the workers' network namespace"));
@@ -284,9 +285,10 @@ void spawn_die_watch(caf::actor_system& sys, docker::docker_actor docker,
 restarter_actor spawn_docker_restarter(caf::actor_system& sys,
                                        docker::docker_actor docker,
                                        std::string container,
-                                       int32_t stop_timeout_s) {
+                                       int32_t stop_timeout_s,
+                                       std::string parent_prefix) {
   return sys.spawn(docker_restarter, std::move(docker), std::move(container),
-                   stop_timeout_s);
+                   stop_timeout_s, std::move(parent_prefix));
 }
 
 } // namespace hal9000::chroma

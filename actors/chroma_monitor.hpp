@@ -61,11 +61,13 @@ void spawn_die_watch(caf::actor_system& sys, docker::docker_actor docker,
 /// A restarter that stops (timeout stop_timeout_s) and starts the container
 /// `container` through the docker actor, replying once it runs again. A
 /// container that was not running is simply started. Exits with `docker`.
-/// Refuses (invalid_argument) a container named hal9000-parent[-*].
+/// Refuses (invalid_argument) the parent container of parent_prefix
+/// (HAL9000_PARENT_PREFIX: <prefix>-parent[-*], runtime/names.hpp).
 restarter_actor spawn_docker_restarter(caf::actor_system& sys,
                                        docker::docker_actor docker,
                                        std::string container = "hal9000-chromadb",
-                                       int32_t stop_timeout_s = 5);
+                                       int32_t stop_timeout_s = 5,
+                                       std::string parent_prefix = "hal9000");
 
 } // namespace hal9000::chroma
 

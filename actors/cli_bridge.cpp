@@ -133,7 +133,7 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
       .then(
         [fan](std::vector<session_record>& all) {
           for (auto& s : all)
-            if (s.state != "ended")
+            if (is_live(s.state))
               ++fan->st.sessions;
           fan->done();
         },
@@ -226,7 +226,7 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
         std::string user;
         if (auto err = authenticate(self, req.who, "session start", &user))
           return err;
-        return session_start(self, req, user);
+        return start_session(self, req, user);
       },
       [=](user_setup_req& req) -> caf::result<user_setup_reply> {
         std::string user;

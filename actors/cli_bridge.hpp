@@ -15,6 +15,7 @@
 #include "messages/events.hpp"
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
+#include "messages/sessions.hpp"
 #include "messages/parent.hpp"
 #include "runtime/config.hpp"
 #include "runtime/user_tokens.hpp"
@@ -26,10 +27,11 @@ namespace hal9000 {
 struct bridge_peers {
   docker::docker_actor docker;
   pool_actor pool;
-  session_store_actor store;
+  session_store_actor store;  // status only: the number of running sessions
   chroma_monitor_actor chroma;
   event_hub_actor events;
   parent_actor parent;  // the parent keeper: parent state, volumes, notes
+  sessions_actor sessions;  // every session command (start, list, attach, stop)
 };
 
 struct bridge_options {

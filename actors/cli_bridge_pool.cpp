@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/cli_bridge_state.hpp"
+#include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "runtime/logging.hpp"
 
@@ -36,8 +37,10 @@ void status_op(pointer self, reply_promise rp, const std::string& op) {
   auto timeout = self->state.opts.peer_timeout;
   if (op == "start")
     self->request(pool, timeout, start_atom::value).then(on_status, on_error);
-  else if (op == "stop")
-    self->request(pool, timeout, stop_atom::value).then(on_status, on_error);
+  else if (op == "stop")  // replies once every warm worker is gone: its own budget
+    self->request(pool, pool_stop_budget(pool_options_from(self->state.opts.cfg)),
+                  stop_atom::value)
+      .then(on_status, on_error);
   else
     self->request(pool, timeout, status_atom::value).then(on_status, on_error);
 }

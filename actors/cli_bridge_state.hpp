@@ -32,7 +32,7 @@ caf::error missing(const char* what);
 caf::result<daemon_status> daemon_status_of(pointer self, const std::string& user);
 caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req);
 caf::result<pool_op_reply> pool_scale(pointer self, const pool_scale_req& req);
-caf::result<session_reply> session_start(pointer self, const session_start_req& req,
+caf::result<session_reply> start_session(pointer self, const session_start_req& req,
                                          const std::string& user);
 caf::result<user_setup_reply> user_setup(pointer self, const user_setup_req& req,
                                          const std::string& user);

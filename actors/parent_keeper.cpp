@@ -492,7 +492,7 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
   // Reused, not duplicated: the monitor's restarter for our ChromaDB.
   st.restarter = chroma::spawn_docker_restarter(self->system(), docker,
                                                 chroma_name(st.opts),
-                                                st.opts.stop_timeout_s);
+                                                st.opts.stop_timeout_s, st.opts.name_prefix);
   // Without the docker actor there is nothing to keep. Monitor, not link: the
   // docker actor is shared and must not die with us.
   self->monitor(docker);

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "runtime/config.hpp"
+#include "runtime/names.hpp"
 
 namespace hal9000 {
 
@@ -71,23 +72,23 @@ parent_options parent_options_from(const config& cfg) {
 // -- names and labels -------------------------------------------------------------
 
 std::string parent_name(const parent_options& o) {
-  return o.name_prefix + "-parent";
+  return names::parent_container(o.name_prefix);
 }
 
 std::string chroma_name(const parent_options& o) {
-  return o.name_prefix + "-chromadb";
+  return names::chromadb_container(o.name_prefix);
 }
 
 std::string chroma_volume(const parent_options& o) {
-  return o.name_prefix + "-chromadb";
+  return names::chromadb_volume(o.name_prefix);
 }
 
 std::string membank_volume(const parent_options& o) {
-  return o.name_prefix + "-memorybank";
+  return names::membank_volume(o.name_prefix);
 }
 
 std::string plugins_volume(const parent_options& o) {
-  return o.name_prefix + "-plugins";
+  return names::plugins_volume(o.name_prefix);
 }
 
 std::vector<docker::mount_spec> worker_volumes(const parent_options& o) {

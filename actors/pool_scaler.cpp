@@ -42,6 +42,7 @@ struct pending_claim {
   steady_clock::time_point received;  // wall time, for latency_us
   bool cold_only = false;
   std::vector<std::string> warnings;
+  std::string worker;  // the worker serving it; empty while queued
 };
 
 struct pool_data {
@@ -163,6 +164,7 @@ void spawn_one(self_ptr self, worker_options w, uint64_t claim) {
   st.info[id] = info;
   st.workers[id] = st.factory(self->system(), w,
                               caf::actor_cast<worker_observer_actor>(self));
+  self->monitor(st.workers[id]);  // supervision: worker_died
 }
 
 // A running session of an earlier run: a worker that starts in busy.
@@ -191,6 +193,7 @@ void adopt_one(self_ptr self, const adopted_session& a) {
   st.by_container[a.container_id] = a.worker_id;
   st.workers[a.worker_id] = st.factory(self->system(), w,
                                        caf::actor_cast<worker_observer_actor>(self));
+  self->monitor(st.workers[a.worker_id]);  // supervision: worker_died
 }
 
 void spawn_warm(self_ptr self) {
@@ -258,19 +261,88 @@ void serve(self_ptr self, pool_logic::assignment a) {
   auto w = st.workers.at(a.worker);
   auto timeout = st.opts.docker_timeout + st.opts.ack_timeout;
   auto cid = a.claim;
+  pc.worker = a.worker;
   self->request(w, timeout, claim_atom::value, pc.req)
     .then([self, cid](claim_reply& r) { deliver_claim(self, cid, std::move(r)); },
           [self, cid, wid = a.worker](caf::error& err) {
             auto& st = self->state;
             auto i = st.claims.find(cid);
-            // conflict: the worker left warm before it saw our claim (it
-            // died, or we stopped it); the claim never started: queue it again.
-            if (i != st.claims.end() && error_code(err) == errc::conflict) {
+            // Served or requeued by worker_died meanwhile: not ours to answer.
+            if (i == st.claims.end() || i->second.worker != wid)
+              return;
+            i->second.worker.clear();
+            // conflict: the worker left warm before it saw our claim (we
+            // stopped it); receiver down: its actor died (worker_died
+            // removes what it had started). Queue it again.
+            bool again = error_code(err) == errc::conflict
+                         || err == caf::sec::request_receiver_down;
+            if (again) {
               st.logic.requeue_front(cid, i->second.cold_only);
               return dispatch(self);
             }
             deliver_claim(self, cid, std::move(err));
           });
+}
+
+// Supervision: a worker actor ended without reporting "gone" (it crashed, or
+// was killed). It counts as failed, its container and slot are removed (what
+// Docker has of it is the truth, not what the actor last said), and refill
+// replaces it. A session it served ends through the observer.
+void worker_died(self_ptr self, const std::string& id, const caf::error& reason) {
+  auto& st = self->state;
+  auto info = st.info[id];
+  auto from = info.state;
+  auto cid = info.container_id;
+  auto why = "worker actor died: " + self->system().render(reason);
+  info.state = "failed";
+  info.reason = why;
+  st.failures.push_back(info);
+  if (st.failures.size() > max_failure_records)
+    st.failures.pop_front();
+  st.workers.erase(id);
+  st.info.erase(id);
+  st.by_container.erase(cid);
+  st.logic.forget(id);
+  // A claim in its hands never gets an answer from it: queue it again (the
+  // container it may have renamed is removed below).
+  for (auto& [claim, pc] : st.claims)
+    if (pc.worker == id) {
+      pc.worker.clear();
+      st.logic.requeue_front(claim, pc.cold_only);
+    }
+  if (st.observer) {
+    worker_transition t;
+    t.worker_id = id;
+    t.container_id = cid;
+    t.from = from;
+    t.to = "failed";
+    t.reason = why;
+    t.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  std::chrono::system_clock::now().time_since_epoch()).count();
+    t.session_name = info.session_name;
+    t.served = info.served;
+    self->send(st.observer, std::move(t));
+  }
+  auto clean_slot = [self, id] {
+    if (!is_valid_name(id))
+      return;
+    auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, id, true);
+    self->request(cleaner, self->state.opts.docker_timeout, cleanup_atom::value)
+      .then([](std::string&) {}, [](caf::error&) {});
+  };
+  if (!st.docker)  // deterministic tests: no containers, no slots
+    return;
+  if (!cid.empty())
+    self->request(st.docker, st.opts.docker_timeout, docker::remove_req{cid, true, false})
+      .then([clean_slot] { clean_slot(); },
+            [self, clean_slot, cid](caf::error& err) {
+              if (error_code(err) != errc::not_found)
+                self->state.warnings.push_back("cannot remove container " + cid
+                                               + " of a dead worker: " + error_message(err));
+              clean_slot();
+            });
+  else
+    clean_slot();
 }
 
 void dispatch(self_ptr self) {
@@ -460,6 +532,21 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
   return rp;
 }
 
+// Starts or stops refilling (stop: the warm and creating workers to remove)
+// and tells on_running when that changes.
+std::vector<std::string> set_running(self_ptr self, bool running) {
+  auto& st = self->state;
+  bool was = st.logic.running();
+  std::vector<std::string> victims;
+  if (running)
+    st.logic.start();
+  else
+    victims = st.logic.stop();
+  if (was != running && st.opts.on_running)
+    st.opts.on_running(running);
+  return victims;
+}
+
 void remove_idle(self_ptr self) {
   auto& st = self->state;
   for (auto& id : st.logic.idle_victims(self->clock().now()))
@@ -488,6 +575,17 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
   st.factory = std::move(factory);
   st.late_bind = late_bind;
   st.late_bind_reason = std::move(late_bind_reason);
+  self->set_down_handler([self](caf::down_msg& dm) {
+    auto& st = self->state;
+    for (auto& [id, w] : st.workers)
+      if (w.address() == dm.source) {
+        auto wid = id;
+        worker_died(self, wid, dm.reason);
+        dispatch(self);
+        return;
+      }
+    // Not held any more: it reported gone and left normally.
+  });
   if (!st.invalid) {
     if (st.docker)
       self->request(st.docker, st.opts.docker_timeout,
@@ -503,7 +601,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
       adopt_one(self, a);
     st.opts.adopt.clear();
     if (st.opts.enabled)
-      st.logic.start();
+      set_running(self, true);
     // Warm workers an earlier run left behind go at once; an adopted session
     // that died before the subscription above is noticed here.
     reconcile(self);
@@ -560,14 +658,14 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     [self, refuse](start_atom) -> caf::result<pool_status> {
       if (self->state.invalid)
         return refuse();
-      self->state.logic.start();
+      set_running(self, true);
       dispatch(self);
       return status_of(self);
     },
     [self, refuse](stop_atom) -> caf::result<pool_status> {
       if (self->state.invalid)
         return refuse();
-      auto victims = self->state.logic.stop();
+      auto victims = set_running(self, false);
       if (victims.empty())
         return status_of(self);
       // Reply once every warm worker is gone, so a daemon that shuts down
@@ -726,6 +824,25 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
 }
 
 } // namespace
+
+namespace {
+constexpr std::chrono::milliseconds budget_margin{5000};
+} // namespace
+
+std::chrono::milliseconds pool_claim_budget(const pool_options& o) {
+  // The pool asks its worker with docker_timeout + ack_timeout (serve()).
+  return o.claim_timeout + o.docker_timeout + o.ack_timeout + budget_margin;
+}
+
+std::chrono::milliseconds pool_release_budget(const pool_options& o) {
+  // stop_worker and a release ask the worker with docker_timeout * 2.
+  return o.docker_timeout * 2 + budget_margin;
+}
+
+std::chrono::milliseconds pool_stop_budget(const pool_options& o) {
+  // Workers stop in parallel, each within the release budget.
+  return pool_release_budget(o) + budget_margin;
+}
 
 pool_options pool_options_from(const config& cfg) {
   pool_options o;

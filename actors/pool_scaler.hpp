@@ -54,10 +54,27 @@ struct pool_options {
   /// reconciliation found them running): each gets a worker in busy, so its
   /// Docker events, release and end work like any other session's.
   std::vector<adopted_session> adopt;
+  /// Called (on the pool's thread; must not block) whenever refilling starts
+  /// or stops: the runtime keeps pool/pool-manager.pid with it.
+  std::function<void(bool running)> on_running;
 };
 
 /// Options from the daemon's configuration.
 pool_options pool_options_from(const config& cfg);
+
+// -- one timeout budget: a caller waits for its callee's deadline ----------------
+
+/// The longest a claim may take to be answered: queued up to claim_timeout,
+/// then its worker's own deadlines (each step a Docker call or the ack
+/// wait, run in parallel), plus a margin. Callers wait at least this long.
+std::chrono::milliseconds pool_claim_budget(const pool_options& opts);
+
+/// The longest a release (a worker's stop: Docker stop and remove, unmounts)
+/// may take to be answered.
+std::chrono::milliseconds pool_release_budget(const pool_options& opts);
+
+/// The longest `stop` (every warm worker removed) may take to be answered.
+std::chrono::milliseconds pool_stop_budget(const pool_options& opts);
 
 /// Checks counts (MIN <= MAX <= 100, max_creating >= 1), limits and paths;
 /// invalid_argument naming the setting.

@@ -261,7 +261,7 @@ session_record rebuild(self_ptr self, const docker::container_summary& c,
     r.parent = info.network_mode.substr(10);
   r.created_at = iso8601_utc(std::chrono::system_clock::time_point{std::chrono::seconds{c.created}});
   r.claimed_at = r.created_at;
-  r.state = "running";
+  r.state = session_state::running;
   r.container_id = c.id;
   r.worker_id = worker_id;
   r.served = "warm";
@@ -409,7 +409,7 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
       continue;
     }
     auto r = st.sessions.find(c.name);
-    bool live_record = r != st.sessions.end() && r->second.state != "ended";
+    bool live_record = r != st.sessions.end() && is_live(r->second.state);
     if (is_dead(c.state))
       end_stopped(self, c, wid, live_record);
     else if (live_record)
@@ -418,7 +418,7 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
       adopt_without_record(self, c, wid);
   }
   for (auto& [name, rec] : st.sessions) {
-    if (rec.state == "ended" || names.count(name))
+    if (rec.state == session_state::ended || names.count(name))
       continue;
     ++st.pending;
     self->request(st.store, store_timeout, end_atom::value, name,

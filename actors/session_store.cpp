@@ -6,6 +6,8 @@
 #include <spdlog/spdlog.h>
 
 #include "messages/error.hpp"
+#include "runtime/home_layout.hpp"
+#include "runtime/pid_lock.hpp"
 #include "runtime/store_files.hpp"
 
 namespace hal9000 {
@@ -24,6 +26,7 @@ using store_ptr = session_store_actor::stateful_pointer<store_state>;
 // access (one request at a time, so "check then write" is atomic).
 session_store_actor::behavior_type session_store_fun(store_ptr self,
                                                      std::string home) {
+  auto pool_pid = home_layout::pool_pid(home);
   self->state.files = std::make_unique<store_files>(std::move(home));
   self->state.report = self->state.files->load();
   auto& r = self->state.report;
@@ -51,6 +54,13 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
     [&files](list_atom) -> std::vector<session_record> {
       return files.sessions();
     },
+    [&files](caf::get_atom, const std::string& name,
+             const std::string& project_dir) -> caf::result<std::vector<session_record>> {
+      auto r = files.live_matching(name, project_dir);
+      if (!r)
+        return std::move(r.error());
+      return std::move(*r);
+    },
     [&files](end_atom, const std::string& name, const std::string& reason,
              const std::string& ended_at) -> caf::result<session_record> {
       auto r = files.end_session(name, reason, ended_at);
@@ -67,6 +77,9 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
     },
     [&files](list_atom, workers_atom) -> std::vector<worker_record> {
       return files.workers();
+    },
+    [unit, pool_pid](caf::put_atom, pid_atom, bool running) -> caf::result<void> {
+      return unit(running ? write_pid_file(pool_pid) : remove_pid_file(pool_pid));
     },
     [self](load_atom) -> store_load_report {
       return self->state.report;

@@ -53,7 +53,7 @@ int main() {
         session_record x;
         x.name = "bench-" + std::to_string(i % 50);
         x.project_dir = "/tmp/p" + std::to_string(i % 50);
-        x.state = "running";
+        x.state = session_state::running;
         self->request(store, std::chrono::seconds(5), caf::put_atom::value, x)
           .receive([] {}, [&](caf::error&) { failed = true; });
       });

@@ -66,6 +66,29 @@ int claudy_main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // `claudy pool bogus`: CLI11 only says "A subcommand is required".
+    // Name the word it did not know, and what it expects.
+    auto subs = app.get_subcommands();
+    if (dynamic_cast<const CLI::RequiredError*>(&e) && !subs.empty()
+        && subs.front()->get_subcommands().empty()) {
+      auto* group = subs.front();
+      auto known = group->get_subcommands({});
+      if (!known.empty()) {
+        std::string names, word;
+        for (auto* k : known)
+          names += (names.empty() ? "" : ", ") + k->get_name();
+        for (int i = 1; i + 1 < argc; ++i)
+          if (group->get_name() == argv[i] && argv[i + 1][0] != '-') {
+            word = argv[i + 1];
+            break;
+          }
+        std::cerr << "claudy " << group->get_name() << ": "
+                  << (word.empty() ? std::string{"a command is required"}
+                                   : "unknown command '" + word + "'")
+                  << " (expected one of: " << names << ")\n";
+        return exit_usage;
+      }
+    }
     auto code = app.exit(e);
     return code == 0 ? exit_ok : exit_usage;
   }

@@ -191,11 +191,11 @@ void print_sessions(std::ostream& out, const std::vector<session_record>& xs) {
   out << std::left << std::setw(28) << "NAME" << std::setw(9) << "STATE" << std::setw(8)
       << "AGE" << std::setw(7) << "SERVED" << std::setw(22) << "LIMITS" << "PROJECT\n";
   for (auto& s : xs) {
-    auto state = s.state.empty() ? std::string{"?"} : s.state;
+    auto state = to_string(s.state);
     out << std::setw(28) << s.name << std::setw(9) << state << std::setw(8)
         << age_since(s.created_at) << std::setw(7) << (s.served.empty() ? "-" : s.served)
         << std::setw(22) << limits_text(s.limits) << s.project_dir;
-    if (s.state == "ended" && !s.end_reason.empty())
+    if (s.state == session_state::ended && !s.end_reason.empty())
       out << "  (" << s.end_reason << ")";
     out << "\n";
   }

@@ -106,7 +106,10 @@ int start_session(const context& ctx, const session_flags& f) {
   req.memory = f.memory;
   req.cpus = f.cpus;
   req.pids_limit = f.pids_limit;
-  auto timeout = std::chrono::seconds(ctx.cfg.claim_timeout_s) + 20s;
+  // The daemon answers within its claim budget (the claim timeout, then the
+  // worker's own Docker and start deadlines); a reply that comes later still
+  // leaves the session recorded or undone, never running without a record.
+  auto timeout = std::chrono::seconds(ctx.cfg.claim_timeout_s) + 60s;
   auto r = ask(ctx, std::move(req), timeout);
   if (!r)
     return fail(r.error());
@@ -161,11 +164,19 @@ void add_session_commands(CLI::App& app, context& ctx, int& rc) {
       rc = fail(r.error());
       return;
     }
-    if (ctx.json)
-      std::cout << to_json(r->session).dump(2) << "\n";
-    else
+    // A session that had already ended: a successful no-op, as `docker stop`.
+    bool had_ended = r->existing;
+    if (ctx.json) {
+      auto j = to_json(r->session);
+      j["already_ended"] = had_ended;
+      std::cout << j.dump(2) << "\n";
+    } else if (had_ended) {
+      std::cout << "session " << r->session.name << " had already ended ("
+                << r->session.end_reason << ")\n";
+    } else {
       std::cout << "session " << r->session.name << " stopped ("
                 << r->session.end_reason << ")\n";
+    }
     rc = exit_ok;
   });
 }

@@ -34,5 +34,6 @@ using pool_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
+using pid_atom = caf::atom_constant<caf::atom("pid")>;
 
 } // namespace hal9000

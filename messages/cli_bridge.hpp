@@ -20,6 +20,7 @@
 #include "messages/pool.hpp"
 #include "messages/resource_limits.hpp"
 #include "messages/session_store.hpp"
+#include "messages/sessions.hpp"
 
 namespace hal9000 {
 
@@ -144,9 +145,9 @@ typename Inspector::result_type inspect(Inspector& f, pool_scale_req& x) {
 
 // -- sessions ---------------------------------------------------------------------
 
-/// `claudy PATH`: a session for the project at path (on the daemon's host).
-/// An empty name derives one from the project. A running session of the
-/// same project under that name is returned as is (existing = true).
+/// `claudy PATH`: a session for the project at path (on the daemon's host),
+/// forwarded to the sessions actor as a session_start (messages/sessions.hpp)
+/// with the token's user.
 struct session_start_req {
   credentials who;
   std::string path;
@@ -161,21 +162,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, session_start_req& x) {
   return f(caf::meta::type_name("hal9000::session_start_req"), x.who, x.path,
            x.name, x.no_limits, x.memory, x.cpus, x.pids_limit);
-}
-
-/// A session and how to reach it.
-struct session_reply {
-  session_record session;
-  bool existing = false;
-  /// argv that attaches a terminal to it on the daemon's host.
-  std::vector<std::string> attach;
-  std::vector<std::string> warnings;
-};
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, session_reply& x) {
-  return f(caf::meta::type_name("hal9000::session_reply"), x.session,
-           x.existing, x.attach, x.warnings);
 }
 
 /// `claudy sessions`: every session (ended ones with all = true).
@@ -241,12 +227,14 @@ using cli_bridge_actor = caf::typed_actor<
   caf::replies_to<pool_op_req>::with<pool_op_reply>,
   /// invalid_argument for a negative count; above MAX is capped with a warning.
   caf::replies_to<pool_scale_req>::with<pool_op_reply>,
-  /// invalid_argument for a bad path, name or limit (nothing is created);
-  /// conflict when the name is taken by another project's running session;
-  /// deadline_exceeded when no worker served the claim in time.
+  /// The sessions actor's answer (messages/sessions.hpp): invalid_argument
+  /// for a bad path, name or limit (nothing is claimed); conflict when the
+  /// name is taken by another project's running session; deadline_exceeded
+  /// when no worker served the claim in time.
   caf::replies_to<session_start_req>::with<session_reply>,
   caf::replies_to<sessions_req>::with<std::vector<session_record>>,
-  /// not_found for an unknown session.
+  /// not_found for an unknown session (attach: or an ended one; stop of an
+  /// ended session succeeds with existing = true).
   caf::replies_to<session_req>::with<session_reply>,
   /// Subscribes at the event hub; unavailable without a hub.
   caf::replies_to<events_subscribe_req>::with<events_subscribe_reply>,

@@ -9,6 +9,7 @@
 #include "messages/parent.hpp"
 #include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
+#include "messages/sessions.hpp"
 #include "messages/wire.hpp"
 
 namespace hal9000 {
@@ -96,7 +97,10 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
 
 void register_session_store_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<resource_limits>("hal9000::resource_limits")
+    .add_message_type<session_state>("hal9000::session_state")
     .add_message_type<session_record>("hal9000::session_record")
+    .add_message_type<session_start>("hal9000::session_start")
+    .add_message_type<sessions_actor>("hal9000::sessions_actor")
     .add_message_type<worker_record>("hal9000::worker_record")
     .add_message_type<store_load_report>("hal9000::store_load_report")
     .add_message_type<session_store_actor>("hal9000::session_store_actor");

@@ -46,6 +46,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/resource_limits.hpp"
+#include "messages/session_state.hpp"
 
 namespace hal9000 {
 
@@ -60,7 +61,7 @@ struct session_record {
   std::string project_dir;  // required, immutable; realpath, what is mounted
   std::string created_at;   // required, immutable
   resource_limits limits;   // "resource_limits" in the file; what was applied
-  std::string state;        // mutable: "starting" | "running" | "ended"
+  session_state state = session_state::running;  // mutable; "state" in the file
   std::string container_id; // mutable (set once the container exists)
   std::string worker_id;    // mutable
   std::string user_id;      // immutable; who asked
@@ -122,6 +123,10 @@ using session_store_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom, std::string>::with<session_record>,
   /// Every session, ended ones too, sorted by name.
   caf::replies_to<list_atom>::with<std::vector<session_record>>,
+  /// "Already running?" in one query: (name, project_dir) -> every session
+  /// that has not ended and is named name or runs project_dir (a realpath),
+  /// sorted by name; empty when neither runs. invalid_argument for a bad name.
+  caf::replies_to<caf::get_atom, std::string, std::string>::with<std::vector<session_record>>,
   /// (name, reason, ended_at; empty: now) marks the session ended and keeps
   /// its file; replies with the ended record. Ending an ended session keeps
   /// its first reason and time. not_found.
@@ -132,6 +137,9 @@ using session_store_actor = caf::typed_actor<
   caf::replies_to<caf::delete_atom, workers_atom, std::string>::with<void>,
   /// Every worker record, sorted by id.
   caf::replies_to<list_atom, workers_atom>::with<std::vector<worker_record>>,
+  /// (running) true: writes our pid to pool/pool-manager.pid (0644,
+  /// atomically); false: removes it (only if it holds our pid).
+  caf::replies_to<caf::put_atom, pid_atom, bool>::with<void>,
   /// What the load at spawn found (and moved aside).
   caf::replies_to<load_atom>::with<store_load_report>>;
 

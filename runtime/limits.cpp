@@ -63,6 +63,26 @@ caf::expected<int64_t> parse_cpus(const std::string& text) {
   return static_cast<int64_t>(std::llround(value * 1e9));
 }
 
+caf::expected<limit_values> parse_limits(const resource_limits& l) {
+  limit_values v;
+  v.enabled = l.enabled;
+  if (!l.enabled)
+    return v;
+  auto mem = parse_memory(l.memory);
+  if (!mem)
+    return mem.error();
+  auto cpus = parse_cpus(l.cpus);
+  if (!cpus)
+    return cpus.error();
+  auto pids = parse_pids_limit(l.pids_limit);
+  if (!pids)
+    return pids.error();
+  v.memory_bytes = *mem;
+  v.nano_cpus = *cpus;
+  v.pids_limit = *pids;
+  return v;
+}
+
 caf::expected<int64_t> parse_pids_limit(const std::string& text) {
   bool digits = !text.empty() && text.size() <= 9;
   for (auto c : text)

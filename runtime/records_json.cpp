@@ -67,7 +67,7 @@ json to_json(const session_record& x) {
                          {"memory", x.limits.memory},
                          {"cpus", x.limits.cpus},
                          {"pids_limit", x.limits.pids_limit}}},
-    {"state", x.state},
+    {"state", to_string(x.state)},
     {"container_id", x.container_id},
     {"worker_id", x.worker_id},
     {"user_id", x.user_id},
@@ -95,13 +95,14 @@ caf::expected<session_record> session_from_json(const json& j) {
   if (auto err = check_object_and_version(j))
     return err;
   session_record x;
+  std::string state;
   caf::error err;
   if ((err = read_string(j, "name", true, x.name))
       || (err = read_string(j, "image", false, x.image))
       || (err = read_string(j, "parent", false, x.parent))
       || (err = read_string(j, "project_dir", true, x.project_dir))
       || (err = read_string(j, "created_at", true, x.created_at))
-      || (err = read_string(j, "state", false, x.state))
+      || (err = read_string(j, "state", false, state))
       || (err = read_string(j, "container_id", false, x.container_id))
       || (err = read_string(j, "worker_id", false, x.worker_id))
       || (err = read_string(j, "user_id", false, x.user_id))
@@ -112,6 +113,10 @@ caf::expected<session_record> session_from_json(const json& j) {
     return err;
   if (auto e = valid_name(x.name))
     return e;
+  // A file without a state predates the field: it was written for a
+  // running session.
+  if (!state.empty() && !from_string(state, x.state))
+    return bad("field 'state' is '" + state + "', not starting, running or ended");
   if (auto rl = j.find("resource_limits"); rl != j.end() && !rl->is_null()) {
     if (!rl->is_object())
       return bad("field 'resource_limits' is not an object");

@@ -1,10 +1,12 @@
 #include "runtime/runtime.hpp"
 
+#include <algorithm>
 #include <chrono>
 
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
 
 #include "actors/chroma_monitor.hpp"
 #include "actors/cli_bridge.hpp"
@@ -15,8 +17,10 @@
 #include "actors/pool_scaler.hpp"
 #include "actors/session_reconciler.hpp"
 #include "actors/session_store.hpp"
+#include "actors/sessions.hpp"
 #include "actors/worker_recorder.hpp"
 #include "messages/error.hpp"
+#include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/volumes.hpp"
 #include "runtime/worker_image.hpp"
@@ -82,6 +86,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   if (auto err = validate(cfg))
     return err;
   runtime_handles rt;
+  rt.home = cfg.home;
   rt.metrics = std::make_shared<metrics::daemon_metrics>();
   auto dopts = docker::options_from(cfg);
   dopts.observe = [m = rt.metrics](const char* op, double ms, const caf::error& err) {
@@ -146,6 +151,11 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   po.extra_labels = opts.extra_labels;
   po.network_mode = network_mode;
   po.adopt = rt.reconciled.adopted;
+  // pool/pool-manager.pid holds our pid while the pool refills (the store
+  // owns the files under HAL9000_HOME).
+  po.on_running = [store = rt.store](bool running) {
+    caf::anon_send(store, caf::put_atom::value, pid_atom::value, running);
+  };
   if (image->pull_in_background)
     po.enabled = false;
   if (auto err = validate(po)) {
@@ -154,6 +164,11 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     return err;
   }
   rt.pool = spawn_pool(sys, po, rt.docker, rt.recorder);
+  auto parent = network_mode.rfind("container:", 0) == 0 ? network_mode.substr(10)
+                                                         : std::string{};
+  rt.sessions = spawn_sessions(sys, sessions_options_from(cfg, parent), rt.pool, rt.store,
+                               rt.docker);
+  rt.end_all_budget = pool_release_budget(po) + 10s;
   if (image->pull_in_background)
     pull_then_start(sys, rt.docker, rt.pool, image->image, cfg.enable_pool_manager);
 
@@ -184,7 +199,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     bo.notes = rt.notes;
     rt.bridge = spawn_cli_bridge(sys, std::move(bo),
                                  bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma,
-                                              rt.events, rt.parent});
+                                              rt.events, rt.parent, rt.sessions});
   }
   return rt;
 }
@@ -208,23 +223,38 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
                [](caf::error& err) {
                  log()->warn("pool stop at shutdown: {}", error_message(err));
                });
-    if (all) {
-      std::vector<session_record> sessions;
-      self->request(rt.store, 10s, list_atom::value)
-        .receive([&](std::vector<session_record>& xs) { sessions = std::move(xs); },
-                 [](caf::error&) {});
-      for (auto& s : sessions)
-        if (s.state != "ended") {
-          self->request(rt.pool, 60s, release_atom::value, s.name,
-                        std::string{"daemon stopped with --all"})
-            .receive([](worker_status&) {}, [](caf::error&) {});
-          self->request(rt.store, 10s, end_atom::value, s.name,
-                        std::string{"daemon stopped with --all"}, std::string{})
-            .receive([](session_record&) {}, [](caf::error&) {});
-        }
-    }
+    if (all && rt.sessions)
+      self->request(rt.sessions, rt.end_all_budget,
+                    shutdown_atom::value, std::string{"daemon stopped with --all"})
+        .receive([](std::vector<std::string>& done) {
+                   for (auto& d : done)
+                     log()->info("daemon stop --all: ended {}", d);
+                 },
+                 [](caf::error& err) {
+                   log()->warn("ending sessions at shutdown: {}", error_message(err));
+                 });
   }
+  stop(rt.sessions);
   stop(rt.pool);
+  if (rt.store)  // the pool is gone: so is its pid file
+    self->request(rt.store, 10s, caf::put_atom::value, pid_atom::value, false)
+      .receive([] {}, [](caf::error&) {});
+  // Every session ended: nothing is bound below mounts/ any more, and the
+  // rshared mount point itself goes, so HAL9000_HOME can be removed. A
+  // session that could not be ended keeps its mounts.
+  if (all && rt.store && !rt.home.empty()) {
+    bool live = true;
+    self->request(rt.store, 10s, list_atom::value)
+      .receive(
+        [&](std::vector<session_record>& xs) {
+          live = std::any_of(xs.begin(), xs.end(),
+                             [](const session_record& s) { return is_live(s.state); });
+        },
+        [](caf::error&) {});
+    if (!live)
+      if (auto err = late_bind::unmount_all_under(late_bind::mounts_dir(rt.home)))
+        log()->warn("unmounting {}: {}", late_bind::mounts_dir(rt.home), error_message(err));
+  }
   if (rt.parent && all)
     self->request(rt.parent, 120s, parent_stop_req{true})
       .receive([](parent_stop_reply&) {},

@@ -4,6 +4,7 @@
 // them down cleanly. hal9000d is one caller; any CAF application can be
 // another (its actor_system_config must call hal9000::register_types).
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "messages/pool.hpp"
 #include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
+#include "messages/sessions.hpp"
 #include "messages/worker.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
@@ -45,11 +47,16 @@ struct runtime_handles {
   worker_observer_actor recorder;
   parent_actor parent;  // invalid when the config does not manage a parent
   pool_actor pool;
+  sessions_actor sessions;  // every session's lifecycle (messages/sessions.hpp)
+  /// How long ending every session may take (sessions end in parallel, each
+  /// within the pool's release budget).
+  std::chrono::milliseconds end_all_budget{75000};
   chroma_monitor_actor chroma;
   event_hub_actor events;
   cli_bridge_actor bridge;  // invalid without with_bridge
   std::shared_ptr<metrics::daemon_metrics> metrics;
   std::vector<std::string> notes;  // what the user should know (image choice, ...)
+  std::string home;  // HAL9000_HOME (its mounts/ is unmounted at a stop with all)
   /// What the start-up reconciliation did (sessions adopted, ended, removed).
   reconcile_report reconciled;
 };

@@ -162,7 +162,7 @@ caf::error store_files::put_session(const session_record& in) {
   if (auto err = usable())
     return err;
   auto i = sessions_.find(in.name);
-  if (i != sessions_.end() && i->second.state != "ended"
+  if (i != sessions_.end() && is_live(i->second.state)
       && i->second.project_dir != in.project_dir)
     return make_error(errc::conflict, "session name '" + in.name
                                         + "' is already used by a running session of "
@@ -196,6 +196,19 @@ std::vector<session_record> store_files::sessions() const {
   return out;
 }
 
+caf::expected<std::vector<session_record>>
+store_files::live_matching(const std::string& name, const std::string& project_dir) const {
+  if (auto err = valid_name(name))
+    return err;
+  if (auto err = usable())
+    return err;
+  std::vector<session_record> out;
+  for (auto& [n, x] : sessions_)
+    if (is_live(x.state) && (n == name || x.project_dir == project_dir))
+      out.push_back(x);
+  return out;
+}
+
 caf::expected<session_record>
 store_files::end_session(const std::string& name, const std::string& reason,
                          const std::string& ended_at) {
@@ -206,10 +219,10 @@ store_files::end_session(const std::string& name, const std::string& reason,
   auto i = sessions_.find(name);
   if (i == sessions_.end())
     return make_error(errc::not_found, "no such session: " + name);
-  if (i->second.state == "ended")
+  if (i->second.state == session_state::ended)
     return i->second;
   auto x = i->second;
-  x.state = "ended";
+  x.state = session_state::ended;
   x.end_reason = reason;
   x.ended_at = ended_at.empty() ? utc_now() : ended_at;
   if (auto err = write_session(x))

@@ -29,6 +29,9 @@ public:
   caf::error put_session(const session_record& x);
   caf::expected<session_record> get_session(const std::string& name) const;
   std::vector<session_record> sessions() const;
+  /// Live (not ended) sessions named name or running project_dir.
+  caf::expected<std::vector<session_record>>
+  live_matching(const std::string& name, const std::string& project_dir) const;
   caf::expected<session_record> end_session(const std::string& name,
                                             const std::string& reason,
                                             const std::string& ended_at);

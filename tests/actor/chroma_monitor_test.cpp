@@ -226,6 +226,24 @@ TEST_F(chroma_monitor_test, docker_restarter_never_restarts_the_parent) {
   caf::anon_send_exit(docker, caf::exit_reason::user_shutdown);
 }
 
+// Issue 11: the parent's name comes from HAL9000_PARENT_PREFIX; the literal
+// "hal9000-parent" protected nothing under another prefix.
+TEST_F(chroma_monitor_test, docker_restarter_never_restarts_the_parent_of_its_prefix) {
+  auto docker = docker::spawn_docker(sys(), docker::options{});
+  auto restarter = chroma::spawn_docker_restarter(sys(), docker, "i11x-parent", 1, "i11x");
+  caf::scoped_actor self{sys()};
+  bool refused = false;
+  self->request(restarter, 5s, chroma::restart_req{"test", 1})
+    .receive([] { ADD_FAILURE() << "restarted the parent"; },
+             [&](caf::error& err) {
+               refused = error_code(err) == errc::invalid_argument;
+               EXPECT_NE(error_message(err).find("i11x-parent"), std::string::npos)
+                 << error_message(err);
+             });
+  EXPECT_TRUE(refused);
+  caf::anon_send_exit(docker, caf::exit_reason::user_shutdown);
+}
+
 // -- a real ChromaDB server ---------------------------------------------------------------------
 
 class real_chroma_test : public chroma_monitor_test {

@@ -37,6 +37,7 @@ struct stand_in_data {
   worker_observer_actor observer;
   worker_state state = worker_state::creating;
   std::string session;
+  bool crash_on_claim = false;  // fault injection: dies instead of serving
   static constexpr const char* name = "stand_in_worker";
 };
 
@@ -75,6 +76,11 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
     [self](claim_atom, claim_request& req) -> caf::result<claim_reply> {
       if (self->state.state != worker_state::warm)
         return make_error(errc::conflict, "not warm");
+      if (self->state.crash_on_claim) {  // an abnormal death mid-claim: no reply
+        auto rp = self->make_response_promise<claim_reply>();
+        self->quit(make_error(errc::internal, "injected crash"));
+        return rp;
+      }
       self->state.session = req.session_name;
       report(self, worker_state::claimed);
       report(self, worker_state::busy);
@@ -95,6 +101,10 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
     [self](docker::event& e) {
       if (e.action == "start" && self->state.state == worker_state::creating)
         report(self, worker_state::warm);
+      else if (e.action == "crash")  // an abnormal death, no transition reported
+        self->quit(make_error(errc::internal, "injected crash"));
+      else if (e.action == "arm")
+        self->state.crash_on_claim = true;
       else if (e.action == "die") {
         report(self, worker_state::failed, "exited with code 137");
         report(self, worker_state::gone);
@@ -240,6 +250,53 @@ TEST_F(pool_fixture, min_is_kept_and_a_dead_worker_is_replaced_at_once) {
   EXPECT_EQ(s.creating, 1u) << "the replacement started without any timer";
   EXPECT_EQ(s.failed, 1u);
   EXPECT_EQ(spawned->size(), 3u);
+}
+
+// Issue 11: the pool never monitored its workers. A worker actor that died
+// abnormally stayed counted as warm and took a claim that then failed.
+TEST_F(pool_fixture, a_worker_actor_that_dies_abnormally_is_failed_and_replaced) {
+  start(options(2, 4));
+  to_all("creating", "start");
+  ASSERT_EQ(status().warm, 2u);
+  auto victim = status().workers.front().id;
+  docker::event crash;
+  crash.action = "crash";
+  caf::anon_send(spawned->at(victim), crash);
+  sched.run();
+  auto s = status();
+  EXPECT_EQ(s.warm, 1u) << "a dead worker no longer counts as warm";
+  EXPECT_EQ(s.creating, 1u) << "replaced at once";
+  EXPECT_EQ(s.failed, 1u);
+  bool listed = false;
+  for (auto& w : s.workers)
+    if (w.id == victim) {
+      listed = true;
+      EXPECT_EQ(w.state, "failed");
+      EXPECT_NE(w.reason.find("worker actor died"), std::string::npos) << w.reason;
+    }
+  EXPECT_TRUE(listed);
+  bool observed = false;
+  for (auto& t : rec->all)
+    observed = observed || (t.worker_id == victim && t.to == "failed");
+  EXPECT_TRUE(observed) << "the observer (session store) learns of the failure";
+}
+
+TEST_F(pool_fixture, a_claim_taken_by_a_worker_that_dies_goes_to_another) {
+  start(options(2, 4));
+  to_all("creating", "start");
+  ASSERT_EQ(status().warm, 2u);
+  to_all("warm", "arm");  // both die when they take a claim
+  auto h = self->request(pool, caf::infinite, claim_atom::value, req("survivor"));
+  sched.run();
+  EXPECT_EQ(status().failed, 2u);
+  to_all("creating", "start");  // the replacements become warm and serve it
+  caf::expected<claim_reply> r{caf::sec::unexpected_response};
+  h.receive([&](claim_reply& x) { r = std::move(x); }, [&](caf::error& e) { r = e; });
+  ASSERT_TRUE(r) << error_message(r.error());
+  EXPECT_EQ(r->session_name, "survivor");
+  auto s = status();
+  EXPECT_EQ(s.busy, 1u);
+  EXPECT_EQ(s.claimed, 0u) << "nothing sits in claimed";
 }
 
 TEST_F(pool_fixture, burst_of_claims_all_served_no_worker_twice_max_never_exceeded) {

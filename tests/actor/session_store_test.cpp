@@ -42,7 +42,7 @@ session_record sample(const std::string& name, const std::string& project = "/tm
   x.project_dir = project;
   x.created_at = "2026-01-26T12:00:00Z";
   x.limits = {true, "4g", "2", "100"};
-  x.state = "running";
+  x.state = session_state::running;
   x.container_id = "c0ffee";
   x.worker_id = "w1";
   x.user_id = "1000";
@@ -243,7 +243,7 @@ TEST_F(session_store_test, end_marks_ended_with_reason_and_keeps_the_file) {
                                    std::string{"stopped by user"},
                                    std::string{"2026-01-26T13:00:00Z"});
   ASSERT_TRUE(ended) << error_message(ended.error());
-  EXPECT_EQ(ended->state, "ended");
+  EXPECT_EQ(ended->state, session_state::ended);
   EXPECT_EQ(ended->end_reason, "stopped by user");
   EXPECT_EQ(ended->ended_at, "2026-01-26T13:00:00Z");
   EXPECT_EQ(ended->project_dir, "/tmp/p");
@@ -272,7 +272,7 @@ TEST_F(session_store_test, a_running_name_is_not_taken_by_another_project) {
   start();
   ASSERT_FALSE(tell(caf::put_atom::value, sample("n", "/tmp/one")));
   auto update = sample("n", "/tmp/one");
-  update.state = "running";
+  update.state = session_state::running;
   update.container_id = "new";
   EXPECT_FALSE(tell(caf::put_atom::value, update));  // same project: an update
   auto err = tell(caf::put_atom::value, sample("n", "/tmp/two"));
@@ -285,6 +285,34 @@ TEST_F(session_store_test, a_running_name_is_not_taken_by_another_project) {
   EXPECT_FALSE(tell(caf::put_atom::value, sample("n", "/tmp/two")));
   EXPECT_EQ(ask<session_record>(caf::get_atom::value, std::string{"n"})->project_dir,
             "/tmp/two");
+}
+
+// One query answers "already running?" for a name and a project at once.
+TEST_F(session_store_test, live_matching_finds_by_name_or_project_and_skips_ended) {
+  start();
+  ASSERT_FALSE(tell(caf::put_atom::value, sample("a", "/tmp/pa")));
+  ASSERT_FALSE(tell(caf::put_atom::value, sample("b", "/tmp/pb")));
+  ASSERT_FALSE(tell(caf::put_atom::value, sample("c", "/tmp/pc")));
+  ASSERT_TRUE(ask<session_record>(end_atom::value, std::string{"c"}, std::string{"gone"},
+                                  std::string{}));
+  auto names = [](const std::vector<session_record>& xs) {
+    std::vector<std::string> out;
+    for (auto& x : xs)
+      out.push_back(x.name);
+    return out;
+  };
+  auto both = ask<std::vector<session_record>>(caf::get_atom::value, std::string{"a"},
+                                               std::string{"/tmp/pb"});
+  ASSERT_TRUE(both);
+  EXPECT_EQ(names(*both), (std::vector<std::string>{"a", "b"}));
+  auto ended = ask<std::vector<session_record>>(caf::get_atom::value, std::string{"c"},
+                                                std::string{"/tmp/pc"});
+  ASSERT_TRUE(ended);
+  EXPECT_TRUE(ended->empty());
+  auto bad = ask<std::vector<session_record>>(caf::get_atom::value, std::string{"../x"},
+                                              std::string{"/tmp/pa"});
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(error_code(bad.error()), errc::invalid_argument);
 }
 
 TEST_F(session_store_test, get_unknown_is_not_found) {

@@ -131,6 +131,16 @@ TEST_F(cli_daemon, bad_arguments_are_usage_errors) {
   EXPECT_NE(r.out.find("claudy"), std::string::npos);
 }
 
+// Issue 11: `claudy pool bogus` said "A subcommand is required".
+TEST_F(cli_daemon, an_unknown_subcommand_is_named_in_its_error) {
+  for (auto args : {"pool bogus", "daemon bogus"}) {
+    auto r = env.claudy(args);
+    EXPECT_EQ(r.rc, 2) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("unknown command 'bogus'"), std::string::npos) << args << ": " << r.out;
+    EXPECT_NE(r.out.find("status"), std::string::npos) << r.out;  // what is expected
+  }
+}
+
 TEST_F(cli_daemon, a_hung_daemon_times_out_with_exit_3) {
   ASSERT_EQ(env.claudy("daemon start").rc, 0);
   auto pid = env.daemon_pid();

@@ -226,6 +226,11 @@ TEST_F(daemon_parent_test, a_worker_session_runs_claude_as_claude_and_reaches_ch
   ASSERT_TRUE(wait_for([&] { return inspect(session, "{{.State.Running}}") == "true"; }, 30s))
     << inspect(session, "{{.State.Status}}");
   EXPECT_EQ(inspect(session, "{{.HostConfig.NetworkMode}}").rfind("container:", 0), 0u);
+  // Issue 11: the record said "hal9000-parent" whatever HAL9000_PARENT_PREFIX was.
+  auto rec = nlohmann::json::parse(sh("cat " + home_.path + "/sessions/" + session + ".json"),
+                                   nullptr, false);
+  ASSERT_TRUE(rec.is_object());
+  EXPECT_EQ(rec["parent"], parent());
   EXPECT_EQ(trim(sh("docker exec " + session + " id -un 2>&1")), "claude");
   EXPECT_EQ(trim(sh("docker exec " + session + " pwd 2>&1")), "/workspace");
   int rc = -1;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -20,6 +21,7 @@
 
 #include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/fake_docker_proxy.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -535,4 +537,182 @@ TEST_F(sessions_fixture, bad_input_is_refused_with_its_exit_code_and_nothing_cha
     EXPECT_EQ(snapshot(), before) << c.args;
   }
   EXPECT_EQ(running_sessions().size(), 1u);
+}
+
+// -- issue 11: one owner per session ----------------------------------------------
+
+namespace {
+
+std::set<std::string> warm_ids(const json& pool) {
+  std::set<std::string> out;
+  for (auto& w : pool["workers"])
+    if (w["state"] == "warm")
+      out.insert(w["id"].get<std::string>());
+  return out;
+}
+
+} // namespace
+
+// Two `claudy PATH` at the same moment on one project: one got the session,
+// the other "session ... is already being claimed" (exit 1). Now every caller
+// gets the same session, whether the project or the name is shared.
+TEST_F(sessions_fixture, concurrent_starts_of_one_project_or_one_name_converge) {
+  start_daemon();
+  auto p = project("together");
+  auto q = project("named");
+  std::vector<run_result> by_project(4), by_name(3);
+  std::vector<std::thread> threads;
+  for (auto& r : by_project)
+    threads.emplace_back([&, pr = &r] { *pr = env->claudy("--json " + p + " --detach"); });
+  for (auto& r : by_name)
+    threads.emplace_back(
+      [&, pr = &r] { *pr = env->claudy("--json " + q + " --detach --name same-name"); });
+  for (auto& t : threads)
+    t.join();
+  std::set<std::string> names;
+  for (auto& r : by_project) {
+    ASSERT_EQ(r.rc, 0) << r.out;
+    auto j = parse(r.out);
+    ASSERT_FALSE(j.is_discarded()) << r.out;
+    names.insert(j["name"].get<std::string>());
+  }
+  EXPECT_EQ(names.size(), 1u) << "every caller got the same session";
+  for (auto& r : by_name) {
+    ASSERT_EQ(r.rc, 0) << r.out;
+    EXPECT_EQ(parse(r.out)["name"], "same-name") << r.out;
+  }
+  auto running = running_sessions();
+  EXPECT_EQ(running.size(), 2u);
+  EXPECT_TRUE(running.count("same-name"));
+  EXPECT_TRUE(running.count(*names.begin()));
+}
+
+// `claudy stop NAME` on an ended session exited 5; a second stop is a
+// successful no-op that says the session had ended.
+TEST_F(sessions_fixture, stopping_an_ended_session_succeeds_and_says_it_had_ended) {
+  start_daemon();
+  auto s = start(project("twice"), "--name twice");
+  ASSERT_EQ(s["name"], "twice");
+  auto first = env->claudy("stop twice");
+  ASSERT_EQ(first.rc, 0) << first.out;
+  auto again = env->claudy("stop twice");
+  EXPECT_EQ(again.rc, 0) << again.out;
+  EXPECT_NE(again.out.find("had already ended"), std::string::npos) << again.out;
+  EXPECT_NE(again.out.find("stopped by user"), std::string::npos) << again.out;
+  auto unknown = env->claudy("stop never-was");
+  EXPECT_EQ(unknown.rc, 5) << unknown.out;
+}
+
+// --cpus 1000 was refused by the engine only after a warm worker had been
+// claimed (and used up); --memory 99999t was accepted.
+TEST_F(sessions_fixture, limits_above_the_host_are_refused_before_any_worker_is_claimed) {
+  start_daemon();
+  json pool;
+  ASSERT_TRUE(wait_for([&] {
+    pool = parse(env->claudy("--json pool status").out);
+    return !pool.is_discarded() && pool["warm"] == 2;
+  }, 60s)) << pool.dump();
+  auto before = warm_ids(pool);
+  auto p = project("greedy");
+  auto cpus = env->claudy(p + " --detach --cpus 1000");
+  EXPECT_EQ(cpus.rc, 2) << cpus.out;
+  EXPECT_NE(cpus.out.find("--cpus 1000"), std::string::npos) << cpus.out;
+  EXPECT_NE(cpus.out.find("CPUs"), std::string::npos) << cpus.out;
+  auto mem = env->claudy(p + " --detach --memory 99999t");
+  EXPECT_EQ(mem.rc, 2) << mem.out;
+  EXPECT_NE(mem.out.find("--memory 99999t"), std::string::npos) << mem.out;
+  EXPECT_NE(mem.out.find("GiB"), std::string::npos) << mem.out;
+  pool = parse(env->claudy("--json pool status").out);
+  EXPECT_EQ(warm_ids(pool), before) << "no refused request used up a warm worker";
+  EXPECT_EQ(pool["failed"], 0) << pool.dump();
+  EXPECT_TRUE(running_sessions().empty());
+}
+
+// `claudy PATH --memory M` on a project whose session runs silently ignored
+// the new limits; now they are applied with the Engine's update and said so.
+TEST_F(sessions_fixture, other_limits_on_a_running_project_are_applied_to_it) {
+  start_daemon();
+  auto p = project("grow");
+  auto s = start(p);
+  auto name = s["name"].get<std::string>();
+  ASSERT_FALSE(name.empty());
+  auto r = env->claudy(p + " --detach --memory 300m");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("applied"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("300m"), std::string::npos) << r.out;
+  EXPECT_EQ(sh("docker inspect -f '{{.HostConfig.Memory}}' " + name), "314572800\n");
+  EXPECT_EQ(running_sessions()[name]["resource_limits"]["memory"], "300m");
+  EXPECT_EQ(session_file(name)["resource_limits"]["memory"], "300m");
+  // Dropping limits from a running container: refused, clearly.
+  auto drop = env->claudy(p + " --detach --no-limits");
+  EXPECT_NE(drop.rc, 0) << drop.out;
+  EXPECT_NE(drop.out.find("claudy stop " + name), std::string::npos) << drop.out;
+}
+
+// The reference's pool/pool-manager.pid was documented but never written.
+TEST_F(sessions_fixture, pool_manager_pid_holds_the_daemon_pid_while_the_pool_runs) {
+  start_daemon();
+  auto pidfile = home + "/pool/pool-manager.pid";
+  auto daemon_pid = std::to_string(env->daemon_pid());
+  auto holds = [&](const std::string& want) {
+    return wait_for([&] {
+      auto text = read_all(pidfile);
+      while (!text.empty() && text.back() == '\n')
+        text.pop_back();
+      return text == want;
+    }, 10s);
+  };
+  EXPECT_TRUE(holds(daemon_pid)) << read_all(pidfile);
+  ASSERT_EQ(env->claudy("pool stop").rc, 0);
+  EXPECT_TRUE(wait_for([&] { return !fs::exists(pidfile); }, 10s));
+  ASSERT_EQ(env->claudy("pool start").rc, 0);
+  EXPECT_TRUE(holds(daemon_pid)) << read_all(pidfile);
+  ASSERT_EQ(env->claudy("daemon stop").rc, 0);
+  EXPECT_FALSE(fs::exists(pidfile));
+}
+
+// `claudy daemon stop --all` left HAL9000_HOME/mounts a mount point:
+// removing the state directory afterwards failed with "Device or resource busy".
+TEST_F(sessions_fixture, daemon_stop_all_leaves_no_mount_behind) {
+  start_daemon();
+  auto s = start(project("last"));
+  ASSERT_FALSE(s.empty());
+  auto r = env->claudy("daemon stop --all");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto mounts = late_bind::mounts_dir(home);
+  EXPECT_TRUE(late_bind::mounts_under(mounts).empty());
+  EXPECT_FALSE(late_bind::inspect_mount(mounts).mounted);
+  std::error_code ec;
+  fs::remove_all(mounts, ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_EQ(session_file(s["name"].get<std::string>())["state"], "ended");
+}
+
+// One timeout budget: the bridge gave up on a claim after the claim timeout
+// + 10 s while the worker had up to 35 s to finish it; the session then ran
+// without a record. A FAKE Docker proxy (fault injection) makes the claim's
+// rename slower than that old cut-off: the claim is waited for and recorded.
+TEST_F(sessions_fixture, a_slow_claim_is_waited_for_and_recorded_never_abandoned) {
+  fake_docker_proxy proxy;
+  env->vars["DOCKER_HOST"] = proxy.host();
+  env->vars["HAL9000_CLAIM_TIMEOUT"] = "1";
+  start_daemon();
+  json pool;
+  ASSERT_TRUE(wait_for([&] {
+    pool = parse(env->claudy("--json pool status").out);
+    return !pool.is_discarded() && pool["warm"] == 2;
+  }, 60s)) << pool.dump();
+  proxy.set_mode(fake_docker_proxy::mode::delay, 12s);  // past 1 s + 10 s
+  auto p = project("slow");
+  auto r = env->claudy("--json " + p + " --detach --name slow");
+  proxy.set_mode(fake_docker_proxy::mode::pass);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(parse(r.out)["name"], "slow");
+  auto rec = session_file("slow");
+  ASSERT_FALSE(rec.is_discarded());
+  EXPECT_EQ(rec["state"], "running");
+  EXPECT_TRUE(container_exists("slow"));
+  auto stop = env->claudy("stop slow");
+  EXPECT_EQ(stop.rc, 0) << stop.out;
+  EXPECT_FALSE(container_exists("slow"));
 }

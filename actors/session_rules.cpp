@@ -1,0 +1,168 @@
+#include "actors/session_rules.hpp"
+
+#include <cmath>
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include "messages/error.hpp"
+#include "runtime/names.hpp"
+#include "runtime/validate.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+std::string gib_text(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+  return buf;
+}
+
+std::string cpus_text(int64_t nano) {
+  char buf[32];
+  if (nano % 1000000000 == 0)
+    std::snprintf(buf, sizeof(buf), "%lld", static_cast<long long>(nano / 1000000000));
+  else
+    std::snprintf(buf, sizeof(buf), "%.2f", static_cast<double>(nano) / 1e9);
+  return buf;
+}
+
+} // namespace
+
+host_capacity local_host_capacity() {
+  host_capacity h;
+  auto cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  auto pages = ::sysconf(_SC_PHYS_PAGES);
+  auto page = ::sysconf(_SC_PAGESIZE);
+  if (cpus > 0)
+    h.nano_cpus = static_cast<int64_t>(cpus) * 1000000000;
+  if (pages > 0 && page > 0)
+    h.memory_bytes = static_cast<int64_t>(pages) * page;
+  return h;
+}
+
+host_capacity capacity_from_docker_info(const std::string& info_json, host_capacity fallback) {
+  auto j = nlohmann::json::parse(info_json, nullptr, false);
+  if (!j.is_object())
+    return fallback;
+  if (auto n = j.find("NCPU"); n != j.end() && n->is_number_integer() && n->get<int64_t>() > 0)
+    fallback.nano_cpus = n->get<int64_t>() * 1000000000;
+  if (auto m = j.find("MemTotal"); m != j.end() && m->is_number_integer()
+                                   && m->get<int64_t>() > 0)
+    fallback.memory_bytes = m->get<int64_t>();
+  return fallback;
+}
+
+caf::expected<start_plan> plan_start(const session_settings& s, const session_start& req) {
+  start_plan p;
+  auto project = validate_project_path(req.path, s.allowed_roots, s.home);
+  if (!project)
+    return project.error();
+  p.project_dir = std::move(*project);
+  p.named = !req.name.empty();
+  p.name = p.named ? req.name : default_session_name(p.project_dir);
+  if (auto err = valid_name(p.name))
+    return err;
+  if (names::is_reserved(p.name, s.parent_prefix))
+    return make_error(errc::invalid_argument,
+                      "invalid name '" + p.name + "': the daemon uses it for its own containers");
+  p.memory_given = !req.memory.empty();
+  p.cpus_given = !req.cpus.empty();
+  p.pids_given = !req.pids_limit.empty();
+  p.has_limits = req.no_limits || p.memory_given || p.cpus_given || p.pids_given;
+  if (req.no_limits) {
+    if (p.memory_given || p.cpus_given || p.pids_given)
+      return make_error(errc::invalid_argument,
+                        "--no-limits cannot be combined with --memory, --cpus or --pids-limit");
+    p.limits.enabled = false;
+    p.values.enabled = false;
+    return p;
+  }
+  p.limits.memory = p.memory_given ? req.memory : s.defaults.memory;
+  p.limits.cpus = p.cpus_given ? req.cpus : s.defaults.cpus;
+  p.limits.pids_limit = p.pids_given ? req.pids_limit : s.defaults.pids_limit;
+  auto values = parse_limits(p.limits);
+  if (!values)
+    return values.error();
+  p.values = *values;
+  // What the host cannot give is refused here, before a worker is claimed
+  // (the engine would refuse --cpus only after the claim, and accept any
+  // memory). Only the flags given: the defaults were checked at start.
+  if (p.cpus_given && s.host.nano_cpus > 0 && p.values.nano_cpus > s.host.nano_cpus)
+    return make_error(errc::invalid_argument,
+                      "--cpus " + req.cpus + " is more than the host has ("
+                        + cpus_text(s.host.nano_cpus) + " CPUs)");
+  if (p.memory_given && s.host.memory_bytes > 0 && p.values.memory_bytes > s.host.memory_bytes)
+    return make_error(errc::invalid_argument,
+                      "--memory " + req.memory + " is more than the host's memory ("
+                        + gib_text(s.host.memory_bytes) + ")");
+  return p;
+}
+
+start_decision decide(const start_plan& plan, const std::vector<session_record>& live) {
+  start_decision d;
+  const session_record* same = nullptr;
+  for (auto& s : live) {
+    if (!is_live(s.state))
+      continue;
+    if (s.name == plan.name) {
+      if (s.project_dir != plan.project_dir) {
+        d.action = start_action::conflict;
+        d.message = "session name '" + plan.name + "' is used by a running session of "
+                    + s.project_dir + "; choose another with --name";
+        return d;
+      }
+      same = &s;
+      break;
+    }
+    // Another name on this project: `claudy PATH` attaches to it; a name
+    // of the user's own choosing starts a second session.
+    if (!plan.named && s.project_dir == plan.project_dir && !same)
+      same = &s;
+  }
+  if (!same)
+    return d;
+  d.existing = *same;
+  d.action = start_action::attach;
+  if (!plan.has_limits)
+    return d;
+  auto want = same->limits;
+  if (!plan.limits.enabled) {
+    if (!same->limits.enabled)
+      return d;
+    d.action = start_action::conflict;
+    d.message = "session " + same->name
+                + " runs with limits and a running container cannot drop them; "
+                  "stop it first (claudy stop " + same->name + ")";
+    return d;
+  }
+  if (!want.enabled)  // no limits so far: every one is set now
+    want = plan.limits;
+  if (plan.memory_given)
+    want.memory = plan.limits.memory;
+  if (plan.cpus_given)
+    want.cpus = plan.limits.cpus;
+  if (plan.pids_given)
+    want.pids_limit = plan.limits.pids_limit;
+  want.enabled = true;
+  if (want == same->limits)
+    return d;
+  d.action = start_action::update_limits;
+  d.limits = want;
+  d.message = "applied limits memory " + want.memory + ", cpus " + want.cpus + ", pids "
+              + want.pids_limit + " to the running session " + same->name + " (were "
+              + (same->limits.enabled ? same->limits.memory + ", " + same->limits.cpus + ", "
+                                          + same->limits.pids_limit
+                                      : std::string{"none"})
+              + ")";
+  return d;
+}
+
+bool converges(const start_plan& a, const start_plan& b) {
+  return a.name == b.name || (!b.named && a.project_dir == b.project_dir)
+         || (!a.named && a.project_dir == b.project_dir);
+}
+
+} // namespace hal9000

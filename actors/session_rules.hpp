@@ -1,0 +1,82 @@
+#pragma once
+// The sessions actor's rules as plain code (no actors, unit-tested in
+// tests/unit/session_rules_test.cpp): what a start asks for once validated,
+// and what to do given the sessions that already run.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/expected.hpp>
+
+#include "messages/sessions.hpp"
+#include "runtime/limits.hpp"
+
+namespace hal9000 {
+
+/// What the Docker host can give one container; 0: unknown (not checked).
+struct host_capacity {
+  int64_t nano_cpus = 0;     // CPUs x 1e9
+  int64_t memory_bytes = 0;  // RAM
+};
+
+/// This machine's online CPUs and physical memory (sysconf).
+host_capacity local_host_capacity();
+
+/// NCPU and MemTotal from the Engine's /info JSON; fallback for what it
+/// does not say or when the text is not JSON.
+host_capacity capacity_from_docker_info(const std::string& info_json,
+                                        host_capacity fallback);
+
+/// The settings a start is checked against (from the daemon's config).
+struct session_settings {
+  std::vector<std::string> allowed_roots;  // HAL9000_ALLOWED_ROOTS
+  std::string home;                        // HAL9000_HOME (never a project)
+  std::string parent_prefix = "hal9000";   // HAL9000_PARENT_PREFIX
+  resource_limits defaults;                // WORKER_MEMORY, _CPUS, _PIDS_LIMIT
+  host_capacity host;
+};
+
+/// A validated start.
+struct start_plan {
+  std::string name;         // valid_name, not reserved
+  std::string project_dir;  // realpath under an allowed root
+  bool named = false;       // the user chose the name (--name)
+  bool has_limits = false;  // any of --memory, --cpus, --pids-limit, --no-limits
+  resource_limits limits;   // flags over the defaults
+  limit_values values;      // limits, parsed
+  // Which flags were given (a running session keeps the others).
+  bool memory_given = false;
+  bool cpus_given = false;
+  bool pids_given = false;
+};
+
+/// Checks a start before anything is claimed: the path (realpath, allowed
+/// root, not sensitive), the name (Docker's rule, not the daemon's own), the
+/// limits (syntax, and given ones within the host's CPUs and memory).
+/// invalid_argument naming what is wrong.
+caf::expected<start_plan> plan_start(const session_settings& s, const session_start& req);
+
+/// What a start does, given the live sessions named like it or running its
+/// project (the store's one "already running?" answer).
+enum class start_action : uint8_t {
+  claim,          // nothing runs: claim a worker
+  attach,         // the same project runs: return it as is
+  update_limits,  // it runs with other limits: apply `limits` to it
+  conflict,       // refused: `message` says why
+};
+
+struct start_decision {
+  start_action action = start_action::claim;
+  session_record existing;  // attach and update_limits: the running session
+  resource_limits limits;   // update_limits: what it should run with
+  std::string message;      // conflict: why; update_limits: what changes
+};
+
+start_decision decide(const start_plan& plan, const std::vector<session_record>& live);
+
+/// True when b must wait for a start a that is in flight: the same name, or
+/// the same project without a name of its own choosing.
+bool converges(const start_plan& a, const start_plan& b);
+
+} // namespace hal9000

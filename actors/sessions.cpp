@@ -1,0 +1,436 @@
+// The sessions actor: the one owner of a session's lifecycle. Its rules live
+// in session_rules (plain code); this file is the CAF glue around them:
+//
+//   start ─► plan_start ─► in flight for this name/project? ─yes─► wait, then start again
+//                               │no
+//                               ▼
+//              store: live sessions named so or of this project (one query)
+//                               │ decide()
+//        ┌──────────┬───────────┼──────────────┐
+//     attach    conflict   update_limits      claim ─► pool ─► record ─► reply
+//                           (Docker update,          (the record is on disk
+//                            then the record)         before the reply; a claim
+//                                                     that cannot be recorded is
+//                                                     released)
+#include "actors/sessions.hpp"
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+
+#include <caf/actor_system.hpp>
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/pool_scaler.hpp"
+#include "messages/error.hpp"
+#include "runtime/config.hpp"
+#include "runtime/logging.hpp"
+#include "runtime/time_format.hpp"
+#include "runtime/validate.hpp"
+
+namespace hal9000 {
+
+namespace {
+
+using session_promise = caf::typed_response_promise<session_reply>;
+
+// A user waits on every store request made here; the store also writes a
+// worker record (with fsync) for each worker transition a claim causes.
+// High priority puts ours ahead of those in the store's mailbox.
+constexpr auto urgent = caf::message_priority::high;
+
+struct parked_start {
+  session_start req;
+  session_promise rp;
+};
+
+struct inflight {
+  start_plan plan;
+  std::vector<parked_start> waiting;  // converging starts, in arrival order
+};
+
+struct sessions_state {
+  sessions_options opts;
+  pool_actor pool;
+  session_store_actor store;
+  docker::docker_actor docker;
+  std::map<uint64_t, inflight> starts;
+  uint64_t next = 1;
+  static inline const char* name = "hal9000.sessions";
+};
+
+using self_ptr = sessions_actor::stateful_pointer<sessions_state>;
+
+// What attaches a terminal on the daemon's host: Claude Code's tmux session,
+// or a shell in /workspace when the session runs something else.
+std::vector<std::string> attach_argv(const session_record& s) {
+  return {"docker", "exec", "-it", "-w", "/workspace", s.name, "sh", "-c",
+          "tmux attach -t claude 2>/dev/null || exec sh"};
+}
+
+session_reply reply_for(session_record rec, bool existing) {
+  session_reply r;
+  r.attach = attach_argv(rec);
+  r.session = std::move(rec);
+  r.existing = existing;
+  return r;
+}
+
+std::string who_of(const session_start& req) {
+  return req.user_id + " (" + req.client + ")";
+}
+
+void start(self_ptr self, session_start req, session_promise rp);
+
+// A start is over: the starts that waited for it run again, in order; each
+// now finds the session in the store (or claims one if this start failed).
+void finish(self_ptr self, uint64_t id) {
+  auto i = self->state.starts.find(id);
+  if (i == self->state.starts.end())
+    return;
+  auto waiting = std::move(i->second.waiting);
+  self->state.starts.erase(i);
+  for (auto& w : waiting)
+    start(self, std::move(w.req), std::move(w.rp));
+}
+
+// Undoes a claim whose session cannot be recorded or whose reply never came:
+// nothing may run without a record.
+void undo(self_ptr self, const std::string& name, const std::string& why) {
+  log()->warn("releasing session {}: {}", name, why);
+  self->request(self->state.pool, self->state.opts.release_budget, release_atom::value, name,
+                "start undone: " + why)
+    .then([](worker_status&) {},
+          [name](caf::error& err) {
+            if (error_code(err) != errc::not_found)
+              log()->error("cannot release session {}: {}", name, error_message(err));
+          });
+}
+
+void claim(self_ptr self, uint64_t id, start_plan plan, session_start req,
+           session_promise rp) {
+  auto& st = self->state;
+  claim_request cr;
+  cr.session_name = plan.name;
+  cr.project_dir = plan.project_dir;
+  cr.has_limits = plan.has_limits;
+  cr.limits = plan.limits;
+  cr.user_id = req.user_id;
+  auto who = who_of(req);
+  self->request(st.pool, st.opts.claim_budget, claim_atom::value, cr)
+    .then(
+      [self, id, rp, cr, who](claim_reply& c) mutable {
+        auto& st = self->state;
+        session_record rec;
+        rec.name = c.session_name;
+        rec.image = c.image;
+        rec.parent = st.opts.parent;
+        rec.project_dir = cr.project_dir;
+        rec.created_at = utc_now();
+        rec.limits = c.limits;
+        rec.state = session_state::running;
+        rec.container_id = c.container_id;
+        rec.worker_id = c.worker_id;
+        rec.user_id = cr.user_id;
+        rec.claimed_at = rec.created_at;
+        rec.served = c.served;
+        rec.claim_latency_ms = static_cast<double>(c.latency_us) / 1000.0;
+        auto reply = reply_for(rec, false);
+        reply.warnings = std::move(c.warnings);
+        // Recorded before the reply: a crash right after leaves a record that
+        // the next start reconciles. No record, no session.
+        self->request<urgent>(st.store, st.opts.store_timeout, caf::put_atom::value, rec)
+          .then(
+            [self, id, rp, reply, who]() mutable {
+              auto& s = reply.session;
+              audit("session.start", {{"session", s.name}, {"project", s.project_dir},
+                                      {"who", who}, {"served", s.served},
+                                      {"container", s.container_id}, {"result", "ok"}});
+              rp.deliver(std::move(reply));
+              finish(self, id);
+            },
+            [self, id, rp, reply, who](caf::error& err) mutable {
+              auto why = "its record could not be written: " + error_message(err);
+              undo(self, reply.session.name, why);
+              audit("session.start", {{"session", reply.session.name}, {"who", who},
+                                      {"result", why}});
+              rp.deliver(make_error(errc::internal, "session " + reply.session.name
+                                                      + " was not started: " + why));
+              finish(self, id);
+            });
+      },
+      [self, id, rp, cr, who](caf::error& err) mutable {
+        // The pool answers within its budget; a CAF timeout means it did not,
+        // and its worker may still finish: release whatever it started.
+        if (err == caf::sec::request_timeout)
+          undo(self, cr.session_name, "the claim did not answer within the pool's budget");
+        audit("session.start", {{"session", cr.session_name}, {"project", cr.project_dir},
+                                {"who", who}, {"result", error_message(err)}});
+        rp.deliver(std::move(err));
+        finish(self, id);
+      });
+}
+
+// A running session gets other limits: Docker's update, then its record.
+void update_limits(self_ptr self, uint64_t id, start_decision d, session_promise rp) {
+  auto& st = self->state;
+  auto values = parse_limits(d.limits);
+  if (!values) {
+    rp.deliver(values.error());
+    return finish(self, id);
+  }
+  docker::update_req upd{d.existing.container_id.empty() ? d.existing.name
+                                                         : d.existing.container_id,
+                         values->memory_bytes, values->nano_cpus, values->pids_limit};
+  self->request(st.docker, st.opts.docker_timeout, upd)
+    .then(
+      [self, id, d, rp]() mutable {
+        auto rec = d.existing;
+        rec.limits = d.limits;
+        self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                              caf::put_atom::value, rec)
+          .then(
+            [self, id, rec, d, rp]() mutable {
+              auto reply = reply_for(rec, true);
+              reply.warnings.push_back(d.message);
+              audit("session.update", {{"session", rec.name}, {"result", "ok"},
+                                       {"limits", d.message}});
+              rp.deliver(std::move(reply));
+              finish(self, id);
+            },
+            [self, id, rec, d, rp](caf::error& err) mutable {
+              auto reply = reply_for(rec, true);
+              reply.warnings.push_back(d.message);
+              reply.warnings.push_back("the session's record still shows its old limits: "
+                                       + error_message(err));
+              rp.deliver(std::move(reply));
+              finish(self, id);
+            });
+      },
+      [self, id, d, rp](caf::error& err) mutable {
+        rp.deliver(make_error(error_code(err) == errc::invalid_argument ? errc::invalid_argument
+                                                                          : errc::unavailable,
+                              "cannot apply the new limits to session " + d.existing.name
+                                + ": " + error_message(err)));
+        finish(self, id);
+      });
+}
+
+void start(self_ptr self, session_start req, session_promise rp) {
+  auto& st = self->state;
+  // Every check before anything is claimed. The path checks are a few
+  // metadata syscalls on the daemon's own filesystem (microseconds).
+  auto plan = plan_start(st.opts.settings, req);
+  if (!plan) {
+    audit("session.start", {{"project", req.path}, {"who", who_of(req)},
+                            {"result", error_message(plan.error())}});
+    rp.deliver(plan.error());
+    return;
+  }
+  for (auto& [id, f] : st.starts)
+    if (converges(f.plan, *plan)) {
+      f.waiting.push_back({std::move(req), std::move(rp)});
+      return;
+    }
+  auto id = st.next++;
+  st.starts[id].plan = *plan;
+  self->request<urgent>(st.store, st.opts.store_timeout, caf::get_atom::value, plan->name,
+                        plan->project_dir)
+    .then(
+      [self, id, plan = *plan, req, rp](std::vector<session_record>& live) mutable {
+        auto d = decide(plan, live);
+        switch (d.action) {
+          case start_action::attach:
+            rp.deliver(reply_for(std::move(d.existing), true));
+            return finish(self, id);
+          case start_action::conflict:
+            rp.deliver(make_error(errc::conflict, d.message));
+            return finish(self, id);
+          case start_action::update_limits:
+            return update_limits(self, id, std::move(d), rp);
+          case start_action::claim:
+            return claim(self, id, std::move(plan), std::move(req), rp);
+        }
+      },
+      [self, id, rp](caf::error& err) mutable {
+        rp.deliver(std::move(err));
+        finish(self, id);
+      });
+}
+
+// Ends a session: its worker is released (container removed, project
+// unmounted, slot emptied), then its record is marked ended; done gets the
+// ended record or why not.
+void stop_session(self_ptr self, session_record rec, std::string who, std::string reason,
+                  std::function<void(caf::expected<session_record>)> done) {
+  auto end_record = [self, rec, who, reason, done]() {
+    self->request<urgent>(self->state.store, self->state.opts.store_timeout, end_atom::value,
+                          rec.name, reason, std::string{})
+      .then(
+        [who, done](session_record& ended) {
+          audit("session.stop", {{"session", ended.name}, {"project", ended.project_dir},
+                                 {"who", who}, {"result", "ok"}});
+          done(std::move(ended));
+        },
+        [done](caf::error& err) { done(std::move(err)); });
+  };
+  self->request(self->state.pool, self->state.opts.release_budget, release_atom::value,
+                rec.name, reason)
+    .then([end_record](worker_status&) { end_record(); },
+          [end_record, done](caf::error& err) {
+            // not_found: neither the pool nor Docker (by our labels) knows
+            // it, so its container is gone; the record ends.
+            if (error_code(err) == errc::not_found)
+              end_record();
+            else
+              done(std::move(err));
+          });
+}
+
+} // namespace
+
+sessions_options sessions_options_from(const config& cfg, std::string parent) {
+  sessions_options o;
+  o.settings.allowed_roots = cfg.allowed_roots;
+  o.settings.home = cfg.home;
+  o.settings.parent_prefix = cfg.parent_prefix;
+  o.settings.defaults = resource_limits{true, cfg.worker_memory, cfg.worker_cpus,
+                                        cfg.worker_pids_limit};
+  o.settings.host = local_host_capacity();
+  o.parent = std::move(parent);
+  auto po = pool_options_from(cfg);
+  o.claim_budget = pool_claim_budget(po);
+  o.release_budget = pool_release_budget(po);
+  o.docker_timeout = po.docker_timeout;
+  return o;
+}
+
+sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, pool_actor pool,
+                              session_store_actor store, docker::docker_actor docker) {
+  auto fn = [](self_ptr self, sessions_options opts, pool_actor pool,
+               session_store_actor store,
+               docker::docker_actor docker) -> sessions_actor::behavior_type {
+    auto& st = self->state;
+    st.opts = std::move(opts);
+    st.pool = std::move(pool);
+    st.store = std::move(store);
+    st.docker = std::move(docker);
+    if (st.docker && st.opts.ask_host)
+      self->request(st.docker, st.opts.docker_timeout, docker::info_req{})
+        .then(
+          [self](std::string& info) {
+            auto& h = self->state.opts.settings.host;
+            h = capacity_from_docker_info(info, h);
+          },
+          [](caf::error&) {});  // the local figures stay
+    return {
+      [self](start_atom, session_start& req) -> caf::result<session_reply> {
+        auto rp = self->make_response_promise<session_reply>();
+        start(self, std::move(req), rp);
+        return rp;
+      },
+      [self](list_atom, bool all) -> caf::result<std::vector<session_record>> {
+        auto rp = self->make_response_promise<std::vector<session_record>>();
+        self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                              list_atom::value)
+          .then(
+            [rp, all](std::vector<session_record>& list) mutable {
+              if (!all)
+                list.erase(std::remove_if(list.begin(), list.end(),
+                                          [](auto& s) { return !is_live(s.state); }),
+                           list.end());
+              rp.deliver(std::move(list));
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](caf::get_atom, std::string& name) -> caf::result<session_reply> {
+        if (auto err = valid_name(name))
+          return err;
+        auto rp = self->make_response_promise<session_reply>();
+        self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                              caf::get_atom::value, name)
+          .then(
+            [rp](session_record& rec) mutable {
+              if (!is_live(rec.state))
+                rp.deliver(make_error(errc::not_found, "session '" + rec.name
+                                                         + "' has ended (" + rec.end_reason
+                                                         + ")"));
+              else
+                rp.deliver(reply_for(std::move(rec), true));
+            },
+            [rp, name](caf::error& err) mutable {
+              if (error_code(err) == errc::not_found)
+                rp.deliver(make_error(errc::not_found, "no session named '" + name
+                                                         + "' (see: claudy sessions)"));
+              else
+                rp.deliver(std::move(err));
+            });
+        return rp;
+      },
+      [self](stop_atom, std::string& name, std::string& who) -> caf::result<session_reply> {
+        if (auto err = valid_name(name))
+          return err;
+        auto rp = self->make_response_promise<session_reply>();
+        self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                              caf::get_atom::value, name)
+          .then(
+            [self, rp, who](session_record& rec) mutable {
+              // A second stop is a successful no-op, as with `docker stop`.
+              if (!is_live(rec.state)) {
+                rp.deliver(reply_for(std::move(rec), true));
+                return;
+              }
+              stop_session(self, std::move(rec), who, "stopped by user",
+                           [rp](caf::expected<session_record> r) mutable {
+                             if (r)
+                               rp.deliver(reply_for(std::move(*r), false));
+                             else
+                               rp.deliver(std::move(r.error()));
+                           });
+            },
+            [rp, name](caf::error& err) mutable {
+              if (error_code(err) == errc::not_found)
+                rp.deliver(make_error(errc::not_found, "no session named '" + name
+                                                         + "' (see: claudy sessions)"));
+              else
+                rp.deliver(std::move(err));
+            });
+        return rp;
+      },
+      [self](shutdown_atom, std::string& reason) -> caf::result<std::vector<std::string>> {
+        auto rp = self->make_response_promise<std::vector<std::string>>();
+        self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                              list_atom::value)
+          .then(
+            [self, rp, reason](std::vector<session_record>& list) mutable {
+              list.erase(std::remove_if(list.begin(), list.end(),
+                                        [](auto& s) { return !is_live(s.state); }),
+                         list.end());
+              auto done = std::make_shared<std::vector<std::string>>();
+              auto left = std::make_shared<size_t>(list.size());
+              if (list.empty()) {
+                rp.deliver(std::vector<std::string>{});
+                return;
+              }
+              for (auto& s : list)
+                stop_session(self, s, "daemon", reason,
+                             [rp, done, left, name = s.name](
+                               caf::expected<session_record> r) mutable {
+                               done->push_back(r ? name
+                                                 : name + ": " + error_message(r.error()));
+                               if (--*left == 0)
+                                 rp.deliver(std::move(*done));
+                             });
+            },
+            [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+    };
+  };
+  return sys.spawn(fn, std::move(opts), std::move(pool), std::move(store), std::move(docker));
+}
+
+} // namespace hal9000

@@ -1,0 +1,48 @@
+#pragma once
+// Spawns the sessions actor (interface: messages/sessions.hpp; its rules are
+// plain code in actors/session_rules.hpp).
+
+#include <chrono>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/session_rules.hpp"
+#include "messages/docker.hpp"
+#include "messages/pool.hpp"
+#include "messages/session_store.hpp"
+#include "messages/sessions.hpp"
+
+namespace hal9000 {
+
+struct config;
+
+struct sessions_options {
+  session_settings settings;
+  /// "parent" of every record: the parent container workers join (empty:
+  /// they run on Docker's bridge network).
+  std::string parent;
+  /// How long the pool may take to serve a claim: its claim timeout plus its
+  /// worker's own deadlines (pool_claim_budget). A claim is never given up
+  /// before; if it is anyway, its session is released (never left running
+  /// without a record).
+  std::chrono::milliseconds claim_budget{70000};
+  /// How long a release may take (the worker's stop: Docker calls, unmounts).
+  std::chrono::milliseconds release_budget{65000};
+  /// One store request (an fsynced write).
+  std::chrono::milliseconds store_timeout{10000};
+  /// One Docker request (update of a running session's limits).
+  std::chrono::milliseconds docker_timeout{30000};
+  /// Ask the engine for its CPUs and memory at spawn (settings.host until
+  /// it answers).
+  bool ask_host = true;
+};
+
+/// Options from the daemon's configuration; parent as the runtime found it.
+sessions_options sessions_options_from(const config& cfg, std::string parent);
+
+sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts,
+                              pool_actor pool, session_store_actor store,
+                              docker::docker_actor docker);
+
+} // namespace hal9000

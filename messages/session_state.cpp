@@ -1,0 +1,23 @@
+#include "messages/session_state.hpp"
+
+namespace hal9000 {
+
+std::string to_string(session_state x) {
+  switch (x) {
+    case session_state::starting: return "starting";
+    case session_state::running: return "running";
+    case session_state::ended: return "ended";
+  }
+  return "unknown";
+}
+
+bool from_string(const std::string& text, session_state& x) {
+  for (auto s : {session_state::starting, session_state::running, session_state::ended})
+    if (to_string(s) == text) {
+      x = s;
+      return true;
+    }
+  return false;
+}
+
+} // namespace hal9000

@@ -1,0 +1,31 @@
+#pragma once
+// A session's lifecycle state and how it was served: typed on the wire (CAF
+// serializes an enum as its underlying integer), names only at the edges
+// (the session file's "state" and "served" fields, claudy's output).
+//
+//   starting ──claim served──► running ──stop / container gone──► ended
+//       └──────────claim failed or undone────────────────────────────┘
+
+#include <cstdint>
+#include <string>
+
+namespace hal9000 {
+
+enum class session_state : uint8_t {
+  starting,  // a claim is in flight for it
+  running,   // its container runs the session command
+  ended,     // its container is gone; the record stays with the end reason
+};
+
+/// "starting", "running", "ended".
+std::string to_string(session_state x);
+
+/// The state a name stands for; false (x untouched) for any other text.
+bool from_string(const std::string& text, session_state& x);
+
+/// True until the session has ended.
+inline bool is_live(session_state x) {
+  return x != session_state::ended;
+}
+
+} // namespace hal9000

@@ -1,0 +1,87 @@
+#pragma once
+// The sessions actor's typed interface (actors/sessions.hpp spawns it): the
+// one owner of a session's lifecycle. It validates a start (path, name,
+// reserved names, limits against the host), asks the session store once
+// whether the name or the project already runs, claims a worker through the
+// pool, records the session before it replies, looks sessions up for attach,
+// stops them and ends them with a reason. The CLI bridge authenticates and
+// forwards here; any CAF application may ask it directly.
+//
+// Concurrent starts of one project or one name converge: while a start is in
+// flight, a second one for the same name or project waits for it and then
+// gets the same session (existing = true), never an error.
+//
+// Errors are hal9000::errc values with a message naming what failed:
+//   invalid_argument   bad path, name, reserved name or limits (nothing is
+//                      claimed); limits above the host's CPUs or memory
+//   conflict           the name is taken by another project's running
+//                      session; a running session cannot drop its limits
+//   not_found          attach to an unknown or ended session
+//   deadline_exceeded  no worker served the claim in time (nothing runs)
+//   unavailable        the pool, the store or Docker is unreachable
+
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/session_store.hpp"
+
+namespace hal9000 {
+
+/// `claudy PATH`, as the bridge forwards it: the user is the one the
+/// request's token names, never what a client says of itself.
+struct session_start {
+  std::string user_id;     // authenticated user ("root", "uid-1000", ...)
+  std::string client;      // what the client calls itself (audit only)
+  std::string path;        // project path on the daemon's host (validated here)
+  std::string name;        // empty: derived from the project
+  bool no_limits = false;  // --no-limits
+  std::string memory;      // empty: WORKER_MEMORY (Docker syntax: "8g")
+  std::string cpus;        // empty: WORKER_CPUS ("1.5")
+  std::string pids_limit;  // empty: WORKER_PIDS_LIMIT ("200")
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_start& x) {
+  return f(caf::meta::type_name("hal9000::session_start"), x.user_id, x.client,
+           x.path, x.name, x.no_limits, x.memory, x.cpus, x.pids_limit);
+}
+
+/// A session and how to reach it. existing: it ran before this request (a
+/// start that attached, a stop of a session that had already ended).
+struct session_reply {
+  session_record session;
+  bool existing = false;
+  /// argv that attaches a terminal to it on the daemon's host.
+  std::vector<std::string> attach;
+  std::vector<std::string> warnings;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_reply& x) {
+  return f(caf::meta::type_name("hal9000::session_reply"), x.session,
+           x.existing, x.attach, x.warnings);
+}
+
+using sessions_actor = caf::typed_actor<
+  /// Starts (or attaches to) a session. A running session of the project
+  /// under that name is returned (existing = true); with other limits they
+  /// are applied to it (Docker's update) and a warning says so.
+  caf::replies_to<start_atom, session_start>::with<session_reply>,
+  /// Every session (all = true: ended ones too), sorted by name.
+  caf::replies_to<list_atom, bool>::with<std::vector<session_record>>,
+  /// A running session, for attach; not_found when unknown or ended.
+  caf::replies_to<caf::get_atom, std::string>::with<session_reply>,
+  /// (name, who) ends a session: container removed, project unmounted,
+  /// record ended with "stopped by user". A session that had already ended
+  /// is a success: its record, existing = true. not_found when unknown.
+  caf::replies_to<stop_atom, std::string, std::string>::with<session_reply>,
+  /// (reason) ends every running session (`claudy daemon stop --all`);
+  /// replies the names it ended and, for each that failed, "name: why".
+  caf::replies_to<shutdown_atom, std::string>::with<std::vector<std::string>>>;
+
+} // namespace hal9000
