@@ -557,7 +557,17 @@ std::set<std::string> warm_ids(const json& pool) {
 // the other "session ... is already being claimed" (exit 1). Now every caller
 // gets the same session, whether the project or the name is shared.
 TEST_F(sessions_fixture, concurrent_starts_of_one_project_or_one_name_converge) {
+  // A FAKE Docker proxy (fault injection) slows every reply, so the first
+  // claim is surely still in flight when the others arrive.
+  fake_docker_proxy proxy;
+  env->vars["DOCKER_HOST"] = proxy.host();
   start_daemon();
+  json pool;
+  ASSERT_TRUE(wait_for([&] {
+    pool = parse(env->claudy("--json pool status").out);
+    return !pool.is_discarded() && pool["warm"] == 2;
+  }, 60s)) << pool.dump();
+  proxy.set_mode(fake_docker_proxy::mode::delay, 1500ms);
   auto p = project("together");
   auto q = project("named");
   std::vector<run_result> by_project(4), by_name(3);
@@ -569,6 +579,7 @@ TEST_F(sessions_fixture, concurrent_starts_of_one_project_or_one_name_converge) 
       [&, pr = &r] { *pr = env->claudy("--json " + q + " --detach --name same-name"); });
   for (auto& t : threads)
     t.join();
+  proxy.set_mode(fake_docker_proxy::mode::pass);
   std::set<std::string> names;
   for (auto& r : by_project) {
     ASSERT_EQ(r.rc, 0) << r.out;
