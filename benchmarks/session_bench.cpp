@@ -4,10 +4,14 @@
 // to reconcile 50 running sessions after `kill -9` of the daemon (from
 // `claudy daemon start` until the daemon answers and lists all 50; and until
 // `daemon start` itself returns, which also waits for the first warm workers).
-//   session_bench [--warm N] [--cold N] [--sessions N] [--restarts N]
+// Last, a burst: N `claudy PATH --detach` at once (distinct projects) on a
+// pool scaled to N warm workers, as sessions per second (wall time from the
+// first launch until the last one exits).
+//   session_bench [--warm N] [--cold N] [--sessions N] [--restarts N] [--burst N]
 // Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id,
 // hal9000/test:busybox workers, no parent) and removes everything it made.
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -135,7 +139,7 @@ void cleanup() {
 } // namespace
 
 int main(int argc, char** argv) {
-  int warm_n = 30, cold_n = 15, total = 50, restarts = 3;
+  int warm_n = 30, cold_n = 15, total = 50, restarts = 3, burst_n = 20;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--warm") == 0)
       warm_n = std::atoi(argv[i + 1]);
@@ -145,6 +149,8 @@ int main(int argc, char** argv) {
       total = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--restarts") == 0)
       restarts = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--burst") == 0)
+      burst_n = std::atoi(argv[i + 1]);
   }
   auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
   claudy = (bin_dir / "claudy").string();
@@ -164,7 +170,8 @@ int main(int argc, char** argv) {
   ::setenv("SKIP_IMAGE_PULL", "true", 1);
   ::setenv("ENABLE_POOL_MANAGER", "true", 1);
   ::setenv("MIN_WARM_WORKERS", "3", 1);
-  ::setenv("MAX_WARM_WORKERS", "3", 1);
+  // Room for the burst's deep pool (`pool scale N`); MIN keeps 3 otherwise.
+  ::setenv("MAX_WARM_WORKERS", std::to_string(std::max(3, burst_n)).c_str(), 1);
   ::setenv("WORKER_MEMORY", "256m", 1);
   ::setenv("WORKER_CPUS", "1", 1);
   if (run_quiet({claudy, "daemon", "start"}) != 0) {
@@ -228,6 +235,32 @@ int main(int argc, char** argv) {
       break;
     }
   }
+  // The burst: a deep pool, then every claim at once.
+  double burst_rate = 0;
+  int burst_failures = 0;
+  if (burst_n > 0) {
+    run_quiet({claudy, "pool", "scale", std::to_string(burst_n)});
+    if (!wait_until([&] { return warm_workers() >= static_cast<size_t>(burst_n); },
+                    std::chrono::seconds(120)))
+      std::fprintf(stderr, "session_bench: the pool did not reach %d warm\n", burst_n);
+    std::vector<std::string> paths;
+    for (int i = 0; i < burst_n; ++i)
+      paths.push_back(new_project());
+    std::vector<pid_t> pids;
+    auto t0 = clock::now();
+    for (auto& p : paths)
+      pids.push_back(start_quiet({claudy, p, "--detach"}));
+    for (auto pid : pids) {
+      int status = 0;
+      if (pid < 0 || ::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)
+          || WEXITSTATUS(status) != 0)
+        ++burst_failures;
+    }
+    auto secs = ms_since(t0) / 1000.0;
+    burst_rate = secs > 0 ? burst_n / secs : 0;
+    failures += burst_failures;
+    run_quiet({claudy, "pool", "scale", "3"});
+  }
   print(warm);
   print(pool_claim);
   print(existing);
@@ -240,6 +273,10 @@ int main(int argc, char** argv) {
   auto n = std::to_string(running);
   print(summarize("restart_reconcile." + n + "_sessions", reconcile));
   print(summarize("restart_daemon_start_cmd." + n + "_sessions", start_cmd));
+  if (burst_n > 0)
+    std::printf("{\"name\":\"claudy_detach.burst%d\",\"p50\":%.1f,\"p99\":%.1f,"
+                "\"unit\":\"sessions/s\",\"n\":%d,\"failed\":%d}\n",
+                burst_n, burst_rate, burst_rate, burst_n, burst_failures);
   if (failures > 0)
     std::fprintf(stderr, "session_bench: %d claims failed\n", failures);
   cleanup();
