@@ -21,6 +21,7 @@
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/metrics_server.hpp"
+#include "runtime/home_layout.hpp"
 #include "runtime/pid_lock.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/system_config.hpp"
@@ -86,7 +87,7 @@ int run(config cfg) {
               << std::strerror(errno) << "\n";
     return 1;
   }
-  auto lock = pid_lock::acquire(cfg.home + "/hal9000d.pid");
+  auto lock = pid_lock::acquire(home_layout::daemon_pid(cfg.home));
   if (!lock) {
     std::cerr << "hal9000d: " << error_message(lock.error()) << "\n";
     return 1;

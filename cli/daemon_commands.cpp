@@ -17,6 +17,7 @@
 #include "cli/output.hpp"
 #include "cli/start_wait.hpp"
 #include "messages/error.hpp"
+#include "runtime/home_layout.hpp"
 #include "runtime/pid_lock.hpp"
 #include "runtime/tls_certs.hpp"
 
@@ -219,7 +220,7 @@ int stop(const context& ctx, bool all) {
   auto who = (*conn)->who();
   if (!who)
     return fail(who.error());
-  auto pid = ctx.host.empty() ? lock_holder(ctx.cfg.home + "/hal9000d.pid")
+  auto pid = ctx.host.empty() ? lock_holder(home_layout::daemon_pid(ctx.cfg.home))
                               : caf::expected<pid_t>{caf::error{}};
   auto reply = (*conn)->call<daemon_stop_reply>(daemon_stop_req{*who, all}, 60s);
   if (!reply)

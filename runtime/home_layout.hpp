@@ -10,11 +10,5 @@ inline std::string daemon_pid(const std::string& home) { return home + "/hal9000
 inline std::string pool_pid(const std::string& home) { return home + "/pool/pool-manager.pid"; }
 inline std::string sessions_dir(const std::string& home) { return home + "/sessions"; }
 inline std::string workers_dir(const std::string& home) { return home + "/pool/workers"; }
-inline std::string session_file(const std::string& home, const std::string& valid_name) {
-  return sessions_dir(home) + "/" + valid_name + ".json";
-}
-inline std::string worker_file(const std::string& home, const std::string& valid_id) {
-  return workers_dir(home) + "/" + valid_id + ".json";
-}
 
 } // namespace hal9000::home_layout
