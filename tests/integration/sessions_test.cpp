@@ -727,3 +727,26 @@ TEST_F(sessions_fixture, a_slow_claim_is_waited_for_and_recorded_never_abandoned
   EXPECT_EQ(stop.rc, 0) << stop.out;
   EXPECT_FALSE(container_exists("slow"));
 }
+
+// The bridge capped `pool stop` at 5 s while the pool replies only once every
+// warm worker is gone (claudy waits 120 s): with a slow engine the stop was
+// reported as failed although it went on. Now the bridge waits the pool's
+// own stop budget.
+TEST_F(sessions_fixture, pool_stop_on_a_slow_engine_is_waited_for) {
+  fake_docker_proxy proxy;  // a FAKE, for fault injection: slow replies
+  env->vars["DOCKER_HOST"] = proxy.host();
+  start_daemon();
+  json pool;
+  ASSERT_TRUE(wait_for([&] {
+    pool = parse(env->claudy("--json pool status").out);
+    return !pool.is_discarded() && pool["warm"] == 2;
+  }, 60s)) << pool.dump();
+  proxy.set_mode(fake_docker_proxy::mode::delay, 7s);  // one removal: past 5 s
+  auto r = env->claudy("--json pool stop");
+  proxy.set_mode(fake_docker_proxy::mode::pass);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto j = parse(r.out);
+  ASSERT_FALSE(j.is_discarded()) << r.out;
+  EXPECT_EQ(j["warm"], 0) << r.out;
+  EXPECT_EQ(j["running"], false) << r.out;
+}
