@@ -1,0 +1,225 @@
+// The MCP servers' cost to a session (issue 16), with the real worker image,
+// the real ChromaDB and a parent of this benchmark's own:
+//   mcp_connected.warm_claim   from `claudy PATH --detach` (warm pool) until
+//                              `claude mcp list` in the session first reports
+//                              every server connected (target: 2 s)
+//   claude_mcp_list            one `claude mcp list` in a running session
+//                              (starts every server and checks it)
+//   chroma_mcp_query           one chroma_query_documents round trip through
+//                              the SDK's client, in the worker, to our Chroma
+//                              server and the shared ChromaDB
+//   mcp_bench [--sessions N] [--queries N] [--client tests/integration/mcp_client.mjs]
+// Runs its own daemon (temporary HAL9000_HOME, free ports, own daemon id and
+// parent prefix) and removes everything it made.
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "bench_util.hpp"
+#include "runtime/late_bind.hpp"
+#include "runtime/mcp_config.hpp"
+
+using namespace hal9000::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string claudy;
+std::string home;
+std::string projects;
+std::string daemon_id;
+std::string prefix;
+
+// A command's stdout and exit status (the command line is ours).
+std::string capture(const std::string& cmd, int* rc = nullptr) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) {
+    if (rc)
+      *rc = -1;
+    return out;
+  }
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
+    out.append(buf, n);
+  int st = ::pclose(p);
+  if (rc)
+    *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+nlohmann::json claudy_json(const std::string& args) {
+  return nlohmann::json::parse(capture(claudy + " --json " + args + " 2>/dev/null"), nullptr,
+                               false);
+}
+
+template <class F>
+bool wait_until(F cond, std::chrono::milliseconds deadline) {
+  auto until = clock::now() + deadline;
+  while (clock::now() < until) {
+    if (cond())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return cond();
+}
+
+size_t warm_workers() {
+  auto j = claudy_json("pool status");
+  return j.is_object() && j.contains("warm") ? j["warm"].get<size_t>() : 0;
+}
+
+// Whether `claude mcp list` in the session reports every server connected.
+bool all_connected(const std::string& session) {
+  auto out = capture("docker exec -w /workspace " + session + " claude mcp list 2>&1");
+  size_t n = 0;
+  for (auto p = out.find("Connected"); p != std::string::npos; p = out.find("Connected", p + 1))
+    ++n;
+  return n == hal9000::mcp::server_names().size();
+}
+
+int project_counter = 0;
+
+std::string new_project() {
+  auto p = projects + "/p" + std::to_string(++project_counter);
+  fs::create_directories(p);
+  // The worker's user (claude, 1000) must enter it.
+  if (::chown(p.c_str(), 1000, 1000) != 0 || ::chmod(p.c_str(), 0755) != 0)
+    std::fprintf(stderr, "mcp_bench: cannot hand %s to uid 1000\n", p.c_str());
+  return p;
+}
+
+int daemon_pid() {
+  std::ifstream in{home + "/hal9000d.pid"};
+  int pid = 0;
+  in >> pid;
+  return pid;
+}
+
+void cleanup() {
+  run_quiet({claudy, "daemon", "stop", "--all"});
+  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
+    ::kill(pid, SIGKILL);
+  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
+          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
+  capture("vs=$(docker volume ls -q --filter name=^" + prefix
+          + "- 2>/dev/null); [ -z \"$vs\" ] || docker volume rm -f $vs >/dev/null 2>&1");
+  auto mounts = hal9000::late_bind::mounts_dir(home);
+  if (hal9000::late_bind::unmount_all_under(mounts)
+      || !hal9000::late_bind::mounts_under(mounts).empty()) {
+    std::fprintf(stderr, "mcp_bench: mounts left under %s; not removing it\n", mounts.c_str());
+    return;
+  }
+  fs::remove_all(home);
+  fs::remove_all(projects);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int sessions = 5, queries = 200;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--sessions") == 0)
+      sessions = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--queries") == 0)
+      queries = std::atoi(argv[i + 1]);
+  }
+  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
+  claudy = (bin_dir / "claudy").string();
+  // The build tree is <checkout>/build; --client names the script otherwise.
+  auto client = (bin_dir.parent_path() / "tests/integration/mcp_client.mjs").string();
+  for (int i = 1; i + 1 < argc; ++i)
+    if (std::strcmp(argv[i], "--client") == 0)
+      client = argv[i + 1];
+  if (!fs::exists(client)) {
+    std::fprintf(stderr, "mcp_bench: no %s (give --client PATH)\n", client.c_str());
+    return 2;
+  }
+  char home_tmpl[] = "/tmp/hal9000-mcp-bench-XXXXXX";
+  char proj_tmpl[] = "/tmp/hal9000-mcp-bench-projects-XXXXXX";
+  if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
+    return 1;
+  home = home_tmpl;
+  projects = proj_tmpl;
+  ::chmod(projects.c_str(), 0755);
+  daemon_id = "mcpbench-" + std::to_string(::getpid());
+  prefix = daemon_id;
+  ::setenv("HAL9000_HOME", home.c_str(), 1);
+  ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
+  ::setenv("HAL9000_DAEMON_ID", daemon_id.c_str(), 1);
+  ::setenv("HAL9000_PARENT_PREFIX", prefix.c_str(), 1);
+  ::setenv("HAL9000_MANAGE_PARENT", "true", 1);
+  ::setenv("CHROMADB_PORT", std::to_string(free_port()).c_str(), 1);
+  ::setenv("HAL9000_ALLOWED_ROOTS", "/tmp", 1);
+  ::setenv("WORKER_IMAGE", "hal9000/worker:local", 1);
+  ::setenv("WORKER_COMMAND", "sleep 100000", 1);
+  ::setenv("SKIP_IMAGE_PULL", "true", 1);
+  ::setenv("ENABLE_POOL_MANAGER", "true", 1);
+  ::setenv("MIN_WARM_WORKERS", "1", 1);
+  ::setenv("MAX_WARM_WORKERS", "1", 1);
+  ::setenv("WORKER_MEMORY", "1g", 1);
+  if (run_quiet({claudy, "daemon", "start", "--timeout", "180"}) != 0) {
+    std::fprintf(stderr, "mcp_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
+    cleanup();
+    return 1;
+  }
+  int failures = 0;
+  std::vector<double> connected, list_ms;
+  std::string last_session;
+  for (int i = 0; i < sessions; ++i) {
+    if (!wait_until([] { return warm_workers() >= 1; }, std::chrono::seconds(60)))
+      std::fprintf(stderr, "mcp_bench: no warm worker within 60 s\n");
+    auto t0 = clock::now();
+    auto j = claudy_json(new_project() + " --detach");
+    if (!j.is_object() || j.value("served", "") != "warm") {
+      std::fprintf(stderr, "mcp_bench: session %d was not served warm: %s\n", i,
+                   j.dump().c_str());
+      ++failures;
+      continue;
+    }
+    last_session = j.value("name", "");
+    if (wait_until([&] { return all_connected(last_session); }, std::chrono::seconds(30)))
+      connected.push_back(ms_since(t0));
+    else
+      ++failures;
+    auto t1 = clock::now();
+    failures += all_connected(last_session) ? 0 : 1;
+    list_ms.push_back(ms_since(t1));
+  }
+  // Query round trips, timed inside the worker by the client itself.
+  std::vector<double> query_ms;
+  if (!last_session.empty()) {
+    int rc = -1;
+    auto out = capture("docker exec -i -w /opt/hal9000-mcp " + last_session
+                       + " node --input-type=module - chroma-bench " + prefix + "-bench "
+                       + std::to_string(queries) + " <" + client + " 2>&1", &rc);
+    auto j = nlohmann::json::parse(out.substr(out.rfind('{') == std::string::npos ? 0 : out.rfind('{')),
+                                   nullptr, false);
+    if (rc == 0 && j.is_object() && j.contains("ms"))
+      for (auto& v : j["ms"])
+        query_ms.push_back(v.get<double>());
+    else {
+      std::fprintf(stderr, "mcp_bench: chroma-bench failed: %s\n", out.c_str());
+      ++failures;
+    }
+  }
+  print(summarize("mcp_connected.warm_claim", connected));
+  print(summarize("claude_mcp_list", list_ms));
+  print(summarize("chroma_mcp_query", query_ms));
+  if (failures > 0)
+    std::fprintf(stderr, "mcp_bench: %d failures\n", failures);
+  cleanup();
+  return failures > 0 ? 1 : 0;
+}
