@@ -5,6 +5,11 @@
 //                              every server connected (target: 2 s)
 //   claude_mcp_list            one `claude mcp list` in a running session
 //                              (starts every server and checks it)
+//   mcp_servers_only           the image's check script in the session: the
+//                              three servers started side by side, handshake
+//                              and tools/list each (no Claude Code)
+//   claude_version             `claude --version` in the session: Claude
+//                              Code's own start, the floor under claude_mcp_list
 //   chroma_mcp_query           one chroma_query_documents round trip through
 //                              the SDK's client, in the worker, to our Chroma
 //                              server and the shared ChromaDB
@@ -176,7 +181,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   int failures = 0;
-  std::vector<double> connected, list_ms;
+  std::vector<double> connected, list_ms, servers_ms, version_ms;
   std::string last_session;
   for (int i = 0; i < sessions; ++i) {
     if (!wait_until([] { return warm_workers() >= 1; }, std::chrono::seconds(60)))
@@ -197,6 +202,15 @@ int main(int argc, char** argv) {
     auto t1 = clock::now();
     failures += all_connected(last_session) ? 0 : 1;
     list_ms.push_back(ms_since(t1));
+    auto t2 = clock::now();
+    int rc = -1;
+    capture("docker exec " + last_session + " node " + hal9000::mcp::check_script + " --builtin",
+            &rc);
+    servers_ms.push_back(ms_since(t2));
+    failures += rc != 0;
+    auto t3 = clock::now();
+    capture("docker exec " + last_session + " claude --version", &rc);
+    version_ms.push_back(ms_since(t3));
   }
   // Query round trips, timed inside the worker by the client itself.
   std::vector<double> query_ms;
@@ -217,6 +231,13 @@ int main(int argc, char** argv) {
   }
   print(summarize("mcp_connected.warm_claim", connected));
   print(summarize("claude_mcp_list", list_ms));
+  print(summarize("mcp_servers_only", servers_ms));
+  print(summarize("claude_version", version_ms));
+  // Load while measuring: these figures are CPU-bound start-ups.
+  double load[1] = {0};
+  if (::getloadavg(load, 1) == 1)
+    std::printf("{\"name\":\"loadavg_1min\",\"p50\":%.2f,\"p99\":%.2f,\"unit\":\"load\",\"n\":1}\n",
+                load[0], load[0]);
   print(summarize("chroma_mcp_query", query_ms));
   if (failures > 0)
     std::fprintf(stderr, "mcp_bench: %d failures\n", failures);
