@@ -211,6 +211,15 @@ TEST_F(mcp_test, cold_sessions_store_in_the_shared_chromadb_and_share_the_memory
     return sh("docker inspect --format '{{.State.Running}}' " + sb + " 2>&1") == "true\n";
   }, 30s));
 
+  // Cold workers get the same managed configuration.
+  int rc = -1;
+  auto list = sh("docker exec -w /workspace " + sb + " claude mcp list 2>&1", &rc);
+  EXPECT_EQ(rc, 0) << list;
+  size_t connected = 0;
+  for (auto p = list.find("Connected"); p != std::string::npos; p = list.find("Connected", p + 1))
+    ++connected;
+  EXPECT_EQ(connected, mcp::server_names().size()) << list;
+
   // ChromaDB through our MCP server, driven by the SDK's client in the worker.
   auto collection = prefix_ + "-notes";
   auto r = client(sa, "chroma " + collection);
