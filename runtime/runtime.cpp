@@ -52,7 +52,6 @@ void add_managed_mcp(const config& cfg, const mcp::settings& s,
   mounts.push_back(docker::mount_spec{"bind", *path, mcp::container_config, true, ""});
 }
 
-
 using namespace std::chrono_literals;
 
 // LAZY_IMAGE_PULL: pulls in the background and starts the pool once the

@@ -2,12 +2,16 @@
 // and the check script's output as `claudy doctor` reads it.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
+
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
+#include "runtime/config.hpp"
 #include "runtime/mcp_config.hpp"
 #include "support/temp_dir.hpp"
 
@@ -68,4 +72,24 @@ TEST(mcp_config, check_output_is_read_line_by_line_and_noise_is_skipped) {
   EXPECT_FALSE(r[1].ok);
   EXPECT_EQ(r[1].detail, "no answer within 10000 ms");
   EXPECT_TRUE(mcp::parse_check_output("").empty());
+}
+
+TEST(mcp_config, on_by_default_and_switched_off_by_HAL9000_MANAGED_MCP) {
+  auto env = [](std::map<std::string, std::string> vars) -> env_lookup {
+    vars["HAL9000_HOME"] = "/nonexistent/hal9000-test-home";
+    return [vars](const std::string& k) -> std::optional<std::string> {
+      auto i = vars.find(k);
+      return i == vars.end() ? std::nullopt : std::optional<std::string>{i->second};
+    };
+  };
+  auto on = load_config(env({}));
+  ASSERT_TRUE(on) << error_message(on.error());
+  EXPECT_TRUE(on->managed_mcp);
+  auto off = load_config(env({{"HAL9000_MANAGED_MCP", "false"}}));
+  ASSERT_TRUE(off) << error_message(off.error());
+  EXPECT_FALSE(off->managed_mcp);
+  auto bad = load_config(env({{"HAL9000_MANAGED_MCP", "sometimes"}}));
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(error_code(bad.error()), errc::invalid_argument);
+  EXPECT_NE(error_message(bad.error()).find("HAL9000_MANAGED_MCP"), std::string::npos);
 }
