@@ -12,7 +12,8 @@
 // ChromaDB's address comes from the daemon's configuration (the port the
 // parent actually publishes), never from the image. Claude Code gives a
 // managed-mcp.json exclusive control: `claude mcp add` is refused while it is
-// present (HAL9000_MANAGED_MCP=false leaves it out).
+// present (HAL9000_MANAGED_MCP=false leaves it out), so it is bound only when
+// the worker image carries the servers (label hal9000.mcp).
 
 #include <cstdint>
 #include <string>
@@ -28,6 +29,9 @@ namespace hal9000::mcp {
 constexpr const char* container_config = "/etc/claude-code/managed-mcp.json";
 constexpr const char* check_script = "/opt/hal9000-mcp/check.mjs";
 constexpr const char* membank_root = "/data/membank";
+/// The worker image's label that says it carries the servers (its value:
+/// where). The daemon binds the file only into workers of such an image.
+constexpr const char* image_label = "hal9000.mcp";
 
 /// The servers' names, in the order the file lists them.
 const std::vector<std::string>& server_names();

@@ -4,7 +4,8 @@
 # lockfile: Memory Bank, sequential thinking, our ChromaDB server), user claude
 # (uid 1000), /workspace. Which servers Claude Code starts, and where ChromaDB
 # is, the daemon says in the managed-mcp.json it binds into every worker
-# (runtime/mcp_config.hpp): nothing about ports is baked in. Its own command only idles:
+# (runtime/mcp_config.hpp) when the image carries the label hal9000.mcp: nothing
+# about ports is baked in. Its own command only idles:
 # the daemon binds its claim script into every worker and runs that instead.
 # Sourced by scripts/build-images.
 STAGES=10
@@ -32,6 +33,7 @@ build() {
   export_image 'USER claude' 'WORKDIR /workspace' \
     'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     'ENV HOME=/home/claude' 'ENV LANG=C.UTF-8' 'ENV DISABLE_AUTOUPDATER=1' \
+    'LABEL hal9000.mcp=/opt/hal9000-mcp' \
     'CMD ["/usr/local/bin/hal9000-worker-entrypoint"]'
   stage "check: claude --version as user claude"
   run docker run --rm --network none --label hal9000.build=worker "$TAG_HASH" sh -c \

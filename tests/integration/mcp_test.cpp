@@ -246,4 +246,22 @@ TEST_F(mcp_test, cold_sessions_store_in_the_shared_chromadb_and_share_the_memory
   EXPECT_EQ(last_json(rd.out).value("content", ""), entry) << rd.out;
 }
 
+TEST_F(mcp_test, an_image_without_the_servers_gets_no_managed_file_and_the_status_says_why) {
+  // A managed-mcp.json takes every other MCP server away from Claude Code:
+  // never bind it into an image that lacks ours.
+  env_->vars["HAL9000_MANAGE_PARENT"] = "false";
+  env_->vars["WORKER_IMAGE"] = "hal9000/test:busybox";
+  open_to_worker(project_a_);
+  start_daemon();
+  auto st = parse(env_->claudy("--json daemon status").out);
+  ASSERT_TRUE(st.is_object());
+  EXPECT_NE(st.dump().find("hal9000/test:busybox does not carry hal9000's MCP servers"),
+            std::string::npos) << st.dump(2);
+  auto s = start_session(project_a_, "plain");
+  auto name = s.value("name", "");
+  ASSERT_FALSE(name.empty()) << s.dump(2);
+  auto mounts = sh("docker inspect --format '{{range .Mounts}}{{.Destination}} {{end}}' " + name);
+  EXPECT_EQ(mounts.find(mcp::container_config), std::string::npos) << mounts;
+}
+
 } // namespace
