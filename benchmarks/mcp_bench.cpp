@@ -10,6 +10,9 @@
 //                              and tools/list each (no Claude Code)
 //   claude_version             `claude --version` in the session: Claude
 //                              Code's own start, the floor under claude_mcp_list
+//   mcp_server_start_cpu.<name>  CPU time (user+sys) of one server from
+//                              spawn to its initialize answer and exit: what
+//                              the start-up costs whatever the machine's load
 //   chroma_mcp_query           one chroma_query_documents round trip through
 //                              the SDK's client, in the worker, to our Chroma
 //                              server and the shared ChromaDB
@@ -22,6 +25,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -212,6 +217,43 @@ int main(int argc, char** argv) {
     capture("docker exec " + last_session + " claude --version", &rc);
     version_ms.push_back(ms_since(t3));
   }
+  // Each server's start-up CPU: initialize on stdin, EOF, exit; the shell's
+  // children's times (/proc/$$/stat fields 16, 17: cutime, cstime; ticks).
+  std::vector<std::pair<std::string, std::vector<double>>> cpu;
+  if (!last_session.empty()) {
+    std::ifstream in{hal9000::mcp::config_path(home)};
+    auto cfg = nlohmann::json::parse(in, nullptr, false);
+    const char* init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":)"
+                       R"({"protocolVersion":"2025-06-18","capabilities":{},)"
+                       R"("clientInfo":{"name":"bench","version":"1"}}})";
+    long hz = ::sysconf(_SC_CLK_TCK);
+    for (auto& name : hal9000::mcp::server_names()) {
+      if (!cfg.is_object() || !cfg["mcpServers"].contains(name))
+        continue;
+      auto& srv = cfg["mcpServers"][name];
+      std::string cmd = srv.value("command", "");
+      for (auto& a : srv["args"])
+        cmd += " " + a.get<std::string>();
+      std::string env;
+      for (auto& [k, v] : srv["env"].items())
+        env += " -e " + k + "=" + v.get<std::string>();
+      std::vector<double> samples;
+      for (int i = 0; i < 5; ++i) {
+        auto out = capture("docker exec -i" + env + " " + last_session
+                           + " sh -c 'echo \"$0\" | " + cmd
+                           + " >/dev/null 2>&1; cat /proc/$$/stat' '" + init + "'");
+        // Fields after the command name "(...)": state is field 3.
+        auto close = out.rfind(')');
+        if (close == std::string::npos)
+          continue;
+        std::istringstream fields{out.substr(close + 2)};
+        std::vector<std::string> f{std::istream_iterator<std::string>{fields}, {}};
+        if (f.size() > 14)  // f[0] is field 3: cutime is field 16 -> f[13]
+          samples.push_back((std::stod(f[13]) + std::stod(f[14])) * 1000.0 / static_cast<double>(hz));
+      }
+      cpu.emplace_back(name, samples);
+    }
+  }
   // Query round trips, timed inside the worker by the client itself.
   std::vector<double> query_ms;
   if (!last_session.empty()) {
@@ -238,6 +280,8 @@ int main(int argc, char** argv) {
   if (::getloadavg(load, 1) == 1)
     std::printf("{\"name\":\"loadavg_1min\",\"p50\":%.2f,\"p99\":%.2f,\"unit\":\"load\",\"n\":1}\n",
                 load[0], load[0]);
+  for (auto& [name, samples] : cpu)
+    print(summarize("mcp_server_start_cpu." + name, samples));
   print(summarize("chroma_mcp_query", query_ms));
   if (failures > 0)
     std::fprintf(stderr, "mcp_bench: %d failures\n", failures);
