@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
 
 namespace hal9000::mcp {
@@ -33,7 +34,7 @@ std::string worker_chroma_host(const std::string& bind_host) {
   return bind_host;
 }
 
-std::string managed_mcp_json(const settings& s) {
+nlohmann::json our_servers(const settings& s) {
   nlohmann::json servers = nlohmann::json::object();
   servers["chromadb"] = stdio("chroma/server.mjs",
                               {{"CHROMA_HOST", s.chroma_host},
@@ -43,6 +44,34 @@ std::string managed_mcp_json(const settings& s) {
   servers["sequential-thinking"]
     = stdio("node_modules/@modelcontextprotocol/server-sequential-thinking/dist/index.js",
             nlohmann::json::object());
+  return servers;
+}
+
+std::string managed_mcp_json(const settings& s) {
+  return nlohmann::json{{"mcpServers", our_servers(s)}}.dump(2) + "\n";
+}
+
+caf::expected<std::string> managed_mcp_json(const settings& s, const std::string& extra,
+                                            std::vector<std::string>& notes) {
+  auto servers = our_servers(s);
+  if (!extra.empty()) {
+    auto j = nlohmann::json::parse(extra, nullptr, false);
+    if (!j.is_object() || !j.contains("mcpServers") || !j["mcpServers"].is_object())
+      return make_error(errc::invalid_argument,
+                        "not a JSON object with an \"mcpServers\" object");
+    for (auto& [name, srv] : j["mcpServers"].items()) {
+      if (servers.contains(name)) {
+        notes.push_back("MCP servers: servers.json's '" + name
+                        + "' left out: the name is hal9000's own");
+        continue;
+      }
+      if (!srv.is_object()) {
+        notes.push_back("MCP servers: servers.json's '" + name + "' left out: not an object");
+        continue;
+      }
+      servers[name] = srv;
+    }
+  }
   return nlohmann::json{{"mcpServers", servers}}.dump(2) + "\n";
 }
 
@@ -50,11 +79,30 @@ std::string config_path(const std::string& home) {
   return home + "/mcp/managed-mcp.json";
 }
 
-caf::expected<std::string> write_managed_mcp(const std::string& home, const settings& s) {
+std::string extra_servers_path(const std::string& home) {
+  return home + "/mcp/servers.json";
+}
+
+caf::expected<std::string> write_managed_mcp(const std::string& home, const settings& s,
+                                             std::vector<std::string>& notes) {
   if (auto err = make_dirs(home + "/mcp", 0755))
     return err;
+  std::string extra;
+  auto extra_path = extra_servers_path(home);
+  if (auto text = read_file(extra_path))
+    extra = std::move(*text);
+  else if (error_code(text.error()) != errc::not_found)
+    notes.push_back("MCP servers: cannot read " + extra_path + ": " + error_message(text.error()));
+  auto json = managed_mcp_json(s, extra, notes);
+  if (!json) {
+    auto why = error_message(json.error());
+    auto moved = move_aside(extra_path, home + "/mcp/corrupt");
+    notes.push_back("MCP servers: " + extra_path + " left out (" + why + ")"
+                    + (moved ? "; moved to " + *moved : ""));
+    json = managed_mcp_json(s);
+  }
   auto path = config_path(home);
-  if (auto err = write_file_atomic(path, managed_mcp_json(s), 0644))
+  if (auto err = write_file_atomic(path, *json, 0644))
     return err;
   return path;
 }

@@ -9,6 +9,7 @@
 //   chromadb             ours, on the shared ChromaDB at localhost:<port>
 //   memory-bank          @allpepper/memory-bank-mcp on /data/membank
 //   sequential-thinking  @modelcontextprotocol/server-sequential-thinking
+// plus the operator's own servers from HAL9000_HOME/mcp/servers.json.
 // ChromaDB's address comes from the daemon's configuration (the port the
 // parent actually publishes), never from the image. Claude Code gives a
 // managed-mcp.json exclusive control: `claude mcp add` is refused while it is
@@ -47,14 +48,26 @@ struct settings {
 std::string worker_chroma_host(const std::string& bind_host);
 
 /// The file's JSON text: {"mcpServers": {name: {type, command, args, env}}}.
+/// extra: the operator's own servers (servers.json's text, same shape; ""
+/// for none), merged in; ours keep their names. What was left out of extra,
+/// and why, goes to notes. invalid_argument when extra is not such JSON.
+caf::expected<std::string> managed_mcp_json(const settings& s, const std::string& extra,
+                                            std::vector<std::string>& notes);
 std::string managed_mcp_json(const settings& s);
 
 /// HAL9000_HOME/mcp/managed-mcp.json
 std::string config_path(const std::string& home);
 
-/// Writes the file (directory 0755, file 0644, atomic); returns its path.
+/// HAL9000_HOME/mcp/servers.json: MCP servers of the operator's own for
+/// every worker (Claude Code refuses `claude mcp add` beside a managed file).
+std::string extra_servers_path(const std::string& home);
+
+/// Writes the file (directory 0755, file 0644, atomic) with servers.json
+/// merged in; returns its path. A servers.json that cannot be used is moved
+/// to mcp/corrupt/ and named in notes; ours are written regardless.
 /// Blocks (fsync): call it at start, off the scheduler.
-caf::expected<std::string> write_managed_mcp(const std::string& home, const settings& s);
+caf::expected<std::string> write_managed_mcp(const std::string& home, const settings& s,
+                                             std::vector<std::string>& notes);
 
 /// Parses the image's check script's output (one JSON object per line:
 /// {"name","ok","ms","tools","detail"}); other lines are skipped.

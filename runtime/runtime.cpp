@@ -66,7 +66,7 @@ void add_managed_mcp(const config& cfg, const mcp::settings& s, const std::strin
                     + cfg.docker_host + ") cannot bind a file of this host");
     return;
   }
-  auto path = mcp::write_managed_mcp(cfg.home, s);
+  auto path = mcp::write_managed_mcp(cfg.home, s, notes);
   if (!path) {
     auto msg = "MCP servers: not configured for Claude Code in workers: "
                + error_message(path.error());

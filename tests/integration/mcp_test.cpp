@@ -5,7 +5,8 @@
 // HAL9000_HOME, daemon id, parent prefix and a free CHROMADB_PORT (never
 // 8000: the Chroma server must follow the daemon's port), and removes what it
 // made, passed or not.
-//   - warm: `claude mcp list` in a session shows every server connected;
+//   - warm: `claude mcp list` in a session shows every server connected,
+//     with one of the operator's own from HAL9000_HOME/mcp/servers.json;
 //     `claudy doctor` says each answers; the managed file names the port.
 //   - cold: the SDK's client, run in the worker, drives our Chroma server
 //     (create, add three, nearest one back) and the data is in the shared
@@ -18,6 +19,7 @@
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "runtime/mcp_config.hpp"
@@ -149,14 +151,22 @@ TEST_F(mcp_test, a_warm_session_sees_every_server_connected_on_the_daemons_chrom
   env_->vars["MIN_WARM_WORKERS"] = "1";
   env_->vars["MAX_WARM_WORKERS"] = "1";
   open_to_worker(project_a_);
+  // A server of the operator's own (Claude Code refuses `claude mcp add`
+  // beside a managed file): the image's Memory Bank server under another name.
+  ASSERT_EQ(::mkdir((home_.path + "/mcp").c_str(), 0755), 0);
+  std::ofstream{mcp::extra_servers_path(home_.path)} << R"({"mcpServers": {"my-notes": {
+    "type": "stdio", "command": "/usr/bin/node",
+    "args": ["/opt/hal9000-mcp/node_modules/@allpepper/memory-bank-mcp/dist/main/index.js"],
+    "env": {"MEMORY_BANK_ROOT": "/tmp"}}}})";
   start_daemon();
 
-  // The daemon's file names the port it was given, and only the image's servers.
+  // The daemon's file names the port it was given, and the operator's server.
   std::ifstream in{mcp::config_path(home_.path)};
   auto cfg = json::parse(in, nullptr, false);
   ASSERT_TRUE(cfg.is_object()) << mcp::config_path(home_.path);
   EXPECT_EQ(cfg["mcpServers"]["chromadb"]["env"]["CHROMA_PORT"], std::to_string(chroma_port_));
   EXPECT_EQ(cfg["mcpServers"]["memory-bank"]["env"]["MEMORY_BANK_ROOT"], "/data/membank");
+  EXPECT_TRUE(cfg["mcpServers"].contains("my-notes")) << cfg.dump(2);
 
   auto s = start_session(project_a_, "warm");
   ASSERT_EQ(s.value("served", ""), "warm") << s.dump(2);
@@ -172,17 +182,18 @@ TEST_F(mcp_test, a_warm_session_sees_every_server_connected_on_the_daemons_chrom
   EXPECT_EQ(rc, 0) << list;
   for (auto& server : mcp::server_names())
     EXPECT_NE(list.find(server + ": /usr/bin/node"), std::string::npos) << server << "\n" << list;
+  EXPECT_NE(list.find("my-notes: /usr/bin/node"), std::string::npos) << list;
   size_t connected = 0;
   for (auto p = list.find("Connected"); p != std::string::npos; p = list.find("Connected", p + 1))
     ++connected;
-  EXPECT_EQ(connected, mcp::server_names().size()) << list;
+  EXPECT_EQ(connected, mcp::server_names().size() + 1) << list;
 
   // claudy doctor: each server answers, ChromaDB behind ours too.
   auto doc = env_->claudy("--json doctor " + name);
   EXPECT_EQ(doc.rc, 0) << doc.out;
   auto rep = parse(doc.out);
   ASSERT_TRUE(rep.is_object()) << doc.out;
-  ASSERT_EQ(rep["servers"].size(), mcp::server_names().size()) << doc.out;
+  ASSERT_EQ(rep["servers"].size(), mcp::server_names().size() + 1) << doc.out;
   for (auto& srv : rep["servers"]) {
     EXPECT_TRUE(srv.value("ok", false)) << srv.dump();
     if (srv.value("name", "") == "chromadb") {

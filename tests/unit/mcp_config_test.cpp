@@ -43,17 +43,56 @@ TEST(mcp_config, a_wildcard_bind_address_is_reached_on_the_loopback) {
 TEST(mcp_config, written_world_readable_under_home_mcp_and_replaced_whole) {
   test::temp_dir home;
   ASSERT_FALSE(home.path.empty());
-  auto p = mcp::write_managed_mcp(home.path, {"127.0.0.1", 9000});
+  std::vector<std::string> notes;
+  auto p = mcp::write_managed_mcp(home.path, {"127.0.0.1", 9000}, notes);
   ASSERT_TRUE(p) << error_message(p.error());
   EXPECT_EQ(*p, home.path + "/mcp/managed-mcp.json");
   struct stat st{};
   ASSERT_EQ(::stat(p->c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0644u);
-  auto again = mcp::write_managed_mcp(home.path, {"127.0.0.1", 9001});
+  auto again = mcp::write_managed_mcp(home.path, {"127.0.0.1", 9001}, notes);
   ASSERT_TRUE(again);
   auto text = read_file(*again);
   ASSERT_TRUE(text);
   EXPECT_EQ(json::parse(*text)["mcpServers"]["chromadb"]["env"]["CHROMA_PORT"], "9001");
+  EXPECT_TRUE(notes.empty());
+}
+
+TEST(mcp_config, the_operators_servers_json_is_merged_and_ours_keep_their_names) {
+  test::temp_dir home;
+  ASSERT_FALSE(home.path.empty());
+  ASSERT_FALSE(make_dirs(home.path + "/mcp", 0755));
+  ASSERT_FALSE(write_file_atomic(mcp::extra_servers_path(home.path), R"({"mcpServers": {
+    "mine": {"type": "stdio", "command": "/usr/bin/node", "args": ["/opt/mine.js"]},
+    "chromadb": {"command": "/bin/false"},
+    "odd": 3}})", 0644));
+  std::vector<std::string> notes;
+  auto p = mcp::write_managed_mcp(home.path, {"127.0.0.1", 9000}, notes);
+  ASSERT_TRUE(p) << error_message(p.error());
+  auto j = json::parse(*read_file(*p));
+  EXPECT_EQ(j["mcpServers"]["mine"]["args"][0], "/opt/mine.js");
+  EXPECT_EQ(j["mcpServers"]["chromadb"]["env"]["CHROMA_PORT"], "9000");
+  EXPECT_FALSE(j["mcpServers"].contains("odd"));
+  ASSERT_EQ(notes.size(), 2u);
+  EXPECT_NE(notes[0].find("'chromadb' left out: the name is hal9000's own"), std::string::npos);
+  EXPECT_NE(notes[1].find("'odd' left out"), std::string::npos);
+}
+
+TEST(mcp_config, a_servers_json_that_does_not_parse_is_moved_aside_and_ours_are_written) {
+  test::temp_dir home;
+  ASSERT_FALSE(home.path.empty());
+  ASSERT_FALSE(make_dirs(home.path + "/mcp", 0755));
+  ASSERT_FALSE(write_file_atomic(mcp::extra_servers_path(home.path), "{not json", 0644));
+  std::vector<std::string> notes;
+  auto p = mcp::write_managed_mcp(home.path, {"127.0.0.1", 9000}, notes);
+  ASSERT_TRUE(p) << error_message(p.error());
+  EXPECT_EQ(json::parse(*read_file(*p))["mcpServers"].size(), 3u);
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("left out"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("moved to " + home.path + "/mcp/corrupt/servers.json."), std::string::npos)
+    << notes[0];
+  struct stat st{};
+  EXPECT_NE(::stat(mcp::extra_servers_path(home.path).c_str(), &st), 0);
 }
 
 TEST(mcp_config, check_output_is_read_line_by_line_and_noise_is_skipped) {
