@@ -27,7 +27,7 @@ namespace hal9000 {
 struct bridge_peers {
   docker::docker_actor docker;
   pool_actor pool;
-  session_store_actor store;  // status only: the number of running sessions
+  session_store_actor store;  // status (running sessions) and doctor lookups
   chroma_monitor_actor chroma;
   event_hub_actor events;
   parent_actor parent;  // the parent keeper: parent state, volumes, notes

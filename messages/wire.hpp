@@ -9,8 +9,9 @@ class actor_system_config;
 
 namespace hal9000 {
 
-// proto-3: session_record.state is a session_state enum.
-constexpr const char* wire_version = "hal9000-proto-3";
+// proto-4: session_record.state is a session_state enum; the sessions actor's
+// types (messages/sessions.hpp).
+constexpr const char* wire_version = "hal9000-proto-4";
 
 /// Registers every message type, typed handle and the error category under
 /// stable names. Call it once per actor_system_config.
