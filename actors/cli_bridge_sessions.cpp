@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <chrono>
 
+#include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/cli_bridge_state.hpp"
 #include "messages/error.hpp"
+#include "runtime/acting_user.hpp"
+#include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time_format.hpp"
@@ -25,9 +28,11 @@ using session_promise = caf::typed_response_promise<session_reply>;
 constexpr auto urgent = caf::message_priority::high;
 
 // What attaches a terminal on the daemon's host: Claude Code's tmux session,
-// or a shell in /workspace when the session runs something else.
+// or a shell in the project's own directory when the session runs something
+// else.
 std::vector<std::string> attach_argv(const session_record& s) {
-  return {"docker", "exec", "-it", "-w", "/workspace", s.name, "sh", "-c",
+  return {"docker", "exec", "-it", "-w", late_bind::project_workdir(s.project_dir), s.name,
+          "sh", "-c",
           "tmux attach -t claude 2>/dev/null || exec sh"};
 }
 
@@ -132,45 +137,29 @@ void claim_unless_running(pointer self, session_promise rp, claim_request cr, st
 
 } // namespace
 
-caf::result<session_reply> session_start(pointer self, const session_start_req& req,
-                                         const std::string& user) {
-  auto& peers = self->state.peers;
-  if (!peers.pool)
-    return missing("a pool");
-  if (!peers.store)
-    return missing("a session store");
+namespace {
+
+// The rest of a start once the project and the acting user are known.
+void start_resolved(pointer self, session_promise rp, claim_request cr, std::string who,
+                    bool named) {
   auto& cfg = self->state.opts.cfg;
-  // Every check before anything is created. The path checks are a few
-  // metadata syscalls on the daemon's own filesystem (microseconds).
-  auto project = validate_project_path(req.path, cfg.allowed_roots, cfg.home);
-  if (!project)
-    return project.error();
-  auto name = req.name.empty() ? default_session_name(*project) : req.name;
-  if (auto err = valid_name(name))
-    return err;
+  auto name = named ? cr.session_name : default_session_name(cr.project_dir);
+  if (auto err = valid_name(name)) {
+    rp.deliver(std::move(err));
+    return;
+  }
   // The pool's own containers and the parent's names are reserved.
   if (name.rfind("hal9000-warm-", 0) == 0 || name.rfind("hal9000-cold-", 0) == 0
-      || name == cfg.parent_prefix + "-parent" || name == cfg.parent_prefix + "-chromadb")
-    return make_error(errc::invalid_argument,
-                      "invalid name '" + name + "': the daemon uses it for its own containers");
-  bool has_limits = false;
-  auto limits = limits_for(cfg, req, has_limits);
-  if (!limits)
-    return limits.error();
-  claim_request cr;
+      || name == cfg.parent_prefix + "-parent" || name == cfg.parent_prefix + "-chromadb") {
+    rp.deliver(make_error(errc::invalid_argument,
+                          "invalid name '" + name + "': the daemon uses it for its own containers"));
+    return;
+  }
   cr.session_name = name;
-  cr.project_dir = *project;
-  cr.has_limits = has_limits;
-  cr.limits = *limits;
-  // Whose Claude home and key the session gets: the token's user, never
-  // what the client says of itself.
-  cr.user_id = user;
-  auto rp = self->make_response_promise<session_reply>();
-  auto who = user + " (" + req.who.client + ")";
-  bool named = !req.name.empty();
   // A running session under this name: the same project attaches to it,
   // another project may not take the name.
-  self->request<urgent>(peers.store, self->state.opts.peer_timeout, caf::get_atom::value, name)
+  self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout,
+                        caf::get_atom::value, name)
     .then(
       [self, rp, cr, who, named](session_record& rec) mutable {
         if (rec.state == "ended") {
@@ -189,6 +178,62 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
           claim_unless_running(self, rp, std::move(cr), who, named);
         else
           rp.deliver(std::move(err));
+      });
+}
+
+} // namespace
+
+caf::result<session_reply> session_start(pointer self, const session_start_req& req,
+                                         const std::string& user) {
+  auto& peers = self->state.peers;
+  if (!peers.pool)
+    return missing("a pool");
+  if (!peers.store)
+    return missing("a session store");
+  auto& cfg = self->state.opts.cfg;
+  if (!req.name.empty())
+    if (auto err = valid_name(req.name))
+      return err;
+  bool has_limits = false;
+  auto limits = limits_for(cfg, req, has_limits);
+  if (!limits)
+    return limits.error();
+  claim_request cr;
+  cr.session_name = req.name;
+  cr.project_dir = req.path;  // resolved below
+  cr.has_limits = has_limits;
+  cr.limits = *limits;
+  // Whose Claude home and key the session gets, and whose files it writes:
+  // the token's user, never what the client says of itself.
+  cr.user_id = user;
+  auto rp = self->make_response_promise<session_reply>();
+  auto who = user + " (" + req.who.client + ")";
+  bool named = !req.name.empty();
+  // Every check before any worker is used: realpath, the allowed roots, and
+  // whether the user can enter the project, as that user (a thread with
+  // their ids): blocking, so on a one-shot detached helper.
+  acting_user_rules rules{cfg.allowed_roots, cfg.home, cfg.tls_users};
+  auto helper = self->spawn<caf::detached>(
+    [cr, rules](caf::event_based_actor* h) -> caf::behavior {
+      return {
+        [h, cr, rules](start_atom) -> caf::result<claim_request> {
+          h->quit();
+          auto resolved = resolve_acting_user(cr, rules);
+          if (!resolved)
+            return std::move(resolved.error());
+          return std::move(*resolved);
+        },
+      };
+    });
+  self->request(helper, 30s, start_atom::value)
+    .then(
+      [self, rp, who, named](claim_request& resolved) mutable {
+        start_resolved(self, rp, std::move(resolved), who, named);
+      },
+      [rp, who, path = req.path](caf::error& err) mutable {
+        audit("session.start", {{"project", path}, {"who", who},
+                                {"result", error_message(err)}});
+        rp.deliver(std::move(err));
       });
   return rp;
 }
