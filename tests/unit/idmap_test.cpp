@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "messages/error.hpp"
+#include "runtime/acting_user.hpp"
 #include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
 #include "support/temp_dir.hpp"
@@ -131,4 +132,39 @@ TEST_F(idmap_fixture, run_as_changes_one_thread_only) {
   EXPECT_EQ(inside, 4003u);
   EXPECT_EQ(::geteuid(), 0u);
   EXPECT_EQ(::getegid(), 0u);
+}
+
+// Who a session acts as, from the token's user (runtime/acting_user.hpp).
+TEST_F(idmap_fixture, acting_user_follows_the_token_never_the_client) {
+  auto proj = dir / "proj";
+  ASSERT_EQ(::mkdir(proj.c_str(), 0755), 0);
+  acting_user_rules rules{{dir.path}, "/nonexistent-hal9000-home", {{"laptop", "4005"}}};
+  claim_request req;
+  req.project_dir = proj + "/.";  // resolved to the realpath
+  req.user_id = "root";
+  auto r = resolve_acting_user(req, rules);
+  ASSERT_TRUE(r) << error_message(r.error());
+  EXPECT_EQ(r->project_dir, proj);
+  EXPECT_EQ(r->uid, -1) << "root acts as the directory's owner";
+  req.user_id = "uid-4006";
+  r = resolve_acting_user(req, rules);
+  ASSERT_TRUE(r) << error_message(r.error());
+  EXPECT_EQ(r->uid, 4006);
+  EXPECT_EQ(r->gid, 4006);
+  req.user_id = "tls-laptop";
+  r = resolve_acting_user(req, rules);
+  ASSERT_TRUE(r) << error_message(r.error());
+  EXPECT_EQ(r->uid, 4005);
+  req.user_id = "tls-stranger";
+  r = resolve_acting_user(req, rules);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(error_code(r.error()), errc::unauthenticated);
+  EXPECT_NE(error_message(r.error()).find("HAL9000_TLS_USERS"), std::string::npos);
+  // A project the user cannot enter: refused, naming it.
+  ::chmod(proj.c_str(), 0700);
+  req.user_id = "uid-4006";
+  r = resolve_acting_user(req, rules);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(error_code(r.error()), errc::invalid_argument);
+  EXPECT_NE(error_message(r.error()).find(proj), std::string::npos) << error_message(r.error());
 }
