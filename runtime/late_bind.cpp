@@ -147,7 +147,8 @@ const std::string& entrypoint_script() {
 ctl=${HAL9000_CONTROL:-/hal9000/control}
 { read -r HAL9000_SESSION && read -r dir && read -r cmd; } < "$ctl/claim" || exit 70
 export HAL9000_SESSION
-cd "${dir:-/workspace}" || exit 71
+# HAL9000_WORKSPACE: only where the script runs outside a worker (tests).
+cd "${HAL9000_WORKSPACE:-${dir:-/workspace}}" || exit 71
 /bin/sh -c "$cmd" &
 pid=$!
 echo "started $pid" > "$ctl/ack"
