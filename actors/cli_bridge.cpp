@@ -118,6 +118,13 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
           st.max_warm = ps.max;
           st.late_bind = ps.late_bind ? "late-bind (warm claims)"
                                       : "cold: " + ps.late_bind_reason;
+          // Whose files a session writes (runtime/session_mounts.hpp).
+          st.notes.push_back(
+            ps.idmap ? std::string{"ownership: id-mapped mounts: a session acts as its user "
+                                   "(root's: as the project's owner), warm and cold"}
+                     : "ownership: id-mapped mounts unavailable (" + ps.idmap_reason
+                         + "): projects are bound as they are, sessions write as the "
+                           "worker image's uid, and only root or that uid may start one");
           for (auto& w : ps.warnings)
             st.notes.push_back("pool: " + w);
           fan->done();

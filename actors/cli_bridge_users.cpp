@@ -6,6 +6,7 @@
 #include <caf/event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 #include <pwd.h>
+#include <sys/stat.h>
 
 #include "actors/cli_bridge_state.hpp"
 #include "messages/error.hpp"
@@ -49,6 +50,7 @@ struct setup_job {
   std::string asker;
   std::string key;
   std::string for_user;
+  uint16_t port = 7700;  // the daemon's control port, for the user's config
 };
 
 caf::expected<user_setup_reply> run_setup(const setup_job& job) {
@@ -65,13 +67,31 @@ caf::expected<user_setup_reply> run_setup(const setup_job& job) {
     job.tokens->add(*token, r.user_id);
     r.done.push_back("token of " + r.user_id + " at " + user_token_path(job.home, *uid)
                      + " (0400, readable by uid " + std::to_string(*uid) + " only)");
+    // Where that user's claudy looks with no variable set.
+    if (auto delivered = deliver_user_token(*uid, *token, job.port))
+      r.done.push_back("delivered to " + *delivered + " (with HAL9000_PORT="
+                       + std::to_string(job.port) + " in its config.json): claudy "
+                       "needs no settings");
+    else
+      r.done.push_back("not delivered into the user's home ("
+                       + error_message(delivered.error()) + "): they set HAL9000_TOKEN_FILE="
+                       + user_token_path(job.home, *uid));
   }
   auto up = user_paths_for(job.home, r.user_id);
   if (auto err = ensure_user_dirs(up, r.user_id, job.worker_uid, job.worker_gid))
     return err;
   r.done.push_back("Claude home of " + r.user_id + " at " + up.claude);
   if (!job.key.empty()) {
-    if (auto err = store_anthropic_key(up, job.key, job.worker_uid, job.worker_gid))
+    // The key belongs to whoever owns the secrets directory: the user once a
+    // session id-mapped it (runtime/session_mounts.hpp), else the worker.
+    struct stat st;
+    uid_t owner = job.worker_uid;
+    gid_t group = job.worker_gid;
+    if (::lstat(up.secrets.c_str(), &st) == 0) {
+      owner = st.st_uid;
+      group = st.st_gid;
+    }
+    if (auto err = store_anthropic_key(up, job.key, owner, group))
       return err;
     r.done.push_back("stored the API key in " + up.key
                      + " (0400); sessions read it at /run/secrets/anthropic_key");
@@ -94,7 +114,7 @@ caf::result<user_setup_reply> user_setup(pointer self, const user_setup_req& req
     return make_error(errc::invalid_argument,
                       "nothing to set up: give the API key on standard input");
   setup_job job{o.cfg.home, o.tokens, o.cfg.worker_uid, o.cfg.worker_gid,
-                user, req.key, req.for_user};
+                user, req.key, req.for_user, o.cfg.port};
   auto helper = self->spawn<caf::detached>([job](caf::event_based_actor* h) -> caf::behavior {
     return {
       [=](start_atom) -> caf::result<user_setup_reply> {

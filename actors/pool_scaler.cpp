@@ -10,11 +10,14 @@
 #include <deque>
 #include <random>
 
+#include <unistd.h>
+
 #include <caf/all.hpp>
 
 #include "actors/pool_logic.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
+#include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
 #include "runtime/validate.hpp"
@@ -147,6 +150,7 @@ worker_options worker_opts(self_ptr self, const std::string& id) {
   w.claude_home = o.claude_home;
   w.user_uid = o.user_uid;
   w.user_gid = o.user_gid;
+  w.idmap = o.idmap;
   w.local_control = o.docker_host.rfind("unix://", 0) == 0;
   w.rename_before_reply = o.rename_before_reply;
   w.ack_timeout = o.ack_timeout;
@@ -386,6 +390,9 @@ pool_status status_of(self_ptr self) {
   s.network_mode = st.opts.network_mode;
   s.late_bind = st.late_bind;
   s.late_bind_reason = st.late_bind_reason;
+  s.idmap = st.opts.idmap && st.opts.docker_host.rfind("unix://", 0) == 0;
+  s.idmap_reason = s.idmap ? "" : st.opts.idmap_reason.empty() ? "the Docker engine is remote"
+                                                              : st.opts.idmap_reason;
   auto now = self->clock().now();
   auto to_s = [](auto d) { return std::chrono::duration<double>(d).count(); };
   for (auto& [id, rec] : l.workers()) {
@@ -908,6 +915,14 @@ pool_actor spawn_pool(caf::actor_system& sys, pool_options opts,
     avail = {false, "cannot write the worker entrypoint: " + error_message(path.error())};
   else
     avail = late_bind::check(opts.home, opts.docker_host, opts.force_cold);
+  // Id-mapped mounts: probed where the slots live (as root; off any actor).
+  if (::geteuid() != 0) {
+    opts.idmap = false;
+    opts.idmap_reason = "the daemon is not root";
+  } else if (auto why = idmap::probe(late_bind::mounts_dir(opts.home)); !why.empty()) {
+    opts.idmap = false;
+    opts.idmap_reason = why;
+  }
   auto factory = [docker, observer](caf::actor_system& sys, const worker_options& w,
                                     worker_observer_actor pool) {
     return spawn_worker(sys, w, docker, std::move(pool), observer);

@@ -43,8 +43,12 @@ struct pool_options {
   std::vector<docker::mount_spec> volumes;
   /// ~/.claude in the image (HAL9000_CLAUDE_HOME); empty: no per-user state.
   std::string claude_home;
-  uint32_t user_uid = 1000;  // HAL9000_WORKER_UID: owner of users' homes
+  uint32_t user_uid = 1000;  // HAL9000_WORKER_UID: projects and homes are id-mapped to it
   uint32_t user_gid = 1000;  // HAL9000_WORKER_GID
+  /// Whether id-mapped mounts work (spawn_pool probes HAL9000_HOME/mounts and
+  /// overwrites both; idmap_reason says why not). Tests may set them.
+  bool idmap = true;
+  std::string idmap_reason;
   bool force_cold = false;     // no late binding (HAL9000_FORCE_COLD=true, tests)
   bool cold_fallback = true;   // queued claims may start a cold create
   /// Claims reply only once the container is renamed to the session (false:

@@ -205,11 +205,13 @@ void sweep_slots(self_ptr self) {
     bool was_mounted = false;
     std::string problem;
     for (auto& m : mounted)
-      if (m == root || under(m, root)) {
+      if (m == root || under(m, root))
         was_mounted = true;
-        if (auto err = late_bind::unmount(m))
-          problem = error_message(err);
-      }
+    // The slot's own mount points, each detached with what is mounted
+    // inside it (a submount of an id-mapped project cannot go on its own).
+    if (was_mounted)
+      if (auto err = late_bind::unmount_slot(late_bind::slot_for(st.opts.home, id)))
+        problem = error_message(err);
     if (problem.empty())
       if (auto err = late_bind::remove_slot(late_bind::slot_for(st.opts.home, id)))
         problem = error_message(err);

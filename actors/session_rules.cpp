@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "messages/error.hpp"
+#include "runtime/acting_user.hpp"
 #include "runtime/names.hpp"
 #include "runtime/validate.hpp"
 
@@ -163,6 +164,22 @@ start_decision decide(const start_plan& plan, const std::vector<session_record>&
 bool converges(const start_plan& a, const start_plan& b) {
   return a.name == b.name || (!b.named && a.project_dir == b.project_dir)
          || (!a.named && a.project_dir == b.project_dir);
+}
+
+caf::expected<start_plan> plan_start_as_user(const session_settings& s,
+                                             const session_start& req) {
+  auto plan = plan_start(s, req);
+  if (!plan)
+    return plan;
+  claim_request cr;
+  cr.project_dir = plan->project_dir;
+  cr.user_id = req.user_id;
+  auto resolved = resolve_acting_user(std::move(cr), {s.allowed_roots, s.home, s.tls_users});
+  if (!resolved)
+    return resolved.error();
+  plan->uid = resolved->uid;
+  plan->gid = resolved->gid;
+  return plan;
 }
 
 } // namespace hal9000

@@ -4,10 +4,12 @@
 // and what to do given the sessions that already run.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <caf/expected.hpp>
+#include <caf/meta/type_name.hpp>
 
 #include "messages/sessions.hpp"
 #include "runtime/limits.hpp"
@@ -35,6 +37,7 @@ struct session_settings {
   std::string parent_prefix = "hal9000";   // HAL9000_PARENT_PREFIX
   resource_limits defaults;                // WORKER_MEMORY, _CPUS, _PIDS_LIMIT
   host_capacity host;
+  std::map<std::string, std::string> tls_users;  // HAL9000_TLS_USERS (runtime/acting_user.hpp)
 };
 
 /// A validated start.
@@ -49,13 +52,32 @@ struct start_plan {
   bool memory_given = false;
   bool cpus_given = false;
   bool pids_given = false;
+  // Whose ids the session acts with (runtime/acting_user.hpp): -1 is the
+  // project directory's owner.
+  int64_t uid = -1;
+  int64_t gid = -1;
 };
+
+// A local message only (from the sessions actor's blocking helper).
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, start_plan& x) {
+  return f(caf::meta::type_name("start_plan"), x.name, x.project_dir, x.named, x.has_limits,
+           x.limits, x.values.enabled, x.values.memory_bytes, x.values.nano_cpus,
+           x.values.pids_limit, x.memory_given, x.cpus_given, x.pids_given, x.uid, x.gid);
+}
 
 /// Checks a start before anything is claimed: the path (realpath, allowed
 /// root, not sensitive), the name (Docker's rule, not the daemon's own), the
 /// limits (syntax, and given ones within the host's CPUs and memory).
 /// invalid_argument naming what is wrong.
 caf::expected<start_plan> plan_start(const session_settings& s, const session_start& req);
+
+/// plan_start, then the acting user (resolve_acting_user): whether the
+/// token's user may use the project, and with which ids. Blocking (realpath,
+/// NSS, a thread with the user's ids): the sessions actor runs it off the
+/// scheduler. invalid_argument or unauthenticated naming why.
+caf::expected<start_plan> plan_start_as_user(const session_settings& s,
+                                             const session_start& req);
 
 /// What a start does, given the live sessions named like it or running its
 /// project (the store's one "already running?" answer).

@@ -19,6 +19,7 @@
 #include <memory>
 
 #include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
@@ -26,6 +27,7 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
+#include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time_format.hpp"
 #include "runtime/validate.hpp"
@@ -64,10 +66,11 @@ struct sessions_state {
 using self_ptr = sessions_actor::stateful_pointer<sessions_state>;
 
 // What attaches a terminal on the daemon's host: Claude Code's tmux session,
-// or a shell in /workspace when the session runs something else.
+// or a shell in the project's own directory when the session runs something
+// else.
 std::vector<std::string> attach_argv(const session_record& s) {
-  return {"docker", "exec", "-it", "-w", "/workspace", s.name, "sh", "-c",
-          "tmux attach -t claude 2>/dev/null || exec sh"};
+  return {"docker", "exec", "-it", "-w", late_bind::project_workdir(s.project_dir), s.name,
+          "sh", "-c", "tmux attach -t claude 2>/dev/null || exec sh"};
 }
 
 session_reply reply_for(session_record rec, bool existing) {
@@ -118,6 +121,8 @@ void claim(self_ptr self, uint64_t id, start_plan plan, session_start req,
   cr.has_limits = plan.has_limits;
   cr.limits = plan.limits;
   cr.user_id = req.user_id;
+  cr.uid = plan.uid;
+  cr.gid = plan.gid;
   auto who = who_of(req);
   self->request(st.pool, st.opts.claim_budget, claim_atom::value, cr)
     .then(
@@ -218,17 +223,41 @@ void update_limits(self_ptr self, uint64_t id, start_decision d, session_promise
       });
 }
 
+void start_planned(self_ptr self, session_start req, start_plan plan, session_promise rp);
+
+// Every check before anything is claimed: the path (realpath on the user's
+// path), the name, the limits and whether the token's user may use the
+// project, checked as that user. Blocking, so in a one-shot detached helper.
 void start(self_ptr self, session_start req, session_promise rp) {
+  auto settings = self->state.opts.settings;
+  auto helper = self->spawn<caf::detached>(
+    [settings](caf::event_based_actor* h) -> caf::behavior {
+      return {
+        [h, settings](start_atom, session_start& req) -> caf::result<start_plan> {
+          h->quit();
+          auto plan = plan_start_as_user(settings, req);
+          if (!plan)
+            return std::move(plan.error());
+          return std::move(*plan);
+        },
+      };
+    });
+  self->request(helper, self->state.opts.store_timeout, start_atom::value, req)
+    .then(
+      [self, req, rp](start_plan& plan) mutable {
+        start_planned(self, std::move(req), std::move(plan), std::move(rp));
+      },
+      [req, rp](caf::error& err) mutable {
+        audit("session.start", {{"project", req.path}, {"who", who_of(req)},
+                                {"result", error_message(err)}});
+        rp.deliver(std::move(err));
+      });
+}
+
+void start_planned(self_ptr self, session_start req, start_plan planned,
+                   session_promise rp) {
   auto& st = self->state;
-  // Every check before anything is claimed. The path checks are a few
-  // metadata syscalls on the daemon's own filesystem (microseconds).
-  auto plan = plan_start(st.opts.settings, req);
-  if (!plan) {
-    audit("session.start", {{"project", req.path}, {"who", who_of(req)},
-                            {"result", error_message(plan.error())}});
-    rp.deliver(plan.error());
-    return;
-  }
+  auto plan = &planned;
   for (auto& [id, f] : st.starts)
     if (converges(f.plan, *plan)) {
       f.waiting.push_back({std::move(req), std::move(rp)});
@@ -299,6 +328,7 @@ sessions_options sessions_options_from(const config& cfg, std::string parent) {
   o.settings.defaults = resource_limits{true, cfg.worker_memory, cfg.worker_cpus,
                                         cfg.worker_pids_limit};
   o.settings.host = local_host_capacity();
+  o.settings.tls_users = cfg.tls_users;
   o.parent = std::move(parent);
   auto po = pool_options_from(cfg);
   o.claim_budget = pool_claim_budget(po);

@@ -34,6 +34,7 @@
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/session_mounts.hpp"
 #include "runtime/users.hpp"
 
 namespace hal9000 {
@@ -60,6 +61,7 @@ struct worker_data {
   caf::typed_response_promise<claim_reply> claim_rp;
   int pending = 0;               // claim steps still outstanding
   bool mounted = false;          // the project is bound onto the slot
+  std::vector<std::string> warnings;  // from mounting (a fallback taken)
   bool oom = false;
   bool reported = false;         // the first transition has no "from"
   std::string died;              // set when the container died while creating
@@ -202,22 +204,24 @@ bool binds_user(const worker_options& o, const claim_request& c) {
   return !c.user_id.empty() && !o.claude_home.empty() && o.local_control;
 }
 
-// The user's directories, made on their first session (a few mkdir(2)).
-caf::expected<user_paths> prepare_user(const worker_options& o, const std::string& id) {
-  auto up = user_paths_for(o.home, id);
-  if (auto err = ensure_user_dirs(up, id, o.user_uid, o.user_gid))
-    return err;
-  return up;
+// What a claim mounts into the slot (blocking: run by the helpers below).
+session_mount_plan mount_plan(const worker_options& o, const claim_request& c) {
+  session_mount_plan p;
+  p.home = o.home;
+  p.project_dir = c.project_dir;
+  p.uid = c.uid;
+  p.gid = c.gid;
+  p.user_id = c.user_id;
+  p.bind_home = binds_user(o, c);
+  p.worker_uid = o.user_uid;
+  p.worker_gid = o.user_gid;
+  p.idmap = o.idmap;
+  p.workdir = !o.cold;  // a cold container binds the workspace at the workdir itself
+  return p;
 }
 
-void create_container(self_ptr self) {
+void create_now(self_ptr self) {
   auto& st = self->state;
-  if (st.opts.local_control)
-    if (auto err = late_bind::make_slot(st.slot, !st.opts.cold))
-      return fail_creating(self, error_message(err));
-  if (st.opts.cold && binds_user(st.opts, st.opts.cold_claim))
-    if (auto up = prepare_user(st.opts, st.opts.cold_claim.user_id); !up)
-      return fail_creating(self, error_message(up.error()));
   auto spec = worker_container_spec(st.opts);
   st.container_name = spec.name;
   self->request(st.docker, st.opts.docker_timeout, docker::create_req{std::move(spec)})
@@ -234,6 +238,47 @@ void create_container(self_ptr self) {
       [self](caf::error& err) {
         if (self->state.state == worker_state::creating)
           fail_creating(self, error_message(err));
+      });
+}
+
+void create_container(self_ptr self) {
+  auto& st = self->state;
+  if (st.opts.local_control)
+    if (auto err = late_bind::make_slot(st.slot, true))
+      return fail_creating(self, error_message(err));
+  if (!st.opts.cold || !st.opts.local_control)
+    return create_now(self);
+  // Cold: the project (id-mapped) and the user's home go into the slot first,
+  // off the scheduler; the container binds them at create.
+  st.mounted = true;
+  auto slot = st.slot;
+  auto plan = mount_plan(st.opts, st.opts.cold_claim);
+  auto helper = self->spawn<caf::detached>(
+    [=](caf::event_based_actor* h) -> caf::behavior {
+      return {
+        [=](start_atom) -> caf::result<std::vector<std::string>> {
+          h->quit();
+          auto r = mount_session(slot, plan);
+          if (!r)
+            return std::move(r.error());
+          return std::move(*r);
+        },
+      };
+    });
+  self->request(helper, st.opts.docker_timeout, start_atom::value)
+    .then(
+      [self](std::vector<std::string>& warnings) {
+        auto& st = self->state;
+        st.warnings = std::move(warnings);
+        if (st.state != worker_state::creating)
+          return;
+        if (st.stop_requested)
+          return begin_teardown(self, worker_state::stopping, st.stop_reason);
+        create_now(self);
+      },
+      [self](caf::error& err) {
+        if (self->state.state == worker_state::creating)
+          fail_creating(self, "mounting the project: " + error_message(err));
       });
 }
 
@@ -277,6 +322,7 @@ void claim_step_done(self_ptr self) {
   r.served = st.served;
   r.limits = st.applied;
   r.image = st.opts.image;
+  r.warnings = st.warnings;
   st.claim_rp.deliver(std::move(r));
   if (st.stop_requested)
     begin_teardown(self, worker_state::stopping, st.stop_reason);
@@ -308,28 +354,48 @@ limits_update(self_ptr self, const claim_request& req) {
   return std::optional<docker::update_req>{upd};
 }
 
-void handshake(self_ptr self) {
+// Warm: mounts the project, its workdir and the user's home into the slot,
+// then hands the session to the entrypoint. Cold: the handshake only (the
+// mounts were made before create). Both block (mount(2), the ack wait): on
+// their own thread, one per claim.
+void mount_and_handshake(self_ptr self) {
   auto& st = self->state;
   auto slot = st.slot;
   auto name = st.claim.session_name;
+  auto workdir = late_bind::project_workdir(st.claim.project_dir);
   auto cmd = st.claim.command.empty() ? st.opts.default_command : st.claim.command;
   auto timeout = st.opts.ack_timeout;
-  // The ack wait blocks: it runs on its own thread, one per claim.
+  bool mount = !st.opts.cold;
+  auto plan = mount_plan(st.opts, st.claim);
+  if (mount)
+    st.mounted = true;  // whatever got mounted is unmounted at teardown
   auto helper = self->spawn<caf::detached>(
     [=](caf::event_based_actor* h) -> caf::behavior {
       return {
-        [=](start_atom) -> caf::result<int64_t> {
-          auto pid = late_bind::handshake(slot, name, cmd, timeout);
+        [=](start_atom) -> caf::result<std::vector<std::string>> {
           h->quit();
-          if (pid)
-            return *pid;
-          return std::move(pid.error());
+          std::vector<std::string> warnings;
+          if (mount) {
+            auto r = mount_session(slot, plan);
+            if (!r)
+              return std::move(r.error());
+            warnings = std::move(*r);
+          }
+          auto pid = late_bind::handshake(slot, name, workdir, cmd, timeout);
+          if (!pid)
+            return std::move(pid.error());
+          return warnings;
         },
       };
     });
-  self->request(helper, timeout + std::chrono::seconds(1), start_atom::value)
-    .then([self](int64_t) { claim_step_done(self); },
-          [self](caf::error& err) { claim_failed(self, err); });
+  self->request(helper, timeout + st.opts.docker_timeout, start_atom::value)
+    .then(
+      [self](std::vector<std::string>& warnings) {
+        auto& w = self->state.warnings;
+        w.insert(w.end(), warnings.begin(), warnings.end());
+        claim_step_done(self);
+      },
+      [self](caf::error& err) { claim_failed(self, err); });
 }
 
 auto claim_handler(self_ptr self) {
@@ -343,28 +409,7 @@ auto claim_handler(self_ptr self) {
     st.claim_rp = self->make_response_promise<claim_reply>();
     transition(self, worker_state::claimed, "claimed by session " + st.claim.session_name);
     self->become(claimed(self));
-    if (!st.opts.cold) {
-      // One mount(2) of a bind: ~0.1 ms, measured by claim_bench (mount_bind).
-      if (auto err = late_bind::bind_mount(st.claim.project_dir, st.slot.workspace)) {
-        claim_failed(self, err);
-        return st.claim_rp;
-      }
-      st.mounted = true;
-      // The user's Claude home and secrets: five more mount(2), measured by
-      // claim_bench (warm_claim_user against warm_claim).
-      if (binds_user(st.opts, st.claim)) {
-        auto up = prepare_user(st.opts, st.claim.user_id);
-        if (!up) {
-          claim_failed(self, up.error());
-          return st.claim_rp;
-        }
-        if (auto err = late_bind::bind_user(st.slot, up->claude, up->secrets)) {
-          claim_failed(self, err);
-          return st.claim_rp;
-        }
-      }
-    }
-    // Rename, update and the FIFO handshake run in parallel. The rename is
+    // Rename, update and the mounts + FIFO handshake run in parallel. The rename is
     // the slowest step (dockerd writes the container's config: 4-20 ms, up to
     // 100 ms while it creates containers), so it can be left out of the reply.
     bool strict = st.opts.rename_before_reply;
@@ -396,7 +441,7 @@ auto claim_handler(self_ptr self) {
           [self](caf::error& err) { claim_failed(self, err); });
     }
     if (st.opts.local_control)
-      handshake(self);
+      mount_and_handshake(self);
     if (st.pending == 0) {  // nothing to wait for (remote engine, deferred rename)
       st.pending = 1;
       claim_step_done(self);
@@ -627,17 +672,27 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
   auto bind = [](std::string src, std::string dst, bool ro, std::string prop) {
     return docker::mount_spec{"bind", std::move(src), std::move(dst), ro, std::move(prop)};
   };
-  if (opts.cold)
-    spec.mounts.push_back(bind(opts.cold_claim.project_dir,
-                               late_bind::container_workspace, false, ""));
-  else
+  if (opts.cold) {
+    // The project at /workspace and at its own path (the working directory):
+    // from the slot, where it was mounted id-mapped, or as it is when the
+    // engine does not share this host's mounts.
+    auto src = opts.local_control ? slot.workspace : opts.cold_claim.project_dir;
+    auto workdir = late_bind::project_workdir(opts.cold_claim.project_dir);
+    spec.mounts.push_back(bind(src, late_bind::container_workspace, false, ""));
+    spec.mounts.push_back(bind(src, workdir, false, ""));
+    if (!opts.local_control)  // the command is the container's: it starts there
+      spec.working_dir = workdir;
+  } else {
     spec.mounts.push_back(bind(slot.workspace, late_bind::container_workspace,
                                false, "rslave"));
-  // Per-user state: paths only, never a secret's content.
+    spec.mounts.push_back(bind(slot.projects, late_bind::container_projects,
+                               false, "rslave"));
+  }
+  // Per-user state: paths only, never a secret's content. Cold: what the
+  // slot holds (mounted before create, id-mapped); warm: late-bound there.
   if (opts.cold && binds_user(opts, opts.cold_claim)) {
-    auto up = user_paths_for(opts.home, opts.cold_claim.user_id);
-    spec.mounts.push_back(bind(up.claude, opts.claude_home, false, ""));
-    spec.mounts.push_back(bind(up.secrets, late_bind::container_secrets, true, ""));
+    spec.mounts.push_back(bind(slot.claude, opts.claude_home, false, ""));
+    spec.mounts.push_back(bind(slot.secrets, late_bind::container_secrets, true, ""));
   } else if (!opts.cold && !opts.claude_home.empty() && opts.local_control) {
     spec.mounts.push_back(bind(slot.claude, opts.claude_home, false, "rslave"));
     spec.mounts.push_back(bind(slot.secrets, late_bind::container_secrets, true, "rslave"));

@@ -31,10 +31,13 @@ struct worker_options {
   /// HAL9000_HOME/users/<user>/claude there and their secrets at
   /// /run/secrets (read-only). Empty: no per-user state at all.
   std::string claude_home;
-  /// Owner given to a user's claude/ and secrets/ when they are first made:
-  /// the uid:gid the image runs as.
+  /// The uid:gid the image runs as: the project, the user's claude/ and
+  /// secrets/ are id-mapped to it (runtime/session_mounts.hpp).
   uint32_t user_uid = 1000;
   uint32_t user_gid = 1000;
+  /// Id-mapped mounts work here (idmap::probe at pool start); false: the
+  /// documented fallback (plain recursive binds; runtime/session_mounts.hpp).
+  bool idmap = true;
   /// Cold: made for one claim (cold_claim), its project bound at create.
   bool cold = false;
   claim_request cold_claim;
@@ -63,8 +66,8 @@ std::map<std::string, std::string> worker_labels(const worker_options& opts);
 /// Limits must already be valid (invalid ones are left unset).
 docker::container_spec worker_container_spec(const worker_options& opts);
 
-/// A one-shot detached actor that unmounts the slot's workspace, claude and
-/// secrets (when unmount) and removes the slot of worker_id under home. It answers
+/// A one-shot detached actor that unmounts the slot's workspace, projects/*,
+/// claude and secrets (when unmount) and removes the slot of worker_id under home. It answers
 /// cleanup_atom with "" when clean, else what failed, then exits. rmdir(2)
 /// takes ~4 ms on this machine: this never runs on the scheduler.
 caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,

@@ -6,6 +6,11 @@
 //                         worker; remove: rmdir waits ~4 ms, on a detached helper)
 //   bind_user             late_bind::bind_user: a user's Claude home and
 //                         read-only secrets onto a slot (5 mount(2) calls)
+//   mount_mapped          the project id-mapped and recursive onto a slot
+//                         (open_tree, mount_setattr, move_mount), namespace cached
+//   bind_workdir          that tree again at projects/<key> (mkdir + mount)
+//   bind_user_mapped      the home and secrets id-mapped (no stage)
+//   userns_first_use      a user namespace for a new uid:gid (once per mapping)
 //   warm_claim            request -> reply (project mounted, command acked),
 //                         pool quiet (back at MIN before each claim), no user
 //   warm_claim_user       the same claims interleaved in the same run, with a
@@ -29,6 +34,7 @@
 #include <mutex>
 #include <thread>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <caf/all.hpp>
@@ -37,6 +43,7 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/users.hpp"
 
@@ -296,6 +303,51 @@ int main(int argc, char** argv) {
     }
     late_bind::remove_slot(slot);
     emit("bind_user", bu, "us", "mount_bind");
+
+    // What id mapping costs per claim, side by side with the plain binds
+    // above: the project (owned by another uid) id-mapped onto the slot and
+    // bound again at its own path (what a warm claim mounts), the user's
+    // home and secrets id-mapped, and making a user namespace for a mapping
+    // the daemon has not seen yet (once per uid:gid, then cached).
+    ::chown(dir.c_str(), 4242, 4242);
+    late_bind::make_slot(slot, true);
+    std::vector<double> mm, mw, bum, ns;
+    idmap::mapping m{4242, 4242, 1000, 1000};
+    for (int i = 0; i < 200; ++i) {
+      auto t = clk::now();
+      if (auto err = idmap::mount_mapped(AT_FDCWD, dir, slot.workspace, m)) {
+        std::cerr << error_message(err) << "\n";
+        return 1;
+      }
+      mm.push_back(ms_since(t) * 1000);
+      t = clk::now();
+      if (auto err = late_bind::bind_workdir(slot, late_bind::project_workdir(dir))) {
+        std::cerr << error_message(err) << "\n";
+        return 1;
+      }
+      mw.push_back(ms_since(t) * 1000);
+      t = clk::now();
+      if (auto err = late_bind::bind_user_mapped(slot, up.claude, up.secrets,
+                                                 idmap::mapping{0, 0, 1000, 1000})) {
+        std::cerr << error_message(err) << "\n";
+        return 1;
+      }
+      bum.push_back(ms_since(t) * 1000);
+      late_bind::unmount_slot(slot);
+    }
+    for (uint32_t i = 0; i < 50; ++i) {
+      auto t = clk::now();
+      if (auto fd = idmap::userns_for(idmap::mapping{60000 + i, 60000 + i, 1000, 1000}); !fd) {
+        std::cerr << error_message(fd.error()) << "\n";
+        return 1;
+      }
+      ns.push_back(ms_since(t) * 1000);
+    }
+    late_bind::remove_slot(slot);
+    emit("mount_mapped", mm, "us", "mount_bind");
+    emit("bind_workdir", mw, "us", "mount_bind");
+    emit("bind_user_mapped", bum, "us", "bind_user");
+    emit("userns_first_use", ns, "us");
   }
 
   // Warm claims on a quiet pool, and each claim's replacement.

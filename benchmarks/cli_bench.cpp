@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   ::setenv("HAL9000_DAEMON_ID", ("cli-bench-" + std::to_string(::getpid())).c_str(), 1);
   ::setenv("HAL9000_MANAGE_PARENT", "false", 1);
   ::setenv("WORKER_IMAGE", "hal9000/test:busybox", 1);
+  ::setenv("HAL9000_WORKER_UID", "0", 1);  // busybox runs as root
+  ::setenv("HAL9000_WORKER_GID", "0", 1);
   ::setenv("WORKER_COMMAND", "sleep 100000", 1);
   ::setenv("ENABLE_POOL_MANAGER", "true", 1);
   ::setenv("MIN_WARM_WORKERS", "2", 1);

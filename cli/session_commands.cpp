@@ -12,6 +12,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/output.hpp"
+#include "runtime/late_bind.hpp"
 #include "runtime/records_json.hpp"
 
 namespace hal9000::cli {
@@ -45,7 +46,8 @@ int attach_or_explain(const context& ctx, const session_reply& r, bool detach) {
     std::cerr << "warning: " << w << "\n";
   if (detach || !ctx.host.empty() || !::isatty(0) || !::isatty(1)) {
     std::cout << "session " << r.session.name << (r.existing ? " (already running)" : "")
-              << ": " << r.session.project_dir << " at /workspace, served "
+              << ": " << r.session.project_dir << " at "
+              << late_bind::project_workdir(r.session.project_dir) << " (and /workspace), served "
               << r.session.served << "\n";
     std::cout << "attach with: claudy attach " << r.session.name;
     if (!ctx.host.empty())

@@ -42,6 +42,8 @@ struct pool_status {
   std::string network_mode;
   bool late_bind = false;       // warm claims possible
   std::string late_bind_reason; // why not, when late_bind is false
+  bool idmap = false;           // sessions act as their user (id-mapped mounts)
+  std::string idmap_reason;     // why not, and the fallback taken
   std::vector<worker_status> workers;
   std::vector<std::string> warnings;  // e.g. the event stream is down
 };
@@ -52,7 +54,7 @@ typename Inspector::result_type inspect(Inspector& f, pool_status& x) {
            x.creating, x.claimed, x.busy, x.failed, x.queued, x.min, x.max,
            x.max_creating, x.idle_timeout_s, x.check_interval_s,
            x.claim_timeout_s, x.limits, x.image, x.network_mode, x.late_bind,
-           x.late_bind_reason, x.workers, x.warnings);
+           x.late_bind_reason, x.idmap, x.idmap_reason, x.workers, x.warnings);
 }
 
 /// Reply to `pool scale N`.

@@ -36,12 +36,21 @@ struct claim_request {
                              // their Claude home and secrets are bound in.
                              // Never taken from what a client says of itself
   std::string command;       // optional; empty: the configured WORKER_COMMAND
+  /// Whose files the session writes: the project is id-mapped so that this
+  /// host uid/gid is the worker image's (runtime/idmap.hpp). Decided by the
+  /// daemon from the token (uid-N: N; tls-X: HAL9000_TLS_USERS); -1: the
+  /// project directory's owner (root's requests, tests). A uid >= 0 also
+  /// means the project is opened as that user, so it gets nothing that user
+  /// cannot reach on the host.
+  int64_t uid = -1;
+  int64_t gid = -1;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
   return f(caf::meta::type_name("hal9000::claim_request"), x.session_name,
-           x.project_dir, x.has_limits, x.limits, x.user_id, x.command);
+           x.project_dir, x.has_limits, x.limits, x.user_id, x.command, x.uid,
+           x.gid);
 }
 
 /// A served claim: the session's command runs in container_id with the

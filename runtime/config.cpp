@@ -108,6 +108,15 @@ caf::error apply(config& c, const std::string& k, const std::string& v) {
   else if (k == "DOCKER_CERT_PATH") c.docker_cert_path = v;
   else if (k == "HAL9000_DOCKER_CONCURRENCY") return parse_uint(k, v, c.docker_concurrency, 1, 64);
   else if (k == "HAL9000_DAEMON_ID") c.daemon_id = v;
+  else if (k == "HAL9000_TLS_USERS") {
+    c.tls_users.clear();
+    for (auto& entry : split(v, ',')) {
+      auto eq = entry.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size())
+        return bad(k, v, "expected CLIENT=LOGIN_OR_UID[,CLIENT=LOGIN_OR_UID...]");
+      c.tls_users[entry.substr(0, eq)] = entry.substr(eq + 1);
+    }
+  }
   return caf::none;
 }
 
@@ -122,7 +131,7 @@ const char* const known_keys[] = {
   "HAL9000_ALLOWED_ROOTS", "DOCKER_HOST", "DOCKER_TLS_VERIFY",
   "DOCKER_CERT_PATH", "HAL9000_DOCKER_CONCURRENCY", "HAL9000_DAEMON_ID",
   "HAL9000_WORKER_UID", "HAL9000_WORKER_GID", "HAL9000_CLAUDE_HOME",
-  "HAL9000_MANAGED_MCP",
+  "HAL9000_TLS_USERS", "HAL9000_MANAGED_MCP",
 };
 
 bool valid_daemon_id(const std::string& s) {

@@ -67,6 +67,10 @@ struct config {
   uint16_t port = 7700;                   // HAL9000_PORT / HAL9000_LISTEN port part
   uint16_t metrics_port = 0;              // HAL9000_METRICS_PORT (0: off)
   std::vector<std::string> allowed_roots;  // HAL9000_ALLOWED_ROOTS (':'-separated)
+  /// HAL9000_TLS_USERS: "CLIENT=LOGIN_OR_UID,...": the local user a TLS
+  /// client bundle's sessions act as (runtime/acting_user.hpp). A client not
+  /// listed may not start sessions.
+  std::map<std::string, std::string> tls_users;
 
   // -- Docker -----------------------------------------------------------------------
   std::string docker_host = "unix:///var/run/docker.sock";  // DOCKER_HOST

@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/mount.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "messages/error.hpp"
+#include "runtime/validate.hpp"
 
 namespace hal9000::late_bind {
 
@@ -86,6 +88,20 @@ std::vector<mountinfo_row> read_mountinfo() {
   return rows;
 }
 
+// Names in dir but "." and ".." (none when it cannot be read).
+std::vector<std::string> dir_entries(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* e = ::readdir(d)) {
+      std::string name = e->d_name;
+      if (name != "." && name != "..")
+        out.push_back(std::move(name));
+    }
+    ::closedir(d);
+  }
+  return out;
+}
+
 std::string real_path(const std::string& path) {
   char buf[PATH_MAX];
   if (::realpath(path.c_str(), buf))
@@ -103,10 +119,15 @@ std::string entrypoint_path(const std::string& home) {
   return home + "/bin/worker-entrypoint.sh";
 }
 
+std::string project_workdir(const std::string& project_realpath) {
+  return std::string{container_projects} + "/" + default_session_name(project_realpath);
+}
+
 slot_paths slot_for(const std::string& home, const std::string& worker_id) {
   slot_paths s;
   s.root = mounts_dir(home) + "/" + worker_id;
   s.workspace = s.root + "/workspace";
+  s.projects = s.root + "/projects";
   s.claude = s.root + "/claude";
   s.secrets = s.root + "/secrets";
   s.stage = s.root + "/stage";
@@ -119,13 +140,15 @@ slot_paths slot_for(const std::string& home, const std::string& worker_id) {
 const std::string& entrypoint_script() {
   static const std::string text = R"(#!/bin/sh
 # hal9000 worker entrypoint, written by the daemon at every start: do not edit.
-# Waits for one session on the control FIFO (two lines: session name, command),
-# starts the command in /workspace, acknowledges with its pid, and lives as
+# Waits for one session on the control FIFO (three lines: session name, working
+# directory, command), starts the command in that directory (the project's own
+# path; /workspace shows the same tree), acknowledges with its pid, and lives as
 # long as the command does. A worker serves one session, then it is removed.
 ctl=${HAL9000_CONTROL:-/hal9000/control}
-{ read -r HAL9000_SESSION && read -r cmd; } < "$ctl/claim" || exit 70
+{ read -r HAL9000_SESSION && read -r dir && read -r cmd; } < "$ctl/claim" || exit 70
 export HAL9000_SESSION
-cd "${HAL9000_WORKSPACE:-/workspace}" || exit 71
+# HAL9000_WORKSPACE: only where the script runs outside a worker (tests).
+cd "${HAL9000_WORKSPACE:-${dir:-/workspace}}" || exit 71
 /bin/sh -c "$cmd" &
 pid=$!
 echo "started $pid" > "$ctl/ack"
@@ -228,7 +251,7 @@ caf::error ensure_rshared(const std::string& dir) {
 }
 
 caf::error bind_mount(const std::string& src, const std::string& dst) {
-  if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) != 0)
+  if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return sys_error("cannot bind-mount " + src + " onto " + dst, errno);
   return caf::none;
 }
@@ -260,9 +283,10 @@ std::vector<std::string> mounts_under(const std::string& path) {
 }
 
 caf::error unmount_all_under(const std::string& path) {
+  // A submount of an id-mapped tree cannot be unmounted on its own (EPERM);
+  // detaching its parent takes it along, so only what is left counts.
   for (auto& p : mounts_under(path))
-    if (::umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0 && errno != EINVAL)
-      return sys_error("cannot unmount " + p, errno);
+    ::umount2(p.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
   if (auto left = mounts_under(path); !left.empty())
     return make_error(errc::internal, "still mounted after unmounting: " + left.front());
   return caf::none;
@@ -275,7 +299,8 @@ caf::error make_slot(const slot_paths& slot, bool with_workspace) {
   // Claude home) is owned by the worker's uid, which may be a host user's too.
   ::chmod(slot.root.c_str(), 0700);
   if (with_workspace)
-    for (auto* dir : {&slot.workspace, &slot.claude, &slot.secrets, &slot.stage})
+    for (auto* dir : {&slot.workspace, &slot.projects, &slot.claude, &slot.secrets,
+                      &slot.stage})
       if (::mkdir(dir->c_str(), 0755) != 0 && errno != EEXIST)
         return sys_error("cannot create " + *dir, errno);
   // The entrypoint may run as a non-root user: it reads claim, writes ack.
@@ -292,7 +317,17 @@ caf::error remove_slot(const slot_paths& slot) {
   // rmdir(2) never recurses and fails with EBUSY on a mount point, so a
   // mounted project is never touched. (Reading /proc/self/mountinfo first
   // would cost milliseconds with many containers running.)
-  for (auto* dir : {&slot.workspace, &slot.claude, &slot.secrets, &slot.stage})
+  for (auto& entry : dir_entries(slot.projects)) {
+    auto dir = slot.projects + "/" + entry;
+    if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
+      if (errno == EBUSY)
+        return make_error(errc::conflict, "refusing to remove " + slot.root
+                                            + ": something is still mounted at " + dir);
+      return sys_error("cannot remove " + dir, errno);
+    }
+  }
+  for (auto* dir : {&slot.workspace, &slot.projects, &slot.claude, &slot.secrets,
+                    &slot.stage})
     if (::rmdir(dir->c_str()) != 0 && errno != ENOENT) {
       if (errno == EBUSY)
         return make_error(errc::conflict, "refusing to remove " + slot.root
@@ -333,7 +368,32 @@ caf::error bind_user(const slot_paths& slot, const std::string& claude_dir,
   return caf::none;
 }
 
+caf::error bind_workdir(const slot_paths& slot, const std::string& workdir) {
+  auto dir = slot.projects + workdir.substr(workdir.rfind('/'));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+    return sys_error("cannot create " + dir, errno);
+  if (::mount(slot.workspace.c_str(), dir.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return sys_error("cannot bind " + slot.workspace + " at " + dir, errno);
+  return caf::none;
+}
+
+caf::error bind_user_mapped(const slot_paths& slot, const std::string& claude_dir,
+                            const std::string& secrets_dir, const idmap::mapping& m,
+                            bool* unsupported) {
+  if (auto err = idmap::mount_mapped(AT_FDCWD, claude_dir, slot.claude, m, {}, unsupported))
+    return err;
+  if (auto err = idmap::mount_mapped(AT_FDCWD, secrets_dir, slot.secrets, m,
+                                     idmap::mount_flags{true}, unsupported)) {
+    unmount(slot.claude);
+    return err;
+  }
+  return caf::none;
+}
+
 caf::error unmount_slot(const slot_paths& slot) {
+  for (auto& entry : dir_entries(slot.projects))
+    if (auto err = unmount(slot.projects + "/" + entry))
+      return err;
   for (auto* dir : {&slot.workspace, &slot.claude, &slot.secrets, &slot.stage})
     if (auto err = unmount(*dir))
       return err;
@@ -357,19 +417,21 @@ availability check(const std::string& home, const std::string& docker_host,
 
 caf::expected<int64_t> handshake(const slot_paths& slot,
                                  const std::string& session_name,
+                                 const std::string& workdir,
                                  const std::string& command,
                                  std::chrono::milliseconds deadline) {
   using clock = std::chrono::steady_clock;
   auto until = clock::now() + deadline;
   if (session_name.find('\n') != std::string::npos
+      || workdir.find('\n') != std::string::npos
       || command.find('\n') != std::string::npos)
     return make_error(errc::invalid_argument,
-                      "session name and command must be one line each");
-  auto spec = session_name + "\n" + command + "\n";
+                      "session name, working directory and command must be one line each");
+  auto spec = session_name + "\n" + workdir + "\n" + command + "\n";
   if (spec.size() > PIPE_BUF)  // one atomic write
     return make_error(errc::invalid_argument,
                       "session command too long: at most "
-                        + std::to_string(PIPE_BUF - session_name.size() - 2)
+                        + std::to_string(PIPE_BUF - session_name.size() - workdir.size() - 3)
                         + " bytes");
   // O_RDWR on a FIFO never blocks and keeps the pipe open: the spec waits in
   // the pipe until the entrypoint reads it, and the ack FIFO never reports HUP.

@@ -8,7 +8,12 @@
 //                                           /hal9000/entrypoint.sh
 //   HAL9000_HOME/mounts/                    an rshared mount point
 //   HAL9000_HOME/mounts/<id>/workspace      bound rslave at /workspace; the
-//                                           project is bind-mounted here
+//                                           project is mounted here, id-mapped
+//                                           and recursive (runtime/idmap.hpp)
+//   HAL9000_HOME/mounts/<id>/projects/<k>   bound rslave at /projects; the
+//                                           same project tree again at its own
+//                                           path /projects/<k> (project_workdir),
+//                                           the session's working directory
 //   HAL9000_HOME/mounts/<id>/claude         bound rslave at the image's
 //                                           ~/.claude; the claiming user's
 //                                           users/<user>/claude is bound here
@@ -18,12 +23,14 @@
 //                                           read-only (through stage)
 //   HAL9000_HOME/mounts/<id>/stage          where that read-only bind is made
 //                                           before it is moved into secrets
-//   HAL9000_HOME/mounts/<id>/control/claim  FIFO: daemon -> entrypoint, two
-//                                           lines: session name, command
+//   HAL9000_HOME/mounts/<id>/control/claim  FIFO: daemon -> entrypoint, three
+//                                           lines: session name, working
+//                                           directory, command
 //   HAL9000_HOME/mounts/<id>/control/ack    FIFO: entrypoint -> daemon,
 //                                           "started <pid>"
 //
-// Timing on this machine (claim_bench): bind_mount 3 us p50 and make_slot
+// Timing on this machine (claim_bench): mount_mapped (runtime/idmap.hpp) and
+// bind_mount 3 us p50 and make_slot
 // 0.15 ms p50, called inline by the worker actor; unmount 0.07 ms p50 but
 // 1.2 ms p99, remove_slot ~12 ms (each rmdir(2) waits ~4 ms in the kernel)
 // and handshake() (blocks up to its deadline) run in detached actors.
@@ -36,6 +43,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
+#include "runtime/idmap.hpp"
+
 namespace hal9000::late_bind {
 
 /// Where a worker's control directory and entrypoint appear in its container.
@@ -43,15 +52,25 @@ constexpr const char* container_control_dir = "/hal9000/control";
 constexpr const char* container_entrypoint = "/hal9000/entrypoint.sh";
 constexpr const char* container_workspace = "/workspace";
 constexpr const char* container_secrets = "/run/secrets";
+constexpr const char* container_projects = "/projects";
+
+/// The project's own directory inside a worker: /projects/<basename>-<8 hex
+/// digits of FNV-1a of the realpath> (default_session_name of the path). It
+/// is the session's working directory, so Claude Code keys its history,
+/// memory and trust answer by it: one key per project, the same for every
+/// session of that project. /workspace shows the same tree (its alias).
+/// project_realpath: a validated realpath on the daemon's host.
+std::string project_workdir(const std::string& project_realpath);
 
 /// The command a session runs when WORKER_COMMAND is empty: Claude Code in a
-/// tmux session in /workspace, for as long as that tmux session lives. The
+/// tmux session in the project's working directory (project_workdir; the
+/// entrypoint starts every command there), for as long as that tmux session lives. The
 /// user's API key, when stored, is read from /run/secrets into Claude Code's
 /// own environment only: never into the container's configuration. When
 /// Claude Code exits (say it cannot reach its service), a shell keeps the
 /// session so the user who attaches sees why; leaving it ends the session.
 constexpr const char* default_session_command
-  = "tmux new-session -d -s claude -c /workspace"
+  = "tmux new-session -d -s claude -c \"$PWD\""
     " 'k=/run/secrets/anthropic_key;"
     " [ -r $k ] && export ANTHROPIC_API_KEY=\"$(cat $k)\"; claude;"
     " echo \"Claude Code exited ($?); this shell keeps the session, exit ends it.\";"
@@ -61,6 +80,7 @@ constexpr const char* default_session_command
 struct slot_paths {
   std::string root;       // HAL9000_HOME/mounts/<id>
   std::string workspace;  // root/workspace
+  std::string projects;   // root/projects
   std::string claude;     // root/claude
   std::string secrets;    // root/secrets
   std::string stage;      // root/stage
@@ -98,7 +118,8 @@ std::string bind_source(const std::string& mount_point,
 /// when it is not a mount point, then MS_SHARED|MS_REC.
 caf::error ensure_rshared(const std::string& dir);
 
-/// mount --bind src dst (MS_BIND).
+/// mount --rbind src dst (MS_BIND | MS_REC: what is mounted inside src comes
+/// along, as with Docker's binds). The fallback when id-mapping cannot be used.
 caf::error bind_mount(const std::string& src, const std::string& dst);
 
 /// umount2(dst); falls back to MNT_DETACH when busy. Not mounted: no error.
@@ -110,13 +131,13 @@ std::vector<std::string> mounts_under(const std::string& path);
 /// Unmounts everything at or below path (tests' teardown, pool shutdown).
 caf::error unmount_all_under(const std::string& path);
 
-/// Creates the slot: root (0700), control with both FIFOs, and (with_workspace,
-/// a warm slot) the empty workspace, claude, secrets and stage directories.
+/// Creates the slot: root (0700), control with both FIFOs, and (with_workspace)
+/// the empty workspace, projects, claude, secrets and stage directories.
 caf::error make_slot(const slot_paths& slot, bool with_workspace);
 
 /// Removes the slot without ever recursing: refuses while the workspace (or
-/// claude, secrets) is still a mount point; fails (naming the path) if one
-/// of them is not empty.
+/// a projects/<k>, claude, secrets) is still a mount point; fails (naming
+/// the path) if one of them is not empty.
 caf::error remove_slot(const slot_paths& slot);
 
 /// Binds a user's Claude home onto slot.claude (read-write) and the user's
@@ -128,8 +149,22 @@ caf::error remove_slot(const slot_paths& slot);
 caf::error bind_user(const slot_paths& slot, const std::string& claude_dir,
                      const std::string& secrets_dir);
 
-/// Unmounts the workspace, claude, secrets and stage of a slot (none of them
-/// mounted: no error).
+/// The same with an id mapping (runtime/idmap.hpp): the Claude home id-mapped
+/// read-write at slot.claude, the secrets id-mapped read-only (nosuid,
+/// nodev, noexec) at slot.secrets. Two clones, two attributes, two attaches;
+/// no stage. On failure, what was mounted is unmounted again; unsupported
+/// as in idmap::mount_mapped.
+caf::error bind_user_mapped(const slot_paths& slot, const std::string& claude_dir,
+                            const std::string& secrets_dir, const idmap::mapping& m,
+                            bool* unsupported = nullptr);
+
+/// Binds the project tree already at slot.workspace (recursively, keeping its
+/// id mapping) at slot.projects/<basename of workdir>, made here: the
+/// worker sees it at workdir. One mkdir(2) and one mount(2).
+caf::error bind_workdir(const slot_paths& slot, const std::string& workdir);
+
+/// Unmounts the workspace, every projects/<k>, claude, secrets and stage of
+/// a slot (none of them mounted: no error).
 caf::error unmount_slot(const slot_paths& slot);
 
 /// Whether warm claims are possible here, and if not, why.
@@ -144,13 +179,14 @@ struct availability {
 availability check(const std::string& home, const std::string& docker_host,
                    bool force_cold);
 
-/// Hands the session to a warm worker's entrypoint: writes the spec to the
-/// claim FIFO (non-blocking; O_RDWR so it waits in the pipe until read) and
+/// Hands the session to a warm worker's entrypoint: writes the spec (name,
+/// working directory, command) to the claim FIFO (non-blocking; O_RDWR so it waits in the pipe until read) and
 /// waits for "started <pid>" on the ack FIFO until the deadline. Replies the
 /// session command's pid inside the container. Blocks: call it off the
 /// scheduler. invalid_argument for a newline in a field or a spec over 4 KiB.
 caf::expected<int64_t> handshake(const slot_paths& slot,
                                  const std::string& session_name,
+                                 const std::string& workdir,
                                  const std::string& command,
                                  std::chrono::milliseconds deadline);
 

@@ -3,13 +3,17 @@
 #include <cerrno>
 #include <cstring>
 
+#include <fstream>
+
 #include <dirent.h>
+#include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/auth_token.hpp"
+#include "runtime/idmap.hpp"
 #include "runtime/users.hpp"
 #include "runtime/validate.hpp"
 
@@ -66,6 +70,40 @@ caf::expected<std::string> issue_user_token(const std::string& home, uid_t uid) 
     return make_error(errc::internal, "cannot hand " + path + " to uid "
                                         + std::to_string(uid) + ": " + std::strerror(errno));
   return token;
+}
+
+caf::expected<std::string> deliver_user_token(uid_t uid, const std::string& token,
+                                              uint16_t port) {
+  auto who = idmap::identity_of(uid);
+  struct stat st;
+  if (who.home.empty() || who.home == "/" || ::stat(who.home.c_str(), &st) != 0
+      || !S_ISDIR(st.st_mode))
+    return make_error(errc::invalid_argument,
+                      "uid " + std::to_string(uid) + " has no home directory to hold its token");
+  auto dir = who.home + "/.hal9000";
+  auto path = dir + "/auth/token";
+  auto conf = dir + "/config.json";
+  caf::error err;
+  auto ran = idmap::run_as(who, [&] {
+    if ((err = make_dirs(dir + "/auth", 0700)))
+      return;
+    if ((err = write_file_atomic(path, token + "\n", 0600)))
+      return;
+    // The daemon's port for this user's claudy; the rest of the file stays.
+    auto doc = nlohmann::json::object();
+    if (std::ifstream in{conf}) {
+      auto old = nlohmann::json::parse(in, nullptr, false);
+      if (old.is_object())
+        doc = std::move(old);
+    }
+    doc["HAL9000_PORT"] = std::to_string(port);
+    err = write_file_atomic(conf, doc.dump(2) + "\n", 0600);
+  });
+  if (ran)
+    return ran;
+  if (err)
+    return err;
+  return path;
 }
 
 user_tokens::user_tokens(std::string root_token) {

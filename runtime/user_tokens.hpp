@@ -31,6 +31,16 @@ std::string user_token_path(const std::string& home, uid_t uid);
 /// by uid). Makes HAL9000_HOME and auth/ traversable (0711) for it.
 caf::expected<std::string> issue_user_token(const std::string& home, uid_t uid);
 
+/// Hands a local user its token where claudy looks by default, so the user
+/// needs no variable: HOME/.hal9000/auth/token (0600) and HOME/.hal9000/
+/// config.json with HAL9000_PORT = port (other keys there are kept). Written
+/// as that user (idmap::run_as): nothing lands where the user could not
+/// write, a symlink planted there leads nowhere the user cannot reach.
+/// Replies the token file's path; invalid_argument when the user has no
+/// home directory.
+caf::expected<std::string> deliver_user_token(uid_t uid, const std::string& token,
+                                              uint16_t port);
+
 /// Token -> user id, shared by the bridge (lookups) and whoever issues
 /// tokens while the daemon runs. Thread-safe; lookups compare against every
 /// token in constant time per token, so timing says nothing about which one

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -66,6 +67,38 @@ caf::error ensure_user_dirs(const user_paths& p, const std::string& id, uid_t ow
   if (auto err = make_dir(p.claude, 0700, true, owner, group))
     return err;
   return make_dir(p.secrets, 0700, true, owner, group);
+}
+
+namespace {
+
+thread_local uid_t tree_uid = 0;
+thread_local gid_t tree_gid = 0;
+thread_local int tree_errno = 0;
+
+int own_one(const char* path, const struct stat*, int, FTW*) {
+  if (::lchown(path, tree_uid, tree_gid) != 0) {
+    tree_errno = errno;
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace
+
+caf::error ensure_tree_owner(const std::string& path, uid_t owner, gid_t group) {
+  struct stat st;
+  if (::lstat(path.c_str(), &st) != 0)
+    return make_error(errc::internal, "cannot stat " + path + ": " + std::strerror(errno));
+  if (st.st_uid == owner && st.st_gid == group)
+    return caf::none;
+  tree_uid = owner;
+  tree_gid = group;
+  tree_errno = 0;
+  if (::nftw(path.c_str(), own_one, 16, FTW_PHYS | FTW_MOUNT) != 0)
+    return make_error(errc::internal, "cannot hand " + path + " to uid "
+                                        + std::to_string(owner) + ": "
+                                        + std::strerror(tree_errno ? tree_errno : errno));
+  return caf::none;
 }
 
 caf::error store_anthropic_key(const user_paths& p, const std::string& key, uid_t owner,

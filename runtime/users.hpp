@@ -6,12 +6,17 @@
 // Layout (version 1):
 //   HAL9000_HOME/users/                      0700 root
 //   HAL9000_HOME/users/<user-id>/            0700 root
-//   HAL9000_HOME/users/<user-id>/claude/     0700, owned by the worker's uid:
-//                                            Claude Code's home (~/.claude),
-//                                            late-bound into each session
-//   HAL9000_HOME/users/<user-id>/secrets/    0700, owned by the worker's uid:
-//                                            bound read-only at /run/secrets
-//   .../secrets/anthropic_key                0400, owned by the worker's uid
+//   HAL9000_HOME/users/<user-id>/claude/     0700, owned by the user (root's:
+//                                            root; uid-N: N) and id-mapped to
+//                                            the worker's uid in a session
+//                                            (runtime/session_mounts.hpp);
+//                                            without id mapping, owned by the
+//                                            worker's uid. Claude Code's home
+//                                            (~/.claude), late-bound into each
+//                                            session
+//   HAL9000_HOME/users/<user-id>/secrets/    0700, same owner: bound read-only
+//                                            at /run/secrets
+//   .../secrets/anthropic_key                0400, same owner
 //
 // User ids: "root" (the token in auth/token), "uid-<n>" (a local user's token
 // in auth/users/<n>/token), "tls-<name>" (a TLS client bundle's token). Each
@@ -53,6 +58,12 @@ std::string tls_user_id(const std::string& client_name);
 /// A few mkdir(2): microseconds when they exist.
 caf::error ensure_user_dirs(const user_paths& p, const std::string& id,
                             uid_t owner, gid_t group);
+
+/// Makes path and everything below it owned by owner:group when path itself
+/// is not (lchown, never following a symlink or leaving the filesystem): a
+/// home made before id mapping, or since it was lost. One lstat(2) when it
+/// already is.
+caf::error ensure_tree_owner(const std::string& path, uid_t owner, gid_t group);
 
 /// Stores the key atomically at p.key, mode 0400, owned by owner:group.
 /// invalid_argument for an empty key or one with control characters.

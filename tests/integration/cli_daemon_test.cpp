@@ -259,6 +259,9 @@ TEST_F(cli_daemon, metrics_are_scraped_and_events_follow_the_pool) {
   auto metrics_port = free_port();
   env.vars["HAL9000_METRICS_PORT"] = std::to_string(metrics_port);
   env.vars["WORKER_IMAGE"] = "hal9000/test:busybox";
+  // busybox runs as root: projects are id-mapped to uid 0 in it.
+  env.vars["HAL9000_WORKER_UID"] = "0";
+  env.vars["HAL9000_WORKER_GID"] = "0";
   env.vars["WORKER_COMMAND"] = "sleep 100000";
   env.vars["ENABLE_POOL_MANAGER"] = "true";
   env.vars["MIN_WARM_WORKERS"] = "1";

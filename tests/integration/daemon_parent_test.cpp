@@ -249,6 +249,8 @@ TEST_F(daemon_parent_test, a_worker_session_runs_claude_as_claude_and_reaches_ch
 
 TEST_F(daemon_parent_test, a_killed_chromadb_is_noticed_within_3s_healed_and_keeps_its_data) {
   env_->vars["WORKER_IMAGE"] = "hal9000/test:busybox";
+  env_->vars["HAL9000_WORKER_UID"] = "0";  // busybox runs as root
+  env_->vars["HAL9000_WORKER_GID"] = "0";
   start_ok();
   auto [created, body] = http_post(url(), collections, R"({"name":"kept-across-kill"})");
   ASSERT_EQ(created, 200) << body;

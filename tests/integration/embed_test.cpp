@@ -31,6 +31,8 @@ TEST(embed, a_caf_application_claims_runs_and_shuts_down) {
   config cfg;
   cfg.home = home.path;
   cfg.worker_image = "hal9000/test:busybox";
+  cfg.worker_uid = 0;  // busybox runs as root: projects are id-mapped to uid 0
+  cfg.worker_gid = 0;
   cfg.worker_command = "sleep 100000";
   cfg.skip_image_pull = true;
   cfg.manage_parent = false;

@@ -102,6 +102,8 @@ struct pool_docker : ::testing::Test {
     o.home = home;
     o.daemon_id = "pooltest";
     o.image = "hal9000/test:busybox";
+    o.user_uid = 0;  // busybox runs as root: projects are id-mapped to uid 0 in it
+    o.user_gid = 0;
     o.limits = resource_limits{true, "64m", "0.5", "50"};
     o.command = "echo \"$HAL9000_SESSION\" > /workspace/.hal9000-started; exec sleep 1000";
     o.enabled = true;

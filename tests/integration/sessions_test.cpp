@@ -63,6 +63,9 @@ struct sessions_fixture : ::testing::Test {
     ASSERT_FALSE(projects.path.empty());
     env = std::make_unique<daemon_env>(home);
     env->vars["WORKER_IMAGE"] = "hal9000/test:busybox";
+    // busybox runs as root: projects are id-mapped to uid 0 in it.
+    env->vars["HAL9000_WORKER_UID"] = "0";
+    env->vars["HAL9000_WORKER_GID"] = "0";
     env->vars["WORKER_COMMAND"] = "sleep 100000";
     env->vars["SKIP_IMAGE_PULL"] = "true";
     env->vars["ENABLE_POOL_MANAGER"] = "true";

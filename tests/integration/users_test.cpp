@@ -91,9 +91,14 @@ struct users : ::testing::Test {
     ASSERT_EQ(r.rc, 0) << r.out;
   }
 
-  std::string project(const std::string& name) {
+  // A project owned by owner: a user's session acts as that user (issue 12),
+  // so it must be able to reach its project.
+  std::string project(const std::string& name, uid_t owner = 0) {
+    ::chmod(projects.path.c_str(), 0755);
     auto dir = projects / name;
     sh("mkdir -p '" + dir + "'");
+    if (owner != 0)
+      sh("chown " + std::to_string(owner) + ":" + std::to_string(owner) + " '" + dir + "'");
     return dir;
   }
 
@@ -162,12 +167,12 @@ TEST_F(users, home_follows_its_user_and_no_one_else) {
   EXPECT_EQ(trim(read_all(p2 + "/home-before")), s1);
   stop(s2);
   // Another user, warm: nothing of root's.
-  auto p3 = project("p3");
+  auto p3 = project("p3", 4242);
   auto s3 = session("us3", p3, bob);
   EXPECT_EQ(read_all(p3 + "/home-before"), "");
   stop(s3, bob);
   // That user again: their own home, as they left it.
-  auto p4 = project("p4");
+  auto p4 = project("p4", 4242);
   auto s4 = session("us4", p4, bob);
   EXPECT_EQ(trim(read_all(p4 + "/home-before")), s3);
   stop(s4, bob);
@@ -241,7 +246,7 @@ TEST_F(users, api_key_reaches_the_session_and_nothing_else) {
 
   // A user without a key gets none, not root's.
   auto bob = add_user(4343);
-  auto p3 = project("k3");
+  auto p3 = project("k3", 4343);
   session("uk3", p3, bob);
   EXPECT_EQ(read_all(p3 + "/key"), "");
   // Only root sets up someone else.
@@ -280,7 +285,8 @@ TEST_F(users, spawn_worker_sh_wraps_claudy) {
   EXPECT_EQ(mem, "0");
 }
 
-// The real worker image: Claude Code runs as user claude in /workspace, with
+// The real worker image: Claude Code runs as user claude in the project's own
+// directory, with
 // the user's home writable at ~/.claude and the key readable.
 TEST_F(users, real_worker_image_runs_claude_as_claude) {
   int rc = 0;
@@ -306,10 +312,12 @@ TEST_F(users, real_worker_image_runs_claude_as_claude) {
   EXPECT_NE(read_all(p + "/version").find("Claude Code"), std::string::npos)
     << read_all(p + "/version");
   EXPECT_EQ(trim(read_all(p + "/user")), "claude");
-  EXPECT_EQ(trim(read_all(p + "/pwd")), "/workspace");
+  // The project's own path (one Claude Code project key per project).
+  EXPECT_EQ(trim(read_all(p + "/pwd")), late_bind::project_workdir(p));
   EXPECT_EQ(trim(read_all(p + "/home-ok")), "yes");
   EXPECT_EQ(trim(read_all(p + "/key")), test_key);
   struct stat st {};
   ASSERT_EQ(::stat((home / "users/root/claude/probe").c_str(), &st), 0);
-  EXPECT_EQ(st.st_uid, 1000u);
+  // Root's Claude home is root's on disk, id-mapped to claude in the session.
+  EXPECT_EQ(st.st_uid, 0u);
 }

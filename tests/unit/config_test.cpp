@@ -78,3 +78,20 @@ TEST(config, min_above_max_is_refused) {
   ASSERT_FALSE(cfg);
   EXPECT_NE(error_message(cfg.error()).find("must not exceed"), std::string::npos);
 }
+
+TEST(config, tls_users_map_clients_to_local_users) {
+  auto cfg = load_config(env_of({{"HAL9000_TLS_USERS", "laptop=alice,ci=1005"}}));
+  ASSERT_TRUE(cfg) << error_message(cfg.error());
+  EXPECT_EQ(cfg->tls_users, (std::map<std::string, std::string>{{"laptop", "alice"},
+                                                                {"ci", "1005"}}));
+  for (auto bad : {"laptop", "=alice", "laptop=", "a=b,,c"}) {
+    auto x = load_config(env_of({{"HAL9000_TLS_USERS", bad}}));
+    if (std::string{bad} == "a=b,,c") {
+      EXPECT_FALSE(x) << bad;  // "c" has no '='
+      continue;
+    }
+    ASSERT_FALSE(x) << bad;
+    EXPECT_NE(error_message(x.error()).find("HAL9000_TLS_USERS"), std::string::npos)
+      << error_message(x.error());
+  }
+}

@@ -147,10 +147,11 @@ TEST_F(late_bind_fixture, handshake_starts_the_command_through_the_script) {
   auto slot = late_bind::slot_for(home, "w4");
   ASSERT_FALSE(late_bind::make_slot(slot, true));
   // The script waits on the FIFO like it does in a container.
-  test::sh("HAL9000_CONTROL='" + slot.control + "' HAL9000_WORKSPACE='" + project
-           + "' /bin/sh '" + *script + "' >/dev/null 2>&1 &");
+  test::sh("HAL9000_CONTROL='" + slot.control + "' /bin/sh '" + *script
+           + "' >/dev/null 2>&1 &");
   auto t = std::chrono::steady_clock::now();
-  auto pid = late_bind::handshake(slot, "s1",
+  // The spec names the working directory: the command starts there.
+  auto pid = late_bind::handshake(slot, "s1", project,
                                   "echo \"$HAL9000_SESSION\" > .hal9000-started", 5s);
   auto took = std::chrono::steady_clock::now() - t;
   ASSERT_TRUE(pid) << error_message(pid.error());
@@ -164,7 +165,7 @@ TEST_F(late_bind_fixture, handshake_without_a_reader_times_out) {
   auto slot = late_bind::slot_for(home, "w5");
   ASSERT_FALSE(late_bind::make_slot(slot, true));
   auto t = std::chrono::steady_clock::now();
-  auto pid = late_bind::handshake(slot, "s", "true", 100ms);
+  auto pid = late_bind::handshake(slot, "s", "/workspace", "true", 100ms);
   ASSERT_FALSE(pid);
   EXPECT_EQ(error_code(pid.error()), errc::deadline_exceeded);
   EXPECT_LT(std::chrono::steady_clock::now() - t, 1s);
@@ -173,7 +174,7 @@ TEST_F(late_bind_fixture, handshake_without_a_reader_times_out) {
 TEST_F(late_bind_fixture, handshake_refuses_multi_line_commands) {
   auto slot = late_bind::slot_for(home, "w6");
   ASSERT_FALSE(late_bind::make_slot(slot, true));
-  auto pid = late_bind::handshake(slot, "s", "a\nb", 100ms);
+  auto pid = late_bind::handshake(slot, "s", "/workspace", "a\nb", 100ms);
   ASSERT_FALSE(pid);
   EXPECT_EQ(error_code(pid.error()), errc::invalid_argument);
 }

@@ -51,6 +51,10 @@ TEST(worker_spec, warm_worker_is_labelled_hardened_limited_and_late_bound) {
   ASSERT_NE(ws, nullptr);
   EXPECT_EQ(ws->source, "/srv/hal/mounts/abc123/workspace");
   EXPECT_EQ(ws->propagation, "rslave");
+  auto* projects = mount_at(s, late_bind::container_projects);
+  ASSERT_NE(projects, nullptr);
+  EXPECT_EQ(projects->source, "/srv/hal/mounts/abc123/projects");
+  EXPECT_EQ(projects->propagation, "rslave");
   auto* ctl = mount_at(s, late_bind::container_control_dir);
   ASSERT_NE(ctl, nullptr);
   EXPECT_EQ(ctl->source, "/srv/hal/mounts/abc123/control");
@@ -74,10 +78,15 @@ TEST(worker_spec, cold_worker_binds_the_project_with_the_claims_limits) {
   o.cold_claim.limits = resource_limits{true, "1g", "2", "100"};
   auto s = worker_container_spec(o);
   EXPECT_EQ(s.name, "hal9000-cold-abc123");
+  // The project was mounted id-mapped into the slot before create: the
+  // container binds that at /workspace and at the project's own path.
   auto* ws = mount_at(s, "/workspace");
   ASSERT_NE(ws, nullptr);
-  EXPECT_EQ(ws->source, "/home/u/proj");
+  EXPECT_EQ(ws->source, "/srv/hal/mounts/abc123/workspace");
   EXPECT_EQ(ws->propagation, "");
+  auto* own = mount_at(s, late_bind::project_workdir("/home/u/proj"));
+  ASSERT_NE(own, nullptr);
+  EXPECT_EQ(own->source, ws->source);
   EXPECT_EQ(s.memory, 1024ll * 1024 * 1024);
   EXPECT_EQ(s.nano_cpus, 2000000000ll);
 }
@@ -141,12 +150,14 @@ TEST(worker_spec, cold_worker_binds_the_claiming_users_directories) {
   o.cold_claim.project_dir = "/home/alice/proj";
   o.cold_claim.user_id = "uid-1000";
   auto s = worker_container_spec(o);
+  // users/uid-1000/{claude,secrets} were id-mapped into the slot before
+  // create: the container binds the slot's copies.
   auto* home = mount_at(s, "/home/claude/.claude");
   ASSERT_NE(home, nullptr);
-  EXPECT_EQ(home->source, "/srv/hal/users/uid-1000/claude");
+  EXPECT_EQ(home->source, "/srv/hal/mounts/abc123/claude");
   auto* secrets = mount_at(s, "/run/secrets");
   ASSERT_NE(secrets, nullptr);
-  EXPECT_EQ(secrets->source, "/srv/hal/users/uid-1000/secrets");
+  EXPECT_EQ(secrets->source, "/srv/hal/mounts/abc123/secrets");
   EXPECT_TRUE(secrets->read_only);
   // No user, no per-user mounts.
   o.cold_claim.user_id.clear();
