@@ -16,6 +16,7 @@
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
 #include "messages/parent.hpp"
+#include "messages/terminal.hpp"
 #include "runtime/config.hpp"
 #include "runtime/user_tokens.hpp"
 
@@ -30,6 +31,7 @@ struct bridge_peers {
   chroma_monitor_actor chroma;
   event_hub_actor events;
   parent_actor parent;  // the parent keeper: parent state, volumes, notes
+  terminals_actor terminals;  // attach, exec, logs (actors/terminals.hpp)
 };
 
 struct bridge_options {

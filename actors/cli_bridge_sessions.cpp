@@ -24,11 +24,10 @@ using session_promise = caf::typed_response_promise<session_reply>;
 // High priority puts ours ahead of those in the store's mailbox.
 constexpr auto urgent = caf::message_priority::high;
 
-// What attaches a terminal on the daemon's host: Claude Code's tmux session,
-// or a shell in /workspace when the session runs something else.
+// What attaches a terminal, from any host: the daemon relays it
+// (actors/terminals.hpp).
 std::vector<std::string> attach_argv(const session_record& s) {
-  return {"docker", "exec", "-it", "-w", "/workspace", s.name, "sh", "-c",
-          "tmux attach -t claude 2>/dev/null || exec sh"};
+  return {"claudy", "attach", s.name};
 }
 
 session_reply reply_for(session_record rec, bool existing) {

@@ -20,6 +20,7 @@
 #include "messages/pool.hpp"
 #include "messages/resource_limits.hpp"
 #include "messages/session_store.hpp"
+#include "messages/terminal.hpp"
 
 namespace hal9000 {
 
@@ -167,7 +168,7 @@ typename Inspector::result_type inspect(Inspector& f, session_start_req& x) {
 struct session_reply {
   session_record session;
   bool existing = false;
-  /// argv that attaches a terminal to it on the daemon's host.
+  /// argv that attaches a terminal to it from any host: claudy attach NAME.
   std::vector<std::string> attach;
   std::vector<std::string> warnings;
 };
@@ -252,6 +253,9 @@ using cli_bridge_actor = caf::typed_actor<
   caf::replies_to<events_subscribe_req>::with<events_subscribe_reply>,
   /// permission denied (unauthenticated) for for_user unless root;
   /// invalid_argument for a malformed key or unknown user.
-  caf::replies_to<user_setup_req>::with<user_setup_reply>>;
+  caf::replies_to<user_setup_req>::with<user_setup_reply>,
+  /// `claudy attach|exec|logs`: a relayed exec in the session's container
+  /// (messages/terminal.hpp); unauthenticated for another user's session.
+  caf::replies_to<terminal_open_req>::with<terminal_open_reply>>;
 
 } // namespace hal9000

@@ -19,6 +19,7 @@
 #include "messages/pool.hpp"
 #include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
+#include "messages/terminal.hpp"
 #include "messages/worker.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
@@ -48,6 +49,7 @@ struct runtime_handles {
   chroma_monitor_actor chroma;
   event_hub_actor events;
   cli_bridge_actor bridge;  // invalid without with_bridge
+  terminals_actor terminals;  // attach, exec, logs; with the bridge
   std::shared_ptr<metrics::daemon_metrics> metrics;
   std::vector<std::string> notes;  // what the user should know (image choice, ...)
   /// What the start-up reconciliation did (sessions adopted, ended, removed).
