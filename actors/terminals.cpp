@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <condition_variable>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -49,8 +50,10 @@ struct relay_shared {
   std::string input;
   bool input_eof = false;
   uint64_t consumed = 0;
-  std::optional<std::pair<uint16_t, uint16_t>> resize;
+  std::optional<std::pair<uint16_t, uint16_t>> resize;  // for the resizer
+  std::condition_variable resize_cv;
   bool detach = false;
+  bool ended = false;  // the I/O thread is done: the resizer stops too
   int wake_r = -1;
   int wake_w = -1;
 
@@ -100,20 +103,54 @@ caf::error check_env_value(const char* what, const std::string& v) {
   return caf::none;
 }
 
+// The file where an attach or exec notes "<pid> <tty>" in the container:
+// the engine leaves an exec running when its stream closes, so a client that
+// leaves must end its process (a tmux client would otherwise linger, holding
+// the window size and a pid); and a resize sets that tty's size.
+std::string pid_file(const std::string& tag) {
+  return "/tmp/.hal9000-term-" + tag;
+}
+
+// Applies the latest window size to the terminal inside the container
+// (stty -F: the kernel then signals SIGWINCH to its foreground, as a
+// terminal emulator's resize does). Each is an exec of its own (tens of ms):
+// on this thread, so output never waits for one; sizes that queue up
+// while one runs collapse into the newest.
+void run_resizer(shared_ptr sh, docker::endpoint ep, std::string container, std::string file) {
+  docker::engine_client api{std::move(ep), std::chrono::milliseconds(10000)};
+  for (;;) {
+    std::pair<uint16_t, uint16_t> size;
+    {
+      std::unique_lock<std::mutex> lock{sh->mtx};
+      sh->resize_cv.wait(lock, [&] { return sh->ended || sh->resize.has_value(); });
+      if (sh->ended)
+        return;
+      size = *sh->resize;
+      sh->resize.reset();
+    }
+    docker::exec_req req;
+    req.id = container;
+    req.cmd = {"sh", "-c", "read p t < \"$0\" && stty -F \"$t\" rows \"$1\" cols \"$2\"",
+               file, std::to_string(size.first), std::to_string(size.second)};
+    if (auto r = api.exec(req); !r)
+      log()->debug("resize in {}: {}", container, error_message(r.error()));
+  }
+}
+
 // The exec's stream to the sink, input from the actor to the exec, until the
 // exec ends or the client leaves. Runs on its own thread: every call blocks.
-void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, uint16_t rows,
-            uint16_t cols, terminal_sink sink, caf::actor relay,
-            std::chrono::milliseconds open_timeout) {
+void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, bool terminal,
+            terminal_sink sink, caf::actor relay, std::chrono::milliseconds open_timeout,
+            std::string tag) {
   docker::exec_stream xs{ep};
   if (auto err = xs.open(spec, open_timeout)) {
     caf::anon_send(relay, term_opened_atom::value, std::move(err));
     return;
   }
-  if (spec.tty && rows > 0 && cols > 0)
-    if (auto err = xs.resize(rows, cols))
-      log()->debug("exec {}: first resize: {}", xs.id(), error_message(err));
   caf::anon_send(relay, term_opened_atom::value, caf::error{});
+  std::thread resizer;
+  if (terminal && !tag.empty())
+    resizer = std::thread{run_resizer, sh, ep, spec.container, pid_file(tag)};
   uint64_t sent = 0;     // output bytes sent to the sink
   uint64_t written = 0;  // input bytes written to the exec
   docker::exec_demuxer demux;
@@ -151,15 +188,12 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, uint16_t
   std::vector<char> buf(64 * 1024);
   for (;;) {
     uint64_t consumed = 0;
-    std::optional<std::pair<uint16_t, uint16_t>> resize;
     {
       std::lock_guard<std::mutex> guard{sh->mtx};
       in += sh->input;
       sh->input.clear();
       eof_wanted = eof_wanted || sh->input_eof;
       consumed = sh->consumed;
-      resize = sh->resize;
-      sh->resize.reset();
       detached = sh->detach;
     }
     char drain[256];
@@ -167,9 +201,6 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, uint16_t
     }
     if (detached)
       break;
-    if (resize && spec.tty)
-      if (auto err = xs.resize(resize->first, resize->second))
-        log()->debug("exec {}: resize: {}", xs.id(), error_message(err));
     if (!in.empty()) {
       size_t done = 0;
       while (done < in.size()) {
@@ -227,6 +258,13 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, uint16_t
     if (ended)
       break;
   }
+  {
+    std::lock_guard<std::mutex> guard{sh->mtx};
+    sh->ended = true;
+    sh->resize_cv.notify_all();
+  }
+  if (resizer.joinable())
+    resizer.join();
   int64_t code = -1;
   if (!detached) {
     // The stream ends when the process exits; its exit code can trail by a
@@ -255,6 +293,16 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, uint16_t
     reason = "client detached";
   }
   caf::anon_send(relay, term_done_atom::value, code, reason);
+  if (!tag.empty()) {
+    // Detached: the process still runs; end it (SIGHUP, as a terminal that
+    // hangs up). Ended: only its note goes.
+    auto f = pid_file(tag);
+    auto script = detached ? "read p t < \"$0\" && kill -HUP \"$p\" 2>/dev/null; rm -f \"$0\""
+                           : "rm -f \"$0\"";
+    if (auto r = xs.run(spec.container, {"sh", "-c", script, f}); !r)
+      log()->warn("exec {}: cleanup in {}: {}", xs.id(), spec.container,
+                  error_message(r.error()));
+  }
 }
 
 struct relay_state {
@@ -285,14 +333,14 @@ struct relay_state {
 struct relay_args {
   docker::endpoint engine;
   docker::exec_spec spec;
-  uint16_t rows = 0;
-  uint16_t cols = 0;
+  bool terminal = false;  // a pty inside the container (attach, exec -t)
   terminal_sink sink;
   bool read_only = false;
   std::string who;
   std::string session;
   std::string mode;
   std::chrono::milliseconds open_timeout{15000};
+  std::string tag;  // pid_file's; empty: nothing to clean up
 };
 
 relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> self,
@@ -319,8 +367,8 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
     sh->detach = true;
     sh->poke();
   });
-  std::thread{run_io, st.sh, a.engine, a.spec, a.rows, a.cols, a.sink,
-              caf::actor_cast<caf::actor>(self), a.open_timeout}
+  std::thread{run_io,  st.sh,   a.engine, a.spec, a.terminal, a.sink,
+              caf::actor_cast<caf::actor>(self), a.open_timeout, a.tag}
     .detach();
   auto mine = [self](const std::string& key) {
     if (key == self->state.key)
@@ -339,11 +387,11 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
       self->state.sh->poke();
     },
     [=](term_resize& x) {
-      if (!mine(x.key) || x.rows == 0 || x.cols == 0)
+      if (!mine(x.key) || x.rows == 0 || x.cols == 0 || self->state.read_only)
         return;
       std::lock_guard<std::mutex> guard{self->state.sh->mtx};
       self->state.sh->resize = std::make_pair(x.rows, x.cols);
-      self->state.sh->poke();
+      self->state.sh->resize_cv.notify_all();
     },
     [=](term_consumed& x) {
       if (!mine(x.key))
@@ -405,9 +453,23 @@ struct service_state {
   static inline const char* name = "hal9000.terminals";
 };
 
-// Which exec an open asks for, every field checked.
+// A word for sh: single-quoted, quotes inside escaped.
+std::string shell_quote(const std::string& a) {
+  std::string out = "'";
+  for (char c : a) {
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
+  }
+  return out + "'";
+}
+
+// Which exec an open asks for, every field checked. The client's values
+// travel as environment variables, never as code.
 caf::expected<docker::exec_spec> spec_for(const terminals_options& o,
-                                          const terminal_open_req& r) {
+                                          const terminal_open_req& r, const std::string& tag,
+                                          bool& terminal) {
   if (auto err = check_env_value("TERM", r.term))
     return err;
   if (auto err = check_env_value("COLORTERM", r.colorterm))
@@ -416,19 +478,39 @@ caf::expected<docker::exec_spec> spec_for(const terminals_options& o,
     return err;
   docker::exec_spec spec;
   spec.working_dir = o.working_dir;
+  // Never a TTY exec: the engine's TTY stream holds back the first key of its
+  // detach sequence (default Ctrl-P) until the next key arrives. A terminal is
+  // made inside the container instead (script(1), util-linux), so every byte
+  // passes at once and as is.
+  spec.tty = false;
+  terminal = false;
   if (r.mode == "attach") {
-    spec.tty = true;
-    spec.cmd = attach_command(r.rows, r.cols, r.colorterm, r.lang, r.read_only);
+    terminal = true;
+    spec.cmd = {"script", "-q", "-e", "-c",
+                attach_script(!r.colorterm.empty(), !r.lang.empty(), r.read_only), "/dev/null"};
   } else if (r.mode == "exec") {
     if (r.cmd.empty())
       return make_error(errc::invalid_argument, "exec needs a command");
-    for (auto& a : r.cmd)
+    std::string argv;
+    for (auto& a : r.cmd) {
       if (a.find('\0') != std::string::npos)
         return make_error(errc::invalid_argument, "a command argument holds a NUL byte");
-    spec.tty = r.tty;
-    spec.cmd = r.cmd;
+      argv += " " + shell_quote(a);
+    }
+    if (r.tty) {
+      terminal = true;
+      spec.cmd = {"script", "-q", "-e", "-c",
+                  "{ echo \"$$ $(tty)\" > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
+                  " [ \"$HAL9000_ROWS\" -gt 0 ] && stty rows \"$HAL9000_ROWS\""
+                  " cols \"$HAL9000_COLS\" 2>/dev/null; exec"
+                    + argv,
+                  "/dev/null"};
+    } else {
+      spec.cmd = {"sh", "-c", "{ echo \"$$\" > \"$0\"; } 2>/dev/null; exec \"$@\"",
+                  pid_file(tag)};
+      spec.cmd.insert(spec.cmd.end(), r.cmd.begin(), r.cmd.end());
+    }
   } else if (r.mode == "logs") {
-    spec.tty = false;
     spec.attach_stdin = false;
     spec.cmd = {"tmux", "capture-pane", "-p", "-J", "-S", "-2000", "-t", "claude"};
   } else {
@@ -439,29 +521,30 @@ caf::expected<docker::exec_spec> spec_for(const terminals_options& o,
     spec.env.push_back("COLORTERM=" + r.colorterm);
   if (!r.lang.empty())
     spec.env.push_back("LANG=" + r.lang);
+  if (terminal) {
+    spec.env.push_back("HAL9000_ROWS=" + std::to_string(r.rows));
+    spec.env.push_back("HAL9000_COLS=" + std::to_string(r.cols));
+    spec.env.push_back("HAL9000_PIDFILE=" + pid_file(tag));
+  }
   return spec;
 }
 
 } // namespace
 
-std::vector<std::string> attach_command(uint16_t rows, uint16_t cols,
-                                        const std::string& colorterm,
-                                        const std::string& lang, bool read_only) {
-  // $1 rows, $2 cols, $3 COLORTERM, $4 LANG: data as arguments, never as code.
+std::string attach_script(bool colorterm, bool lang, bool read_only) {
   std::string tmux = "tmux";
-  if (!colorterm.empty())
-    tmux += " set-environment -t claude COLORTERM \"$3\" \\;";
-  if (!lang.empty())
-    tmux += " set-environment -t claude LANG \"$4\" \\;";
+  if (colorterm)
+    tmux += " set-environment -t claude COLORTERM \"$COLORTERM\" \\;";
+  if (lang)
+    tmux += " set-environment -t claude LANG \"$LANG\" \\;";
   tmux += std::string{" attach-session"} + (read_only ? " -r" : "") + " -t claude";
   // A TERM the container has no terminfo for (say xterm-kitty) would stop
   // tmux: the closest common one instead.
-  auto script = "[ \"$1\" -gt 0 ] && stty rows \"$1\" cols \"$2\" 2>/dev/null;"
-                " infocmp >/dev/null 2>&1 || export TERM=xterm-256color;"
-                " if tmux has-session -t claude 2>/dev/null; then exec "
-                + tmux + "; fi; exec bash -l 2>/dev/null || exec sh";
-  return {"sh", "-c", script, "hal9000-attach", std::to_string(rows), std::to_string(cols),
-          colorterm, lang};
+  return "{ echo \"$$ $(tty)\" > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
+         " [ \"$HAL9000_ROWS\" -gt 0 ] && stty rows \"$HAL9000_ROWS\" cols \"$HAL9000_COLS\""
+         " 2>/dev/null; infocmp >/dev/null 2>&1 || export TERM=xterm-256color;"
+         " if tmux has-session -t claude 2>/dev/null; then exec "
+         + tmux + "; fi; exec bash -l 2>/dev/null || exec sh";
 }
 
 terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
@@ -478,7 +561,9 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
           return err;
         if (!r.sink)
           return make_error(errc::invalid_argument, "no terminal sink");
-        auto spec = spec_for(self->state.opts, r);
+        auto tag = r.mode == "logs" ? std::string{} : random_key().substr(0, 16);
+        bool terminal = false;
+        auto spec = spec_for(self->state.opts, r, tag, terminal);
         if (!spec)
           return spec.error();
         if (!self->state.store)
@@ -487,7 +572,7 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
         self->request(self->state.store, self->state.opts.store_timeout, caf::get_atom::value,
                       r.name)
           .then(
-            [self, rp, ar, who, spec = *spec](session_record& rec) mutable {
+            [self, rp, ar, who, tag, terminal, spec = *spec](session_record& rec) mutable {
               auto& r = ar.req;
               if (rec.state == "ended" || rec.container_id.empty()) {
                 rp.deliver(make_error(errc::not_found,
@@ -508,14 +593,14 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
               a.engine = self->state.opts.engine;
               a.spec = std::move(spec);
               a.spec.container = rec.container_id;
-              a.rows = r.rows;
-              a.cols = r.cols;
+              a.terminal = terminal;
               a.sink = r.sink;
               a.read_only = r.read_only;
               a.who = who;
               a.session = rec.name;
               a.mode = r.mode;
               a.open_timeout = self->state.opts.open_timeout;
+              a.tag = tag;
               auto relay = self->spawn<caf::linked>(relay_fun, std::move(a));
               self->request(relay, self->state.opts.open_timeout + 5s, term_open_atom::value)
                 .then([rp](terminal_open_reply& reply) mutable { rp.deliver(std::move(reply)); },

@@ -30,13 +30,12 @@ struct terminals_options {
 terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                                 session_store_actor store);
 
-/// The exec's argv for an attach: the session's tmux session "claude" at
-/// rows x cols (stty first, so tmux starts at the client's size), with
-/// COLORTERM and LANG put into the tmux session's environment for new
-/// windows; read_only attaches with -r. A login shell when the session runs
-/// no tmux. Exposed for tests.
-std::vector<std::string> attach_command(uint16_t rows, uint16_t cols,
-                                        const std::string& colorterm,
-                                        const std::string& lang, bool read_only);
+/// The shell script an attach runs on a terminal inside the container
+/// (script(1)): notes "<pid> <tty>" in $HAL9000_PIDFILE, sets the size to
+/// $HAL9000_ROWS x $HAL9000_COLS, puts $COLORTERM and $LANG into the tmux
+/// session's environment (for new windows) when given, and attaches to the
+/// tmux session "claude" (-r: read-only); a login shell when the session
+/// runs no tmux. Exposed for tests.
+std::string attach_script(bool colorterm, bool lang, bool read_only);
 
 } // namespace hal9000

@@ -387,15 +387,6 @@ caf::expected<std::string> engine_client::exec_create(const std::string& id,
   return json::parse_id(created->body, "exec create");
 }
 
-caf::error engine_client::exec_resize(const std::string& exec_id, uint16_t rows,
-                                      uint16_t cols) {
-  auto r = call(post("/exec/" + exec_id + "/resize?h=" + std::to_string(rows)
-                       + "&w=" + std::to_string(cols),
-                     "", timeout_),
-                "resize exec " + exec_id, exec_id);
-  return r ? caf::error{} : r.error();
-}
-
 caf::expected<std::optional<int64_t>> engine_client::exec_exit_code(const std::string& exec_id) {
   auto r = call(get("/exec/" + exec_id + "/json", timeout_), "inspect exec " + exec_id,
                 exec_id);

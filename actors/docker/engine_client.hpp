@@ -67,8 +67,6 @@ public:
   /// WorkingDir); replies the exec's id. Used by exec_stream, which starts it
   /// on a hijacked connection of its own.
   caf::expected<std::string> exec_create(const std::string& id, const std::string& body);
-  /// POST /exec/{exec_id}/resize?h=rows&w=cols.
-  caf::error exec_resize(const std::string& exec_id, uint16_t rows, uint16_t cols);
   /// GET /exec/{exec_id}/json: the exit code, nullopt while it runs.
   caf::expected<std::optional<int64_t>> exec_exit_code(const std::string& exec_id);
 

@@ -184,12 +184,16 @@ bool exec_stream::close_write() {
   return ::shutdown(fd_, SHUT_WR) == 0;
 }
 
-caf::error exec_stream::resize(uint16_t rows, uint16_t cols) {
-  return api_.exec_resize(id_, rows, cols);
-}
-
 caf::expected<std::optional<int64_t>> exec_stream::exit_code() {
   return api_.exec_exit_code(id_);
+}
+
+caf::expected<exec_result> exec_stream::run(const std::string& container,
+                                            std::vector<std::string> cmd) {
+  exec_req req;
+  req.id = container;
+  req.cmd = std::move(cmd);
+  return api_.exec(req);
 }
 
 } // namespace hal9000::docker

@@ -69,8 +69,9 @@ public:
   bool close_write();
 
   /// Side calls on a second connection (the stream's is hijacked).
-  caf::error resize(uint16_t rows, uint16_t cols);
   caf::expected<std::optional<int64_t>> exit_code();
+  /// Another exec in the same container, to its end (no TTY, no stdin).
+  caf::expected<exec_result> run(const std::string& container, std::vector<std::string> cmd);
 
 private:
   endpoint ep_;
