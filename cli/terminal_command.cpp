@@ -1,7 +1,8 @@
 // claudy attach / exec / logs: the client end of a relayed terminal
-// (messages/terminal.hpp). Three parties in this process:
-//   - the sink, a detached actor (own thread: it blocks writing stdout and
-//     stderr), gets output, input acknowledgements and the end;
+// (messages/terminal.hpp). Four parties in this process:
+//   - the sink, an actor, gets output, input acknowledgements and the end,
+//     and queues the output (it never blocks);
+//   - the writer thread writes the queued output to stdout and stderr;
 //   - the input thread reads stdin (poll, with a self-pipe for SIGWINCH,
 //     signals and shutdown) and sends keystrokes and resizes to the relay;
 //   - the main thread waits for the end, restores the terminal, exits.
@@ -11,6 +12,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
+#include <deque>
 #include <cstring>
 #include <iostream>
 #include <mutex>
@@ -125,13 +127,19 @@ struct shared_io {
   // The relay, once the open was answered.
   terminal_actor relay;
   std::string key;
+  // Output on its way to stdout and stderr (the writer thread's).
+  std::deque<term_output> out;
+  std::condition_variable out_cv;
   // Flow control.
   std::atomic<uint64_t> acked_in{0};
   int wake_r = -1;
   int wake_w = -1;
 
   bool done() const { return closed || lost || local_detach; }
-  void finish() { cv.notify_all(); }
+  void finish() {
+    cv.notify_all();
+    out_cv.notify_all();
+  }
 };
 
 using io_ptr = std::shared_ptr<shared_io>;
@@ -139,15 +147,9 @@ using io_ptr = std::shared_ptr<shared_io>;
 using watch_atom = caf::atom_constant<caf::atom("trmwatch")>;
 using sink_impl = terminal_sink::extend<caf::reacts_to<watch_atom, terminal_actor>>;
 
-struct sink_state {
-  uint64_t consumed = 0;
-  uint64_t reported = 0;
-  static inline const char* name = "claudy.terminal_sink";
-};
-
-// Detached: writing to a slow terminal blocks this actor's own thread only.
-sink_impl::behavior_type sink_fun(sink_impl::stateful_pointer<sink_state> self, io_ptr io) {
-  self->set_down_handler([self, io](caf::down_msg& dm) {
+// Queues output for the writer: an actor never blocks on a slow terminal.
+sink_impl::behavior_type sink_fun(sink_impl::pointer self, io_ptr io) {
+  self->set_down_handler([io](caf::down_msg& dm) {
     std::lock_guard<std::mutex> guard{io->mtx};
     if (io->closed)
       return;
@@ -157,22 +159,9 @@ sink_impl::behavior_type sink_fun(sink_impl::stateful_pointer<sink_state> self, 
   });
   return {
     [=](term_output& out) {
-      write_all(out.stream == 2 ? 2 : 1, out.data.data(), out.data.size());
-      auto& st = self->state;
-      st.consumed = out.offset + out.data.size();
-      if (st.consumed - st.reported >= 256 * 1024) {
-        terminal_actor relay;
-        std::string key;
-        {
-          std::lock_guard<std::mutex> guard{io->mtx};
-          relay = io->relay;
-          key = io->key;
-        }
-        if (relay) {
-          self->send(relay, term_consumed{key, st.consumed});
-          st.reported = st.consumed;
-        }
-      }
+      std::lock_guard<std::mutex> guard{io->mtx};
+      io->out.push_back(std::move(out));
+      io->out_cv.notify_one();
     },
     [=](term_ack& a) {
       io->acked_in = a.written;
@@ -187,6 +176,34 @@ sink_impl::behavior_type sink_fun(sink_impl::stateful_pointer<sink_state> self, 
     },
     [=](watch_atom, terminal_actor& relay) { self->monitor(relay); },
   };
+}
+
+// Writes output in order until the end and nothing is left; tells the relay
+// what was written (its flow control) every 256 KiB.
+void write_loop(io_ptr io) {
+  uint64_t consumed = 0;
+  uint64_t reported = 0;
+  for (;;) {
+    term_output piece;
+    terminal_actor relay;
+    std::string key;
+    {
+      std::unique_lock<std::mutex> lock{io->mtx};
+      io->out_cv.wait(lock, [&] { return !io->out.empty() || io->done(); });
+      if (io->out.empty())
+        return;
+      piece = std::move(io->out.front());
+      io->out.pop_front();
+      relay = io->relay;
+      key = io->key;
+    }
+    write_all(piece.stream == 2 ? 2 : 1, piece.data.data(), piece.data.size());
+    consumed = piece.offset + piece.data.size();
+    if (consumed - reported >= 256 * 1024 && relay) {
+      caf::anon_send(relay, term_consumed{key, consumed});
+      reported = consumed;
+    }
+  }
 }
 
 // Reads stdin (and the self-pipe) until the end: keystrokes to the relay,
@@ -293,7 +310,7 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
       ::close(w);
     }
   } pipe_guard{p[0], p[1]};
-  auto sink = sys.spawn<caf::detached>(sink_fun, io);
+  auto sink = sys.spawn(sink_fun, io);
   struct stop_sink {
     sink_impl sink;
     ~stop_sink() { caf::anon_send_exit(sink, caf::exit_reason::user_shutdown); }
@@ -329,11 +346,13 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
   // A resize between our size query and raw mode is not lost.
   if (ro.raw)
     g_winch = true;
+  std::thread writer{write_loop, io};
   std::thread input{input_loop, io, ro.forward, ro.read_only, ro.raw};
   {
     std::unique_lock<std::mutex> lock{io->mtx};
     io->cv.wait(lock, [&] { return io->done(); });
   }
+  writer.join();  // every byte that came is out before we leave
   {
     char c = 1;
     [[maybe_unused]] auto n = ::write(io->wake_w, &c, 1);

@@ -33,8 +33,8 @@ namespace {
 // The session: tmux session "claude" whose pane shows every byte it reads,
 // for as long as that tmux session lives (as the default command does).
 constexpr const char* pane_command
-  = "tmux new-session -d -s claude -x 80 -y 24 -c /workspace 'stty -icanon -isig -ixon"
-    " -iexten; exec cat -v' && while tmux has-session -t claude 2>/dev/null; do sleep 1; done";
+  = "tmux new-session -d -s claude -x 80 -y 24 -c /workspace \"stty -icanon -isig -ixon"
+    " -iexten; exec cat -v\" && while tmux has-session -t claude 2>/dev/null; do sleep 1; done";
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' '))
