@@ -5,8 +5,10 @@
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
+#include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -130,7 +132,8 @@ void run_resizer(shared_ptr sh, docker::endpoint ep, std::string container, std:
     }
     docker::exec_req req;
     req.id = container;
-    req.cmd = {"sh", "-c", "read p t < \"$0\" && stty -F \"$t\" rows \"$1\" cols \"$2\"",
+    req.cmd = {"sh", "-c",
+               "read p < \"$0\" && stty -F \"/proc/$p/fd/0\" rows \"$1\" cols \"$2\"",
                file, std::to_string(size.first), std::to_string(size.second)};
     if (auto r = api.exec(req); !r)
       log()->debug("resize in {}: {}", container, error_message(r.error()));
@@ -141,11 +144,14 @@ void run_resizer(shared_ptr sh, docker::endpoint ep, std::string container, std:
 // exec ends or the client leaves. Runs on its own thread: every call blocks.
 void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, bool terminal,
             terminal_sink sink, caf::actor relay, std::chrono::milliseconds open_timeout,
-            std::string tag) {
-  docker::exec_stream xs{ep};
-  if (auto err = xs.open(spec, open_timeout)) {
-    caf::anon_send(relay, term_opened_atom::value, std::move(err));
-    return;
+            std::string tag, std::shared_ptr<docker::exec_stream> spare, std::string first) {
+  auto owned = spare ? std::move(spare) : std::make_shared<docker::exec_stream>(ep);
+  auto& xs = *owned;
+  if (xs.fd() < 0) {
+    if (auto err = xs.open(spec, open_timeout)) {
+      caf::anon_send(relay, term_opened_atom::value, std::move(err));
+      return;
+    }
   }
   caf::anon_send(relay, term_opened_atom::value, caf::error{});
   std::thread resizer;
@@ -180,7 +186,7 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, bool ter
   };
   auto early = xs.take_early_bytes();
   deliver(early.data(), early.size());
-  std::string in;
+  std::string in = std::move(first);
   bool eof_wanted = false;
   bool eof_done = false;
   bool detached = false;
@@ -297,7 +303,7 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, bool ter
     // Detached: the process still runs; end it (SIGHUP, as a terminal that
     // hangs up). Ended: only its note goes.
     auto f = pid_file(tag);
-    auto script = detached ? "read p t < \"$0\" && kill -HUP \"$p\" 2>/dev/null; rm -f \"$0\""
+    auto script = detached ? "read p < \"$0\" && kill -HUP \"$p\" 2>/dev/null; rm -f \"$0\""
                            : "rm -f \"$0\"";
     if (auto r = xs.run(spec.container, {"sh", "-c", script, f}); !r)
       log()->warn("exec {}: cleanup in {}: {}", xs.id(), spec.container,
@@ -341,6 +347,8 @@ struct relay_args {
   std::string mode;
   std::chrono::milliseconds open_timeout{15000};
   std::string tag;  // pid_file's; empty: nothing to clean up
+  std::shared_ptr<docker::exec_stream> spare;  // an exec already running, or null
+  std::string first;  // input written first (a spare's settings)
 };
 
 relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> self,
@@ -368,7 +376,7 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
     sh->poke();
   });
   std::thread{run_io,  st.sh,   a.engine, a.spec, a.terminal, a.sink,
-              caf::actor_cast<caf::actor>(self), a.open_timeout, a.tag}
+              caf::actor_cast<caf::actor>(self), a.open_timeout, a.tag, a.spare, a.first}
     .detach();
   auto mine = [self](const std::string& key) {
     if (key == self->state.key)
@@ -447,11 +455,6 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
   };
 }
 
-struct service_state {
-  terminals_options opts;
-  session_store_actor store;
-  static inline const char* name = "hal9000.terminals";
-};
 
 // A word for sh: single-quoted, quotes inside escaped.
 std::string shell_quote(const std::string& a) {
@@ -500,7 +503,7 @@ caf::expected<docker::exec_spec> spec_for(const terminals_options& o,
     if (r.tty) {
       terminal = true;
       spec.cmd = {"script", "-q", "-e", "-c",
-                  "{ echo \"$$ $(tty)\" > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
+                  "{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
                   " [ \"$HAL9000_ROWS\" -gt 0 ] && stty rows \"$HAL9000_ROWS\""
                   " cols \"$HAL9000_COLS\" 2>/dev/null; exec"
                     + argv,
@@ -529,6 +532,79 @@ caf::expected<docker::exec_spec> spec_for(const terminals_options& o,
   return spec;
 }
 
+// One exec per session's container started ahead of need, so an attach
+// waits for no exec create and start (tens of ms at the engine): a shell
+// that notes its pid, reads one line of settings, then runs the attach
+// script as any attach does. Made on a thread of its own after each attach;
+// a spare whose container went is noticed (its stream ended) and dropped.
+struct spare_pool {
+  struct spare {
+    std::string tag;
+    std::shared_ptr<docker::exec_stream> stream;
+  };
+  std::mutex mtx;
+  std::map<std::string, spare> ready;     // by container id
+  std::set<std::string> making;
+
+  // A live spare for container, or none.
+  std::optional<spare> take(const std::string& container) {
+    std::lock_guard<std::mutex> guard{mtx};
+    auto it = ready.find(container);
+    if (it == ready.end())
+      return std::nullopt;
+    auto s = std::move(it->second);
+    ready.erase(it);
+    // Nothing may be readable on an idle spare: data or EOF means it died.
+    pollfd p{s.stream->fd(), POLLIN, 0};
+    if (::poll(&p, 1, 0) != 0)
+      return std::nullopt;
+    return s;
+  }
+};
+
+using spare_pool_ptr = std::shared_ptr<spare_pool>;
+
+void make_spare(spare_pool_ptr pool, docker::endpoint ep, std::string container,
+                std::string working_dir, std::chrono::milliseconds timeout) {
+  auto tag = random_key().substr(0, 16);
+  docker::exec_spec spec;
+  spec.container = container;
+  spec.working_dir = std::move(working_dir);
+  spec.tty = false;
+  spec.cmd = {"sh", "-c",
+              "{ echo $$ > \"$0\"; } 2>/dev/null; IFS= read -r s || exit 0; eval \"$s\";"
+              " exec script -q -e -c \"$HAL9000_SCRIPT\" /dev/null",
+              pid_file(tag)};
+  auto stream = std::make_shared<docker::exec_stream>(ep);
+  auto err = stream->open(spec, timeout);
+  std::lock_guard<std::mutex> guard{pool->mtx};
+  pool->making.erase(container);
+  if (err) {
+    log()->debug("no spare exec in {}: {}", container, error_message(err));
+    return;
+  }
+  pool->ready[container] = spare_pool::spare{tag, std::move(stream)};
+}
+
+// The settings line a spare reads: exports, every value quoted.
+std::string spare_settings(const docker::exec_spec& spec) {
+  std::string line = "export";
+  for (auto& kv : spec.env) {
+    auto eq = kv.find('=');
+    line += " " + kv.substr(0, eq) + "=" + shell_quote(kv.substr(eq + 1));
+  }
+  // The attach script is the exec's -c argument (script -q -e -c X /dev/null).
+  line += " HAL9000_SCRIPT=" + shell_quote(spec.cmd.at(4)) + "\n";
+  return line;
+}
+
+struct service_state {
+  terminals_options opts;
+  session_store_actor store;
+  spare_pool_ptr spares = std::make_shared<spare_pool>();
+  static inline const char* name = "hal9000.terminals";
+};
+
 } // namespace
 
 std::string attach_script(bool colorterm, bool lang, bool read_only) {
@@ -540,9 +616,11 @@ std::string attach_script(bool colorterm, bool lang, bool read_only) {
   tmux += std::string{" attach-session"} + (read_only ? " -r" : "") + " -t claude";
   // A TERM the container has no terminfo for (say xterm-kitty) would stop
   // tmux: the closest common one instead.
-  return "{ echo \"$$ $(tty)\" > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
+  return "{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
          " [ \"$HAL9000_ROWS\" -gt 0 ] && stty rows \"$HAL9000_ROWS\" cols \"$HAL9000_COLS\""
-         " 2>/dev/null; infocmp >/dev/null 2>&1 || export TERM=xterm-256color;"
+         " 2>/dev/null; t=${TERM%\"${TERM#?}\"}; [ -e \"/usr/share/terminfo/$t/$TERM\" ]"
+         " || [ -e \"/lib/terminfo/$t/$TERM\" ] || [ -e \"/etc/terminfo/$t/$TERM\" ]"
+         " || export TERM=xterm-256color;"
          " if tmux has-session -t claude 2>/dev/null; then exec "
          + tmux + "; fi; exec bash -l 2>/dev/null || exec sh";
 }
@@ -601,6 +679,25 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
               a.mode = r.mode;
               a.open_timeout = self->state.opts.open_timeout;
               a.tag = tag;
+              if (r.mode == "attach") {
+                auto& pool = self->state.spares;
+                if (auto s = pool->take(rec.container_id)) {
+                  // The spare's pid note is the one to use from now on.
+                  a.tag = s->tag;
+                  for (auto& kv : a.spec.env)
+                    if (kv.rfind("HAL9000_PIDFILE=", 0) == 0)
+                      kv = "HAL9000_PIDFILE=" + pid_file(s->tag);
+                  a.first = spare_settings(a.spec);
+                  a.spare = std::move(s->stream);
+                }
+                // The next attach finds one ready (a thread: the engine blocks).
+                std::lock_guard<std::mutex> guard{pool->mtx};
+                if (pool->ready.count(rec.container_id) == 0
+                    && pool->making.insert(rec.container_id).second)
+                  std::thread{make_spare, pool, self->state.opts.engine, rec.container_id,
+                              self->state.opts.working_dir, self->state.opts.open_timeout}
+                    .detach();
+              }
               auto relay = self->spawn<caf::linked>(relay_fun, std::move(a));
               self->request(relay, self->state.opts.open_timeout + 5s, term_open_atom::value)
                 .then([rp](terminal_open_reply& reply) mutable { rp.deliver(std::move(reply)); },
