@@ -243,7 +243,7 @@ void cleanup() {
 } // namespace
 
 int main(int argc, char** argv) {
-  int n = 20, keys = 200, lines = 3000000;
+  int n = 20, keys = 200, lines = 10000000;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--n") == 0)
       n = std::atoi(argv[i + 1]);

@@ -394,6 +394,16 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
 
 int run_attach(const context& ctx, const std::string& name, bool read_only) {
   if (!::isatty(0)) {
+    // An unknown or ended session says so first (exit 5), as everywhere.
+    auto conn = ctx.connect(2s);
+    if (!conn)
+      return fail(conn.error());
+    auto who = (*conn)->who();
+    if (!who)
+      return fail(who.error());
+    auto r = (*conn)->call<session_reply>(session_req{*who, name, false}, 10s);
+    if (!r)
+      return fail(r.error());
     std::cerr << "claudy: attach needs a terminal on stdin (this one is not); for scripts "
                  "use `claudy exec " << name << " -- CMD` or `claudy logs " << name << "`\n";
     return exit_usage;
