@@ -69,7 +69,8 @@ typename Inspector::result_type inspect(Inspector& f, term_closed& x) {
   return f(caf::meta::type_name("hal9000::term_closed"), x.exit_code, x.reason, x.total);
 }
 
-/// The client side: where a relay sends output.
+/// The client side: where a relay sends output. Messages from one relay
+/// arrive in order: term_closed comes after the last term_output.
 using terminal_sink = caf::typed_actor<caf::reacts_to<term_output>,
                                        caf::reacts_to<term_ack>,
                                        caf::reacts_to<term_closed>>;
@@ -87,7 +88,8 @@ typename Inspector::result_type inspect(Inspector& f, term_input& x) {
   return f(caf::meta::type_name("hal9000::term_input"), x.key, x.data, x.eof);
 }
 
-/// The client's window changed (SIGWINCH): POST /exec/{id}/resize.
+/// The client's window changed (SIGWINCH): the session-side pty takes the
+/// size (stty on it, so its foreground gets SIGWINCH).
 struct term_resize {
   std::string key;
   uint16_t rows = 0;
@@ -129,10 +131,12 @@ using terminal_actor = caf::typed_actor<caf::reacts_to<term_input>,
 
 /// What a client opens.
 ///   mode "attach": the session's tmux session "claude" (a shell when the
-///     session runs no tmux), with a TTY of rows x cols, the client's TERM,
-///     COLORTERM and LANG; read_only watches (tmux attach -r, input dropped).
-///   mode "exec": cmd (not empty) in the session's working directory; tty
-///     as the client asks; stdout and stderr apart without a TTY.
+///     session runs no tmux) on a pty of rows x cols made in the container
+///     (the engine's own TTY exec holds back Ctrl-P as the start of its
+///     detach keys), with the client's TERM, COLORTERM and LANG; read_only
+///     watches (tmux attach -r, input and resizes dropped).
+///   mode "exec": cmd (not empty) in the session's working directory; with
+///     tty, on such a pty; without, stdout and stderr apart.
 ///   mode "logs": what the session's tmux pane shows, with its recent
 ///     history (tmux capture-pane), as output; then closed.
 struct terminal_open_req {
