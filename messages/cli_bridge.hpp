@@ -16,6 +16,7 @@
 
 #include "messages/credentials.hpp"
 #include "messages/events.hpp"
+#include "messages/mcp.hpp"
 #include "messages/parent.hpp"
 #include "messages/pool.hpp"
 #include "messages/resource_limits.hpp"
@@ -256,6 +257,9 @@ using cli_bridge_actor = caf::typed_actor<
   caf::replies_to<user_setup_req>::with<user_setup_reply>,
   /// `claudy attach|exec|logs`: a relayed exec in the session's container
   /// (messages/terminal.hpp); unauthenticated for another user's session.
-  caf::replies_to<terminal_open_req>::with<terminal_open_reply>>;
+  caf::replies_to<terminal_open_req>::with<terminal_open_reply>,
+  /// not_found for an unknown or ended session; the report carries what
+  /// each MCP server answered (messages/mcp.hpp).
+  caf::replies_to<mcp_check_req>::with<mcp_report>>;
 
 } // namespace hal9000
