@@ -251,6 +251,26 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
           return err;
         return session_attach_or_stop(self, req);
       },
+      [=](terminal_open_req& req) -> caf::result<terminal_open_reply> {
+        // Thin: who asks, then the terminal service decides the rest.
+        std::string user;
+        if (auto err = authenticate(self, req.who, "terminal", &user))
+          return err;
+        auto terminals = self->state.peers.terminals;
+        if (!terminals)
+          return missing("a terminal relay");
+        req.who.token.clear();
+        auto rp = self->make_response_promise<terminal_open_reply>();
+        self->request(terminals, std::chrono::seconds(30),
+                      terminal_authed_req{user, std::move(req)})
+          .then(
+            [rp, user](terminal_open_reply& r) mutable {
+              r.user = user;
+              rp.deliver(std::move(r));
+            },
+            [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+        return rp;
+      },
       [=](mcp_check_req& req) -> caf::result<mcp_report> {
         std::string user;
         if (auto err = authenticate(self, req.who, "doctor", &user))

@@ -17,6 +17,7 @@
 #include "messages/session_store.hpp"
 #include "messages/sessions.hpp"
 #include "messages/parent.hpp"
+#include "messages/terminal.hpp"
 #include "runtime/config.hpp"
 #include "runtime/user_tokens.hpp"
 
@@ -32,6 +33,7 @@ struct bridge_peers {
   event_hub_actor events;
   parent_actor parent;  // the parent keeper: parent state, volumes, notes
   sessions_actor sessions;  // every session command (start, list, attach, stop)
+  terminals_actor terminals;  // attach, exec, logs (actors/terminals.hpp)
 };
 
 struct bridge_options {

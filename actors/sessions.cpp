@@ -27,7 +27,6 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
-#include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time_format.hpp"
 #include "runtime/validate.hpp"
@@ -65,12 +64,10 @@ struct sessions_state {
 
 using self_ptr = sessions_actor::stateful_pointer<sessions_state>;
 
-// What attaches a terminal on the daemon's host: Claude Code's tmux session,
-// or a shell in the project's own directory when the session runs something
-// else.
+// What attaches a terminal, from any host: the daemon relays it
+// (actors/terminals.hpp).
 std::vector<std::string> attach_argv(const session_record& s) {
-  return {"docker", "exec", "-it", "-w", late_bind::project_workdir(s.project_dir), s.name,
-          "sh", "-c", "tmux attach -t claude 2>/dev/null || exec sh"};
+  return {"claudy", "attach", s.name};
 }
 
 session_reply reply_for(session_record rec, bool existing) {

@@ -9,6 +9,7 @@
 #include "cli/events_command.hpp"
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
+#include "cli/terminal_command.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
 
@@ -53,6 +54,7 @@ int claudy_main(int argc, char** argv) {
   add_pool_commands(app, ctx, rc);
   add_events_command(app, ctx, rc);
   add_session_commands(app, ctx, rc);
+  add_terminal_commands(app, ctx, rc);
   add_setup_command(app, ctx, rc);
   add_doctor_command(app, ctx, rc);
   add_completion_command(app, rc);

@@ -1,5 +1,6 @@
 // claudy [--via-parent] PATH [--detach] [--name N] [--memory M] [--cpus C]
-//        [--pids-limit P] [--no-limits];  claudy sessions;  claudy attach NAME;
+//        [--pids-limit P] [--no-limits];  claudy sessions;
+// claudy attach [--read-only] NAME (cli/terminal_command.cpp);
 // claudy stop NAME
 #include <cerrno>
 #include <cstring>
@@ -13,6 +14,7 @@
 #include "cli/exit_codes.hpp"
 #include "cli/output.hpp"
 #include "runtime/late_bind.hpp"
+#include "cli/terminal_command.hpp"
 #include "runtime/records_json.hpp"
 
 namespace hal9000::cli {
@@ -21,19 +23,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string shell_words(const std::vector<std::string>& argv) {
-  std::string out;
-  for (auto& a : argv) {
-    bool plain = !a.empty() && a.find_first_of(" '\"|&;<>()$`\\*?") == std::string::npos;
-    out += (out.empty() ? "" : " ") + (plain ? a : "'" + a + "'");
-  }
-  return out;
-}
-
-// Replaces claudy with the attach command when it can reach the worker's
-// terminal (a local daemon and a terminal here); says how otherwise.
+// Attaches this terminal to the session through the daemon (local or
+// remote alike) when there is a terminal here; says how otherwise.
 int attach_or_explain(const context& ctx, const session_reply& r, bool detach) {
-  auto cmd = shell_words(r.attach);
   if (ctx.json) {
     auto j = to_json(r.session);
     j["existing"] = r.existing;
@@ -44,25 +36,15 @@ int attach_or_explain(const context& ctx, const session_reply& r, bool detach) {
   }
   for (auto& w : r.warnings)
     std::cerr << "warning: " << w << "\n";
-  if (detach || !ctx.host.empty() || !::isatty(0) || !::isatty(1)) {
+  if (detach || !::isatty(0) || !::isatty(1)) {
     std::cout << "session " << r.session.name << (r.existing ? " (already running)" : "")
               << ": " << r.session.project_dir << " at "
               << late_bind::project_workdir(r.session.project_dir) << " (and /workspace), served "
               << r.session.served << "\n";
-    std::cout << "attach with: claudy attach " << r.session.name;
-    if (!ctx.host.empty())
-      std::cout << "  (on the daemon's host: " << cmd << ")";
-    std::cout << "\n";
+    std::cout << "attach with: claudy attach " << r.session.name << "\n";
     return exit_ok;
   }
-  std::vector<char*> argv;
-  auto args = r.attach;
-  for (auto& a : args)
-    argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ::execvp(argv[0], argv.data());
-  std::cerr << "claudy: cannot run " << cmd << ": " << std::strerror(errno) << "\n";
-  return exit_failure;
+  return run_attach(ctx, r.session.name, false);
 }
 
 template <class Request>
@@ -150,9 +132,16 @@ void add_session_commands(CLI::App& app, context& ctx, int& rc) {
   });
 
   static std::string attach_name;
-  auto* attach = app.add_subcommand("attach", "Attach this terminal to a running session");
+  static bool attach_read_only = false;
+  auto* attach = app.add_subcommand(
+    "attach", "Attach this terminal to a running session (detach: C-b d); --json prints it");
   attach->add_option("NAME", attach_name, "Session name")->required();
+  attach->add_flag("--read-only", attach_read_only, "Watch without typing (leave with C-b d)");
   attach->callback([&ctx, &rc] {
+    if (!ctx.json) {
+      rc = run_attach(ctx, attach_name, attach_read_only);
+      return;
+    }
     auto r = ask(ctx, session_req{{}, attach_name, false}, 10s);
     rc = r ? attach_or_explain(ctx, *r, false) : fail(r.error());
   });

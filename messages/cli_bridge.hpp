@@ -22,6 +22,7 @@
 #include "messages/resource_limits.hpp"
 #include "messages/session_store.hpp"
 #include "messages/sessions.hpp"
+#include "messages/terminal.hpp"
 
 namespace hal9000 {
 
@@ -242,6 +243,9 @@ using cli_bridge_actor = caf::typed_actor<
   /// permission denied (unauthenticated) for for_user unless root;
   /// invalid_argument for a malformed key or unknown user.
   caf::replies_to<user_setup_req>::with<user_setup_reply>,
+  /// `claudy attach|exec|logs`: a relayed exec in the session's container
+  /// (messages/terminal.hpp); unauthenticated for another user's session.
+  caf::replies_to<terminal_open_req>::with<terminal_open_reply>,
   /// not_found for an unknown or ended session; the report carries what
   /// each MCP server answered (messages/mcp.hpp).
   caf::replies_to<mcp_check_req>::with<mcp_report>>;

@@ -10,6 +10,7 @@
 #include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
 #include "messages/sessions.hpp"
+#include "messages/terminal.hpp"
 #include "messages/wire.hpp"
 
 namespace hal9000 {
@@ -143,6 +144,22 @@ void register_parent_types(caf::actor_system_config& cfg) {
     .add_message_type<parent_actor>("hal9000::parent_actor");
 }
 
+void register_terminal_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<term_output>("hal9000::term_output")
+    .add_message_type<term_ack>("hal9000::term_ack")
+    .add_message_type<term_closed>("hal9000::term_closed")
+    .add_message_type<terminal_sink>("hal9000::terminal_sink")
+    .add_message_type<term_input>("hal9000::term_input")
+    .add_message_type<term_resize>("hal9000::term_resize")
+    .add_message_type<term_consumed>("hal9000::term_consumed")
+    .add_message_type<term_detach>("hal9000::term_detach")
+    .add_message_type<terminal_actor>("hal9000::terminal_actor")
+    .add_message_type<terminal_open_req>("hal9000::terminal_open_req")
+    .add_message_type<terminal_open_reply>("hal9000::terminal_open_reply")
+    .add_message_type<terminal_authed_req>("hal9000::terminal_authed_req")
+    .add_message_type<terminals_actor>("hal9000::terminals_actor");
+}
+
 void register_reconcile_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<reconcile_action>("hal9000::reconcile_action")
     .add_message_type<reconcile_report>("hal9000::reconcile_report")
@@ -168,6 +185,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_event_types(cfg);
   register_parent_types(cfg);
   register_reconcile_types(cfg);
+  register_terminal_types(cfg);
 }
 
 } // namespace hal9000

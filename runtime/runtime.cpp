@@ -18,6 +18,7 @@
 #include "actors/session_reconciler.hpp"
 #include "actors/session_store.hpp"
 #include "actors/sessions.hpp"
+#include "actors/terminals.hpp"
 #include "actors/worker_recorder.hpp"
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
@@ -256,9 +257,14 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     bo.tls = opts.tls;
     bo.on_stop = opts.on_stop;
     bo.notes = rt.notes;
+    terminals_options to;
+    to.engine = docker::endpoint{cfg.docker_host, cfg.docker_tls_verify, cfg.docker_cert_path};
+    to.working_dir = late_bind::container_workspace;
+    rt.terminals = spawn_terminals(sys, std::move(to), rt.store);
     rt.bridge = spawn_cli_bridge(sys, std::move(bo),
                                  bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma,
-                                              rt.events, rt.parent, rt.sessions});
+                                              rt.events, rt.parent, rt.sessions,
+                                              rt.terminals});
   }
   return rt;
 }
@@ -274,6 +280,7 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
   };
   // Front to back: nothing new comes in while the owners wind down.
   stop(rt.bridge);
+  stop(rt.terminals);  // open terminals let go of their execs
   stop(rt.chroma);
   if (rt.pool) {
     // Warm workers never outlive the daemon; sessions do unless all.

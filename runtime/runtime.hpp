@@ -21,6 +21,7 @@
 #include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
 #include "messages/sessions.hpp"
+#include "messages/terminal.hpp"
 #include "messages/worker.hpp"
 #include "runtime/config.hpp"
 #include "runtime/metrics.hpp"
@@ -54,6 +55,7 @@ struct runtime_handles {
   chroma_monitor_actor chroma;
   event_hub_actor events;
   cli_bridge_actor bridge;  // invalid without with_bridge
+  terminals_actor terminals;  // attach, exec, logs; with the bridge
   std::shared_ptr<metrics::daemon_metrics> metrics;
   std::vector<std::string> notes;  // what the user should know (image choice, ...)
   std::string home;  // HAL9000_HOME (its mounts/ is unmounted at a stop with all)

@@ -378,6 +378,23 @@ caf::expected<exec_result> engine_client::exec(const exec_req& req) {
   }
 }
 
+caf::expected<std::string> engine_client::exec_create(const std::string& id,
+                                                     const std::string& body) {
+  auto created = call(post("/containers/" + id + "/exec", body, timeout_),
+                      "exec in container " + id, id);
+  if (!created)
+    return created.error();
+  return json::parse_id(created->body, "exec create");
+}
+
+caf::expected<std::optional<int64_t>> engine_client::exec_exit_code(const std::string& exec_id) {
+  auto r = call(get("/exec/" + exec_id + "/json", timeout_), "inspect exec " + exec_id,
+                exec_id);
+  if (!r)
+    return r.error();
+  return json::parse_exec_inspect(r->body);
+}
+
 caf::expected<int64_t> engine_client::wait(const std::string& id, int32_t timeout_s) {
   auto r = call(post("/containers/" + id + "/wait?condition=not-running", "",
                      std::chrono::seconds(timeout_s)),

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,12 +63,20 @@ public:
   caf::expected<volume_info> volume_inspect(const std::string& name);
   caf::error volume_remove(const std::string& name, bool force);
 
+  /// POST /containers/{id}/exec with a ready body (Cmd, Tty, Attach*, Env,
+  /// WorkingDir); replies the exec's id. Used by exec_stream, which starts it
+  /// on a hijacked connection of its own.
+  caf::expected<std::string> exec_create(const std::string& id, const std::string& body);
+  /// GET /exec/{exec_id}/json: the exit code, nullopt while it runs.
+  caf::expected<std::optional<int64_t>> exec_exit_code(const std::string& exec_id);
+
   std::chrono::milliseconds default_timeout() const { return timeout_; }
   const endpoint& where() const { return http_.where(); }
 
-private:
   /// "/v1.41": negotiated once from GET /version.
   caf::expected<std::string> api_prefix();
+
+private:
 
   /// A versioned call; statuses >= 400 become errors about `subject`.
   caf::expected<http_response> call(http_request req, const std::string& what,

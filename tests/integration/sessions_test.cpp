@@ -244,9 +244,10 @@ TEST_F(sessions_fixture, five_projects_files_both_ways_list_attach_again_stop_on
   EXPECT_EQ(running_sessions().size(), 5u);
   EXPECT_EQ(session_containers(), 5u);
 
+  // No terminal here (stdin is /dev/null): a clear usage error, not a hang.
   auto attach = env->claudy("attach " + names[1]);
-  EXPECT_EQ(attach.rc, 0) << attach.out;
-  EXPECT_NE(attach.out.find("claudy attach " + names[1]), std::string::npos) << attach.out;
+  EXPECT_EQ(attach.rc, 2) << attach.out;
+  EXPECT_NE(attach.out.find("needs a terminal"), std::string::npos) << attach.out;
   auto attach_json = parse(env->claudy("--json attach " + names[1]).out);
   ASSERT_FALSE(attach_json.is_discarded());
   EXPECT_NE(attach_json["attach"].dump().find(names[1]), std::string::npos);

@@ -1,0 +1,362 @@
+// What a user feels of a relayed terminal, side by side with `docker exec -it`
+// in the same run, on one session of the real worker image (tmux; its pane
+// runs cat, so a keystroke comes back as its echo):
+//   attach.first_byte       `claudy attach` started on a pty -> first byte of
+//                           the session's screen (baseline: docker exec -it
+//                           NAME tmux attach)
+//   attach.echo             one keystroke written to the pty -> its echo back
+//   attach.echo.tls_netns   the same from another network namespace over
+//                           mutual TLS (the daemon restarted with TLS)
+//   exec.throughput         MB/s of `claudy exec NAME -- seq 1 N` (checked
+//                           byte for byte against a local seq: nothing lost or
+//                           reordered; baseline: docker exec)
+//   attach_bench [--n N] [--keys K] [--lines L]
+// Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id, no
+// parent) and removes everything it made. Needs root and hal9000/worker:local.
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include <poll.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench_util.hpp"
+#include "runtime/late_bind.hpp"
+
+using namespace hal9000::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string claudy;
+std::string home;
+std::string projects;
+std::string daemon_id;
+std::string netns;
+std::string host_if;
+
+std::string capture(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = ::popen(cmd.c_str(), "r")) {
+    char buf[65536];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
+      out.append(buf, n);
+    ::pclose(p);
+  }
+  return out;
+}
+
+int sh(const std::string& cmd) {
+  return run_quiet({"sh", "-c", cmd});
+}
+
+template <class F>
+bool wait_until(F cond, std::chrono::milliseconds deadline) {
+  auto until = clock::now() + deadline;
+  while (clock::now() < until) {
+    if (cond())
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return cond();
+}
+
+// A command on a pty of 24 x 80.
+struct pty_run {
+  pid_t pid = -1;
+  int fd = -1;
+
+  explicit pty_run(const std::string& cmdline) {
+    winsize ws{};
+    ws.ws_row = 24;
+    ws.ws_col = 80;
+    pid = ::forkpty(&fd, nullptr, nullptr, &ws);
+    if (pid == 0) {
+      ::setenv("TERM", "xterm-256color", 1);
+      ::execl("/bin/sh", "sh", "-c", ("exec " + cmdline).c_str(), static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+  }
+  ~pty_run() {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+    if (fd >= 0)
+      ::close(fd);
+  }
+  // Waits for output; the bytes read, or "" at the deadline.
+  std::string read_some(int timeout_ms) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0)
+      return {};
+    char buf[65536];
+    auto n = ::read(fd, buf, sizeof(buf));
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
+  }
+  // Reads until quiet for quiet_ms.
+  void drain(int quiet_ms) {
+    while (!read_some(quiet_ms).empty()) {
+    }
+  }
+  bool write(const std::string& s) {
+    return ::write(fd, s.data(), s.size()) == static_cast<ssize_t>(s.size());
+  }
+  // Detaches (tmux's C-b d) and waits for the exit.
+  void detach() {
+    write("\x02"
+          "d");
+    auto until = clock::now() + std::chrono::seconds(5);
+    while (clock::now() < until) {
+      read_some(50);
+      int st = 0;
+      if (::waitpid(pid, &st, WNOHANG) == pid) {
+        pid = -1;
+        return;
+      }
+    }
+  }
+};
+
+// Time from start to the first screen byte, n times.
+figure first_byte(const std::string& name, const std::string& cmdline, int n, int& failures) {
+  std::vector<double> samples;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = clock::now();
+    pty_run p{cmdline};
+    auto got = p.read_some(10000);
+    if (got.empty()) {
+      ++failures;
+      continue;
+    }
+    samples.push_back(ms_since(t0));
+    p.drain(100);
+    p.detach();
+  }
+  return summarize(name, samples);
+}
+
+// Keystroke -> echo round trips through an attached client.
+figure echo(const std::string& name, const std::string& cmdline, int keys, int& failures) {
+  std::vector<double> samples;
+  pty_run p{cmdline};
+  if (p.read_some(10000).empty()) {
+    ++failures;
+    return summarize(name, samples);
+  }
+  p.drain(300);
+  for (int i = 0; i < keys; ++i) {
+    char c = static_cast<char>('a' + i % 26);
+    auto t0 = clock::now();
+    p.write(std::string(1, c));
+    std::string got;
+    while (got.find(c) == std::string::npos) {
+      auto more = p.read_some(2000);
+      if (more.empty())
+        break;
+      got += more;
+    }
+    if (got.find(c) == std::string::npos) {
+      ++failures;
+      continue;
+    }
+    samples.push_back(ms_since(t0));
+    if (i % 40 == 39) {  // a fresh line now and then
+      p.write("\r");
+      p.drain(50);
+    }
+    p.drain(2);
+  }
+  p.detach();
+  return summarize(name, samples);
+}
+
+// MB/s reading `cmdline` to its end; checks the bytes against expected.
+figure throughput(const std::string& name, const std::string& cmdline,
+                  const std::string& expected, int n, int& failures) {
+  std::vector<double> samples;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = clock::now();
+    auto out = capture(cmdline);
+    auto secs = ms_since(t0) / 1000.0;
+    if (out != expected) {
+      std::fprintf(stderr, "attach_bench: %s: %zu bytes, expected %zu, %s\n", name.c_str(),
+                   out.size(), expected.size(), out.size() == expected.size() ? "differ" : "");
+      ++failures;
+      continue;
+    }
+    samples.push_back(static_cast<double>(out.size()) / 1e6 / secs);
+  }
+  return summarize(name, samples);
+}
+
+// A session whose tmux pane echoes what is typed (cat on a cooked terminal).
+std::string start_session(const std::string& tag, const std::string& client) {
+  auto dir = projects + "/" + tag;
+  fs::create_directories(dir);
+  ::chown(dir.c_str(), 1000, 1000);
+  auto name = tag + "-" + std::to_string(::getpid());
+  if (sh(client + " --detach --name " + name + " " + dir + " >/dev/null 2>&1") != 0)
+    return "";
+  if (!wait_until([&] { return sh("docker exec " + name + " tmux has-session -t claude") == 0; },
+                  std::chrono::seconds(30)))
+    return "";
+  return name;
+}
+
+int daemon_pid() {
+  std::ifstream in{home + "/hal9000d.pid"};
+  int pid = 0;
+  in >> pid;
+  return pid;
+}
+
+void cleanup() {
+  run_quiet({claudy, "daemon", "stop", "--all"});
+  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
+    ::kill(pid, SIGKILL);
+  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
+          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
+  if (!netns.empty())
+    sh("ip netns del " + netns + " 2>/dev/null; ip link del " + host_if + " 2>/dev/null");
+  auto mounts = hal9000::late_bind::mounts_dir(home);
+  if (hal9000::late_bind::unmount_all_under(mounts)
+      || !hal9000::late_bind::mounts_under(mounts).empty()) {
+    std::fprintf(stderr, "attach_bench: mounts left under %s; not removing it\n", mounts.c_str());
+    return;
+  }
+  fs::remove_all(home);
+  fs::remove_all(projects);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int n = 20, keys = 200, lines = 10000000;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--n") == 0)
+      n = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--keys") == 0)
+      keys = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--lines") == 0)
+      lines = std::atoi(argv[i + 1]);
+  }
+  if (sh("docker image inspect hal9000/worker:local >/dev/null 2>&1") != 0) {
+    std::fprintf(stderr, "attach_bench: hal9000/worker:local is not built\n");
+    return 1;
+  }
+  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
+  claudy = (bin_dir / "claudy").string();
+  char home_tmpl[] = "/tmp/hal9000-attach-bench-XXXXXX";
+  char proj_tmpl[] = "/tmp/hal9000-attach-bench-projects-XXXXXX";
+  if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
+    return 1;
+  home = home_tmpl;
+  projects = proj_tmpl;
+  daemon_id = "abench-" + std::to_string(::getpid());
+  auto port = std::to_string(free_port());
+  ::setenv("HAL9000_HOME", home.c_str(), 1);
+  ::setenv("HAL9000_PORT", port.c_str(), 1);
+  ::setenv("HAL9000_DAEMON_ID", daemon_id.c_str(), 1);
+  ::setenv("HAL9000_PARENT_PREFIX", daemon_id.c_str(), 1);
+  ::setenv("HAL9000_MANAGE_PARENT", "false", 1);
+  ::setenv("WORKER_IMAGE", "hal9000/worker:local", 1);
+  ::setenv("WORKER_COMMAND",
+           "tmux new-session -d -s claude -c /workspace cat && while tmux has-session -t "
+           "claude 2>/dev/null; do sleep 1; done",
+           1);
+  ::setenv("SKIP_IMAGE_PULL", "true", 1);
+  ::setenv("ENABLE_POOL_MANAGER", "true", 1);
+  ::setenv("MIN_WARM_WORKERS", "1", 1);
+  ::setenv("MAX_WARM_WORKERS", "2", 1);
+  ::setenv("WORKER_MEMORY", "1g", 1);
+  ::setenv("WORKER_CPUS", "1", 1);
+  ::setenv("WORKER_PIDS_LIMIT", "200", 1);
+  if (run_quiet({claudy, "daemon", "start"}) != 0) {
+    std::fprintf(stderr, "attach_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
+    cleanup();
+    return 1;
+  }
+  int failures = 0;
+  auto name = start_session("bench", claudy);
+  if (name.empty()) {
+    std::fprintf(stderr, "attach_bench: no session\n");
+    cleanup();
+    return 1;
+  }
+  auto ours = first_byte("attach.first_byte.claudy", claudy + " attach " + name, n, failures);
+  auto docker = first_byte("attach.first_byte.docker_exec_it",
+                           "docker exec -it " + name + " tmux attach -t claude", n, failures);
+  print(docker);
+  print(ours, &docker);
+  auto echo_docker = echo("attach.echo.docker_exec_it",
+                          "docker exec -it " + name + " tmux attach -t claude", keys, failures);
+  auto echo_ours = echo("attach.echo.claudy", claudy + " attach " + name, keys, failures);
+  print(echo_docker);
+  print(echo_ours, &echo_docker);
+  auto expected = capture("seq 1 " + std::to_string(lines));
+  auto tp_docker = throughput("exec.throughput.docker_exec",
+                              "docker exec " + name + " seq 1 " + std::to_string(lines),
+                              expected, 3, failures);
+  auto tp_ours = throughput("exec.throughput.claudy",
+                            claudy + " exec " + name + " -- seq 1 " + std::to_string(lines),
+                            expected, 3, failures);
+  print(tp_docker, nullptr, "MB/s");
+  // ratio here: docker's MB/s over ours (below 1: we are faster).
+  print(tp_ours, &tp_docker, "MB/s");
+
+  // Over mutual TLS from another network namespace: the daemon restarted
+  // listening beyond loopback (the session is adopted), the client in a
+  // namespace of its own behind a veth pair.
+  auto id = std::to_string(::getpid() % 200 + 20);
+  netns = "h9b" + id;
+  host_if = "h9bh" + id;
+  auto ns_if = "h9bn" + id;
+  auto host_ip = "10.233." + id + ".1";
+  if (run_quiet({claudy, "daemon", "certs", "--client", "bench"}) == 0
+      && run_quiet({claudy, "daemon", "stop"}) == 0
+      && sh("ip netns add " + netns + " && ip link add " + host_if + " type veth peer name "
+            + ns_if + " && ip link set " + ns_if + " netns " + netns + " && ip addr add "
+            + host_ip + "/30 dev " + host_if + " && ip link set " + host_if
+            + " up && ip netns exec " + netns + " ip addr add 10.233." + id + ".2/30 dev "
+            + ns_if + " && ip netns exec " + netns + " ip link set " + ns_if
+            + " up && ip netns exec " + netns + " ip link set lo up")
+           == 0) {
+    ::setenv("HAL9000_LISTEN", ("0.0.0.0:" + port).c_str(), 1);
+    if (run_quiet({claudy, "daemon", "start"}) == 0) {
+      auto remote = "ip netns exec " + netns + " " + claudy + " --host " + host_ip + ":" + port
+                    + " --tls-dir " + home + "/tls/clients/bench";
+      auto rname = start_session("tls", remote);
+      if (!rname.empty()) {
+        auto tls_first = first_byte("attach.first_byte.claudy.tls_netns",
+                                    remote + " attach " + rname, n, failures);
+        auto tls_echo = echo("attach.echo.claudy.tls_netns", remote + " attach " + rname, keys,
+                             failures);
+        print(tls_first, &docker);
+        print(tls_echo, &echo_docker);
+      } else {
+        std::fprintf(stderr, "attach_bench: no session from the other namespace\n");
+        ++failures;
+      }
+    } else {
+      ++failures;
+    }
+  } else {
+    std::fprintf(stderr, "attach_bench: no TLS or network namespace here; skipped that part\n");
+  }
+  if (failures > 0)
+    std::fprintf(stderr, "attach_bench: %d samples failed\n", failures);
+  cleanup();
+  return failures > 0 ? 1 : 0;
+}
