@@ -30,6 +30,7 @@ struct bridge_peers {
   chroma_monitor_actor chroma;
   event_hub_actor events;
   parent_actor parent;  // the parent keeper: parent state, volumes, notes
+  sandbox_actor sandbox;  // credential proxy + egress policy; may be invalid
 };
 
 struct bridge_options {

@@ -64,7 +64,29 @@ caf::expected<resource_limits> limits_for(const config& cfg, const session_start
   return l;
 }
 
+void claim_worker(pointer self, session_promise rp, claim_request cr, std::string who);
+
+// The sandbox's grant first (placeholder, proxy settings), then the claim. A
+// sandbox that does not answer leaves the session without a placeholder: it
+// still runs (with what the user's Claude home holds), never with the key.
 void claim(pointer self, session_promise rp, claim_request cr, std::string who) {
+  auto sandbox = self->state.peers.sandbox;
+  if (!sandbox)
+    return claim_worker(self, rp, std::move(cr), std::move(who));
+  self->request(sandbox, self->state.opts.peer_timeout,
+                sandbox_grant_req{cr.session_name, cr.user_id})
+    .then(
+      [self, rp, cr, who](sandbox_grant& g) mutable {
+        cr.env = std::move(g.env);
+        claim_worker(self, rp, std::move(cr), std::move(who));
+      },
+      [self, rp, cr, who](caf::error& err) mutable {
+        log()->warn("session {}: no sandbox grant: {}", cr.session_name, error_message(err));
+        claim_worker(self, rp, std::move(cr), std::move(who));
+      });
+}
+
+void claim_worker(pointer self, session_promise rp, claim_request cr, std::string who) {
   auto& o = self->state.opts;
   auto timeout = std::chrono::seconds(o.cfg.claim_timeout_s) + 10s;
   self->request(self->state.peers.pool, timeout, claim_atom::value, cr)

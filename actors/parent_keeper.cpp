@@ -371,6 +371,57 @@ void ensure_chroma(keeper_ptr self, ctx_ptr ctx, done_fn next) {
       });
 }
 
+// -- the filtering proxy (egress policy) ------------------------------------------------------
+
+void start_egress(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
+                  done_fn next) {
+  auto& o = self->state.opts;
+  auto name = egress_name(o);
+  self->request(self->state.docker, o.call_timeout, docker::start_req{id})
+    .then(
+      [=] {
+        ctx->status.notes.push_back((created ? "created " : "started ") + name);
+        next();
+      },
+      [=](caf::error& err) { ctx->fail(with_context(err, "cannot start " + name)); });
+}
+
+void create_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  create_container(self, ctx, egress_spec(o), o.egress_image, parent_options{}.egress_image,
+                   "HAL9000_EGRESS_IMAGE", "egress", start_egress, std::move(next));
+}
+
+// Like ChromaDB: it holds no namespace, so it is recreated whenever it does
+// not match (a changed HAL9000_EGRESS_ALLOW applies at the next start).
+void ensure_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  if (o.egress_image.empty())
+    return next();
+  auto name = egress_name(o);
+  self->request(self->state.docker, o.call_timeout, docker::inspect_req{name})
+    .then(
+      [=](docker::container_info& info) {
+        auto& o = self->state.opts;
+        if (auto why = ownership_problem(o, info); !why.empty())
+          return ctx->fail(make_error(errc::conflict, why));
+        auto why = egress_mismatch(o, ctx->status.parent_id, info);
+        if (why.empty()) {
+          if (!info.running)
+            return start_egress(self, ctx, info.id, false, next);
+          return next();
+        }
+        ctx->status.notes.push_back("recreated " + name + " (" + why + ")");
+        stop_and_remove(self, info.id, name, [=] { create_egress(self, ctx, next); },
+                        ctx->fail);
+      },
+      [=](caf::error& err) {
+        if (error_code(err) != errc::not_found)
+          return ctx->fail(with_context(err, "cannot inspect " + name));
+        create_egress(self, ctx, next);
+      });
+}
+
 // -- status ---------------------------------------------------------------------------------
 
 /// Fills the container fields of out from a fresh inspect of both containers.
@@ -529,7 +580,9 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
           done();
         };
         ensure_volumes(self, ctx, [=] {
-          ensure_parent(self, ctx, [=] { ensure_chroma(self, ctx, succeed); });
+          ensure_parent(self, ctx, [=] {
+            ensure_chroma(self, ctx, [=] { ensure_egress(self, ctx, succeed); });
+          });
         });
       });
       return rp;
@@ -558,7 +611,9 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
           rp.deliver(std::move(err));
           done();
         };
-        // ChromaDB first: it lives in the parent's namespace.
+        // ChromaDB and the filtering proxy first: they live in the parent's namespace.
+        auto ename = egress_name(st.opts);
+        remove_owned(self, ename, reply, [=]() mutable {
         remove_owned(self, cname, reply, [=]() mutable {
           remove_owned(self, pname, reply, [=]() mutable {
             auto& last = self->state.last;
@@ -569,6 +624,7 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
             rp.deliver(*reply);
             done();
           }, fail);
+        }, fail);
         }, fail);
       });
       return rp;

@@ -312,7 +312,11 @@ void handshake(self_ptr self) {
   auto& st = self->state;
   auto slot = st.slot;
   auto name = st.claim.session_name;
-  auto cmd = st.claim.command.empty() ? st.opts.default_command : st.claim.command;
+  auto base = st.claim.command.empty() ? st.opts.default_command : st.claim.command;
+  auto full = late_bind::with_env(st.claim.env, base);
+  if (!full)
+    return claim_failed(self, full.error());
+  auto cmd = *full;
   auto timeout = st.opts.ack_timeout;
   // The ack wait blocks: it runs on its own thread, one per claim.
   auto helper = self->spawn<caf::detached>(
@@ -358,7 +362,9 @@ auto claim_handler(self_ptr self) {
           claim_failed(self, up.error());
           return st.claim_rp;
         }
-        if (auto err = late_bind::bind_user(st.slot, up->claude, up->secrets)) {
+        // The Claude home only: the key stays on the host, behind the
+        // credential proxy (messages/sandbox.hpp).
+        if (auto err = late_bind::bind_user(st.slot, up->claude, "")) {
           claim_failed(self, err);
           return st.claim_rp;
         }
@@ -637,11 +643,10 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
   if (opts.cold && binds_user(opts, opts.cold_claim)) {
     auto up = user_paths_for(opts.home, opts.cold_claim.user_id);
     spec.mounts.push_back(bind(up.claude, opts.claude_home, false, ""));
-    spec.mounts.push_back(bind(up.secrets, late_bind::container_secrets, true, ""));
   } else if (!opts.cold && !opts.claude_home.empty() && opts.local_control) {
     spec.mounts.push_back(bind(slot.claude, opts.claude_home, false, "rslave"));
-    spec.mounts.push_back(bind(slot.secrets, late_bind::container_secrets, true, "rslave"));
   }
+  // No secrets mount: the user's key never enters a worker.
   for (auto& v : opts.volumes)
     spec.mounts.push_back(v);
   if (opts.local_control) {
@@ -651,8 +656,10 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
     spec.entrypoint = {"/bin/sh", late_bind::container_entrypoint};
   } else {
     // No shared files with the engine: the session command is the container's.
-    auto cmd = opts.cold_claim.command.empty() ? opts.default_command
-                                               : opts.cold_claim.command;
+    auto base = opts.cold_claim.command.empty() ? opts.default_command
+                                                : opts.cold_claim.command;
+    auto full = late_bind::with_env(opts.cold_claim.env, base);
+    auto cmd = full ? *full : base;  // invalid entries were refused at the claim
     spec.entrypoint = {"/bin/sh", "-c"};
     spec.cmd = {cmd};
     spec.env.push_back("HAL9000_SESSION=" + opts.cold_claim.session_name);

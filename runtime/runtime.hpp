@@ -18,6 +18,7 @@
 #include "messages/parent.hpp"
 #include "messages/pool.hpp"
 #include "messages/reconcile.hpp"
+#include "messages/sandbox.hpp"
 #include "messages/session_store.hpp"
 #include "messages/worker.hpp"
 #include "runtime/config.hpp"
@@ -47,6 +48,7 @@ struct runtime_handles {
   pool_actor pool;
   chroma_monitor_actor chroma;
   event_hub_actor events;
+  sandbox_actor sandbox;    // credential proxy + egress policy (messages/sandbox.hpp)
   cli_bridge_actor bridge;  // invalid without with_bridge
   std::shared_ptr<metrics::daemon_metrics> metrics;
   std::vector<std::string> notes;  // what the user should know (image choice, ...)
@@ -61,6 +63,13 @@ struct runtime_handles {
 /// configuration it cannot use.
 caf::expected<runtime_handles>
 spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts);
+
+/// Points the sandbox (credential proxy, egress filter) at the running parent
+/// container parent_name: inspects it for its pid, then (attach_atom, pid).
+/// Call it whenever the parent was (re)created; spawn_runtime does after the
+/// keeper's ensure. Blocks the calling thread (not an actor's).
+caf::expected<sandbox_status> attach_sandbox(caf::actor_system& sys, const runtime_handles& rt,
+                                             const std::string& parent_name);
 
 /// Stops every actor and waits until each is gone (the caller's other actors
 /// keep running). The pool's warm workers are removed; sessions keep running
