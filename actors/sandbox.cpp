@@ -320,10 +320,8 @@ impl_actor::behavior_type sandbox_fun(self_ptr self, sandbox_options opts,
           persist(self);
       }, [](caf::error&) {});
   self->delayed_send(self, st.opts.tick, caf::tick_atom::value);
-  self->attach_functor([self] {
-    self->state.reporter.reset();
-    self->state.server.reset();
-  });
+  // The listener and the reporter close with the state (their destructors
+  // stop and join their threads).
   return {
     [self](const sandbox_grant_req& req) -> sandbox_grant {
       auto& st = self->state;
