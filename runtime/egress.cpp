@@ -60,7 +60,10 @@ std::string rules_v4(bool open, uint16_t report_port) {
                     ":POSTROUTING ACCEPT [0:0]\n";
   if (!open) {
     auto uid = std::to_string(filter_uid);
+    // The hook's output device is fixed before nat OUTPUT reroutes a
+    // redirected packet to lo: it is told by its new destination instead.
     filter += "-A OUTPUT -o lo -j ACCEPT\n"
+              "-A OUTPUT -d 127.0.0.0/8 -j ACCEPT\n"
               "-A OUTPUT -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n"
               "-A OUTPUT -m owner --uid-owner " + uid + " -j ACCEPT\n"
               "-A OUTPUT -p tcp -j REJECT --reject-with tcp-reset\n"

@@ -3,7 +3,8 @@
 // filter enforces it (iptables-restore run inside that namespace):
 //
 //   filter OUTPUT: loopback (ChromaDB, the credential proxy, the filtering
-//                  proxy) -> accept; replies of accepted connections (the
+//                  proxy; also 127.0.0.0/8 destinations, which is how a
+//                  redirected packet shows here) -> accept; replies of accepted connections (the
 //                  host reaching the published CHROMADB_PORT) -> accept;
 //                  the filtering proxy's uid (64991, images/egress) -> accept;
 //                  everything else -> reject (TCP reset, ICMP otherwise)

@@ -730,8 +730,16 @@ void reporter::loop() {
     auto resp = "HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
                 "Content-Length: "
                 + std::to_string(body.size()) + "\r\n\r\n" + body;
+    // Take what the client sends first (a request line, a TLS hello; up to
+    // 200 ms), so it reads our answer rather than a reset.
+    char sink[4096];
+    pollfd in{c, POLLIN, 0};
+    if (::poll(&in, 1, 200) > 0)
+      (void)!::recv(c, sink, sizeof sink, MSG_DONTWAIT);
     (void)!::send(c, resp.data(), resp.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     ::shutdown(c, SHUT_WR);
+    if (::poll(&in, 1, 100) > 0)
+      (void)!::recv(c, sink, sizeof sink, MSG_DONTWAIT);
     ::close(c);
     if (opts_.report)
       opts_.report(r);

@@ -20,6 +20,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -150,9 +151,13 @@ struct sandbox_test : ::testing::Test {
                 R"({"type":"message","usage":{"input_tokens":11,"output_tokens":5}})");
     });
     ASSERT_TRUE(upstream->ok());
-    gateway = trim(sh("docker network inspect bridge -f '{{(index .IPAM.Config 0).Gateway}}'"));
+    // The bridge's gateway: this host's address on docker0, reachable from
+    // the parent's namespace.
+    gateway = trim(sh("ip -4 -o addr show docker0 | awk '{print $4}' | cut -d/ -f1"));
     ASSERT_FALSE(gateway.empty());
     std::ofstream{project.path + "/probe.js"} << probe_js;
+    // The worker image runs as claude (1000): the project is its to enter.
+    ASSERT_EQ(::chown(project.path.c_str(), 1000, 1000), 0);
     env = std::make_unique<daemon_env>(home);
     auto& v = env->vars;
     v["HAL9000_MANAGE_PARENT"] = "true";
@@ -207,10 +212,15 @@ struct sandbox_test : ::testing::Test {
     return sh("docker exec " + name + " node /workspace/probe.js " + args + " 2>&1");
   }
 
+  // `claudy --json events`: one JSON object per line.
   json events() {
     auto r = env->claudy("--json events");
-    auto j = json::parse(r.out, nullptr, false);
-    return j.is_array() ? j : json::array();
+    auto out = json::array();
+    std::istringstream in{r.out};
+    for (std::string line; std::getline(in, line);)
+      if (auto j = json::parse(line, nullptr, false); j.is_object())
+        out.push_back(j);
+    return out;
   }
 
   json find_event(const std::string& kind, const std::function<bool(const json&)>& pred) {
@@ -240,9 +250,9 @@ struct sandbox_test : ::testing::Test {
 TEST_F(sandbox_test, the_key_stays_outside_and_egress_follows_the_allowlist) {
   tcp_target target{gateway};
   ASSERT_GT(target.port, 0) << "cannot listen on the bridge gateway " << gateway;
+  start_daemon();
   auto key_in = env->run("sh -c \"printf '%s\\n' " + real_key + " | " + bin("claudy") + " setup\"");
   ASSERT_EQ(key_in.rc, 0) << key_in.out;
-  start_daemon();
   // allowed.test is the test's own server on the bridge's gateway.
   sh("docker exec -u 0 " + parent() + " sh -c 'echo \"" + gateway
      + " allowed.test\" >> /etc/hosts'");

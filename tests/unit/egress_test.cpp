@@ -30,6 +30,7 @@ TEST(egress, allow_list_parses_hosts_wildcards_and_star) {
 TEST(egress, closed_rules_let_out_only_loopback_replies_and_the_filter_uid) {
   auto r = egress::rules_v4(false, 8003);
   EXPECT_NE(r.find("-A OUTPUT -o lo -j ACCEPT"), std::string::npos);
+  EXPECT_NE(r.find("-A OUTPUT -d 127.0.0.0/8 -j ACCEPT"), std::string::npos);
   EXPECT_NE(r.find("--ctstate ESTABLISHED,RELATED -j ACCEPT"), std::string::npos);
   EXPECT_NE(r.find("--uid-owner 64991 -j ACCEPT"), std::string::npos);
   EXPECT_NE(r.find("REJECT"), std::string::npos);
