@@ -346,3 +346,57 @@ TEST_F(sandbox_test, the_key_stays_outside_and_egress_follows_the_allowlist) {
   auto again = probe(s2, "model");
   EXPECT_EQ(again.rfind("200 ", 0), 0u) << again;
 }
+
+// The issue's "done when": Claude Code itself, in the real worker image, runs
+// a prompt through the credential proxy against the test upstream, which
+// answers like the Messages API (streamed when asked).
+TEST_F(sandbox_test, claude_code_in_a_session_works_through_the_proxy) {
+  upstream = std::make_unique<tls_upstream>(ca, [](const upstream_request& r,
+                                                   upstream_writer& w) {
+    if (r.target.find("/v1/messages") != 0) {
+      w.respond(404, "application/json",
+                R"({"type":"error","error":{"type":"not_found_error","message":"no"}})");
+      return;
+    }
+    if (r.target.find("count_tokens") != std::string::npos) {
+      w.respond(200, "application/json", R"({"input_tokens":3})");
+      return;
+    }
+    const std::string msg_start
+      = R"({"type":"message_start","message":{"id":"msg_test","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":21,"output_tokens":1}}})";
+    if (r.body.find("\"stream\":true") == std::string::npos) {
+      w.respond(200, "application/json",
+                R"({"id":"msg_test","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"pong-from-test-upstream"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":21,"output_tokens":4}})");
+      return;
+    }
+    w.begin_chunked(200, "text/event-stream");
+    auto ev = [&](const std::string& name, const std::string& data) {
+      w.chunk("event: " + name + "\ndata: " + data + "\n\n");
+    };
+    ev("message_start", msg_start);
+    ev("content_block_start", R"({"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}})");
+    ev("content_block_delta", R"({"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"pong-from-test-upstream"}})");
+    ev("content_block_stop", R"({"type":"content_block_stop","index":0})");
+    ev("message_delta", R"({"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":4}})");
+    ev("message_stop", R"({"type":"message_stop"})");
+    w.end();
+  });
+  ASSERT_TRUE(upstream->ok());
+  env->vars["HAL9000_PROXY_UPSTREAM"] = upstream->url();
+  env->vars["WORKER_COMMAND"]
+    = "env > /tmp/session.env; CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1 timeout 120 claude -p "
+      "\"say pong\" > /workspace/claude.out 2>&1; echo $? > /workspace/claude.rc;"
+      " exec sleep 100000";
+  start_daemon();
+  auto key_in = env->run("sh -c \"printf '%s\\n' " + real_key + " | " + bin("claudy") + " setup\"");
+  ASSERT_EQ(key_in.rc, 0) << key_in.out;
+  auto s = start_session("sbx-claude");
+  ASSERT_TRUE(wait_for([&] { return fs::exists(project.path + "/claude.rc"); }, 150s));
+  std::ifstream out_f{project.path + "/claude.out"};
+  std::string out{std::istreambuf_iterator<char>{out_f}, std::istreambuf_iterator<char>{}};
+  EXPECT_NE(out.find("pong-from-test-upstream"), std::string::npos) << out;
+  auto got = upstream->received();
+  ASSERT_FALSE(got.empty());
+  for (auto& r : got)
+    EXPECT_EQ(r.headers["x-api-key"], real_key) << r.target;
+}
