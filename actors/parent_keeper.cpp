@@ -17,6 +17,8 @@
 
 #include "actors/parent_keeper.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -30,7 +32,9 @@
 
 #include "actors/chroma_monitor.hpp"
 #include "messages/error.hpp"
+#include "runtime/atomic_file.hpp"
 #include "runtime/config.hpp"
+#include "runtime/egress.hpp"
 
 namespace hal9000 {
 
@@ -388,6 +392,16 @@ void start_egress(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
 
 void create_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
   auto& o = self->state.opts;
+  // The filtering proxy's log, written by its uid, read by the daemon: a
+  // mkdir and a chown in HAL9000_HOME (microseconds, like a worker's slot).
+  if (!o.egress_log_dir.empty()) {
+    if (auto err = make_dirs(o.egress_log_dir, 0755))
+      return ctx->fail(with_context(err, "cannot make " + o.egress_log_dir));
+    if (::chown(o.egress_log_dir.c_str(), egress::filter_uid, egress::filter_uid) != 0)
+      return ctx->fail(make_error(errc::internal,
+                                  "cannot hand " + o.egress_log_dir + " to uid "
+                                    + std::to_string(egress::filter_uid)));
+  }
   create_container(self, ctx, egress_spec(o), o.egress_image, parent_options{}.egress_image,
                    "HAL9000_EGRESS_IMAGE", "egress", start_egress, std::move(next));
 }

@@ -143,12 +143,6 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   if (cfg.manage_parent) {
     auto po = parent_options_from(cfg);
     po.labels = opts.extra_labels;
-    // The filtering proxy's log, written by its uid, read by the daemon.
-    if (auto err = make_dirs(po.egress_log_dir, 0755))
-      rt.notes.push_back("egress log: " + error_message(err));
-    else if (::chown(po.egress_log_dir.c_str(), egress::filter_uid, egress::filter_uid) != 0)
-      rt.notes.push_back("egress log: cannot hand " + po.egress_log_dir + " to uid "
-                         + std::to_string(egress::filter_uid));
     rt.parent = spawn_parent_keeper(sys, po, rt.docker);
     caf::scoped_actor self{sys};
     std::string parent_up;
