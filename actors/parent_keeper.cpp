@@ -436,6 +436,27 @@ void ensure_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
       });
 }
 
+/// The filtering proxy failing is no reason to leave workers off the parent
+/// (that would open egress): the ensure goes on with a note, and the packet
+/// filter still lets nothing but loopback out (egress fails closed).
+void ensure_egress_or_note(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto saved = ctx->fail;
+  ctx->fail = [ctx, saved, next](caf::error err) {
+    auto c = ctx;
+    auto n = next;
+    auto s = saved;
+    c->status.notes.push_back("egress filtering proxy not running: " + error_message(err)
+                              + " (workers reach only ChromaDB and the credential proxy)");
+    c->fail = s;  // destroys this lambda: only locals from here on
+    n();
+  };
+  ensure_egress(self, ctx, [ctx, saved, next] {
+    auto n = next;
+    ctx->fail = saved;
+    n();
+  });
+}
+
 // -- status ---------------------------------------------------------------------------------
 
 /// Fills the container fields of out from a fresh inspect of both containers.
@@ -595,7 +616,7 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
         };
         ensure_volumes(self, ctx, [=] {
           ensure_parent(self, ctx, [=] {
-            ensure_chroma(self, ctx, [=] { ensure_egress(self, ctx, succeed); });
+            ensure_chroma(self, ctx, [=] { ensure_egress_or_note(self, ctx, succeed); });
           });
         });
       });
