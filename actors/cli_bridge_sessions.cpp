@@ -124,9 +124,17 @@ void claim_worker(pointer self, session_promise rp, claim_request cr, std::strin
                   rp.deliver(std::move(reply));
                 });
       },
-      [rp, cr, who](caf::error& err) mutable {
+      [self, rp, cr, who](caf::error& err) mutable {
         audit("session.start", {{"session", cr.session_name}, {"project", cr.project_dir},
                                 {"who", who}, {"result", error_message(err)}});
+        // No session: its placeholder goes at once.
+        if (auto sb = self->state.peers.sandbox) {
+          lifecycle_event gone;
+          gone.kind = event_kinds::session_ended;
+          gone.session = cr.session_name;
+          gone.reason = "claim failed";
+          caf::anon_send(sb, std::move(gone));
+        }
         rp.deliver(std::move(err));
       });
 }
