@@ -84,6 +84,7 @@ caf::error apply(config& c, const std::string& k, const std::string& v) {
   else if (k == "HAL9000_MAX_CREATING") return parse_uint(k, v, c.max_creating, 1, 32);
   else if (k == "HAL9000_CLAIM_TIMEOUT") return parse_uint(k, v, c.claim_timeout_s, 1, 3600);
   else if (k == "HAL9000_FORCE_COLD") return parse_bool(k, v, c.force_cold);
+  else if (k == "HAL9000_MANAGED_MCP") return parse_bool(k, v, c.managed_mcp);
   else if (k == "HAL9000_MANAGE_PARENT") return parse_bool(k, v, c.manage_parent);
   else if (k == "HAL9000_PARENT_PREFIX") c.parent_prefix = v;
   else if (k == "WORKER_MEMORY") c.worker_memory = v;
@@ -130,6 +131,7 @@ const char* const known_keys[] = {
   "HAL9000_WORKER_UID", "HAL9000_WORKER_GID", "HAL9000_CLAUDE_HOME",
   "HAL9000_PROXY_PORT", "HAL9000_PROXY_UPSTREAM", "HAL9000_PROXY_CA",
   "HAL9000_EGRESS_ALLOW", "HAL9000_EGRESS_PORT", "HAL9000_EGRESS_IMAGE",
+  "HAL9000_MANAGED_MCP",
 };
 
 bool valid_daemon_id(const std::string& s) {
