@@ -149,6 +149,19 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
           fan->done();
         });
   }
+  if (peers.sandbox) {
+    ++fan->pending;
+    self->request(peers.sandbox, timeout, status_atom::value)
+      .then(
+        [fan](sandbox_status& sb) {
+          fan->st.sandbox = std::move(sb);
+          fan->done();
+        },
+        [fan](caf::error& err) {
+          fan->st.notes.push_back("sandbox: " + error_message(err));
+          fan->done();
+        });
+  }
   if (peers.parent) {
     ++fan->pending;
     self->request(peers.parent, timeout, status_atom::value)

@@ -34,6 +34,7 @@ struct bridge_peers {
   parent_actor parent;  // the parent keeper: parent state, volumes, notes
   sessions_actor sessions;  // every session command (start, list, attach, stop)
   terminals_actor terminals;  // attach, exec, logs (actors/terminals.hpp)
+  sandbox_actor sandbox;  // credential proxy + egress policy; may be invalid
 };
 
 struct bridge_options {

@@ -94,7 +94,8 @@ caf::expected<user_setup_reply> run_setup(const setup_job& job) {
     if (auto err = store_anthropic_key(up, job.key, owner, group))
       return err;
     r.done.push_back("stored the API key in " + up.key
-                     + " (0400); sessions read it at /run/secrets/anthropic_key");
+                     + " (0400); it stays on this host: sessions get a placeholder that the "
+                       "daemon's credential proxy swaps for it");
   }
   return r;
 }

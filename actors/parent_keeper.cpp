@@ -17,6 +17,8 @@
 
 #include "actors/parent_keeper.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <deque>
 #include <functional>
@@ -30,7 +32,9 @@
 
 #include "actors/chroma_monitor.hpp"
 #include "messages/error.hpp"
+#include "runtime/atomic_file.hpp"
 #include "runtime/config.hpp"
+#include "runtime/egress.hpp"
 
 namespace hal9000 {
 
@@ -371,6 +375,88 @@ void ensure_chroma(keeper_ptr self, ctx_ptr ctx, done_fn next) {
       });
 }
 
+// -- the filtering proxy (egress policy) ------------------------------------------------------
+
+void start_egress(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
+                  done_fn next) {
+  auto& o = self->state.opts;
+  auto name = egress_name(o);
+  self->request(self->state.docker, o.call_timeout, docker::start_req{id})
+    .then(
+      [=] {
+        ctx->status.notes.push_back((created ? "created " : "started ") + name);
+        next();
+      },
+      [=](caf::error& err) { ctx->fail(with_context(err, "cannot start " + name)); });
+}
+
+void create_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  // The filtering proxy's log, written by its uid, read by the daemon: a
+  // mkdir and a chown in HAL9000_HOME (microseconds, like a worker's slot).
+  if (!o.egress_log_dir.empty()) {
+    if (auto err = make_dirs(o.egress_log_dir, 0755))
+      return ctx->fail(with_context(err, "cannot make " + o.egress_log_dir));
+    if (::chown(o.egress_log_dir.c_str(), egress::filter_uid, egress::filter_uid) != 0)
+      return ctx->fail(make_error(errc::internal,
+                                  "cannot hand " + o.egress_log_dir + " to uid "
+                                    + std::to_string(egress::filter_uid)));
+  }
+  create_container(self, ctx, egress_spec(o), o.egress_image, parent_options{}.egress_image,
+                   "HAL9000_EGRESS_IMAGE", "egress", start_egress, std::move(next));
+}
+
+// Like ChromaDB: it holds no namespace, so it is recreated whenever it does
+// not match (a changed HAL9000_EGRESS_ALLOW applies at the next start).
+void ensure_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto& o = self->state.opts;
+  if (o.egress_image.empty())
+    return next();
+  auto name = egress_name(o);
+  self->request(self->state.docker, o.call_timeout, docker::inspect_req{name})
+    .then(
+      [=](docker::container_info& info) {
+        auto& o = self->state.opts;
+        if (auto why = ownership_problem(o, info); !why.empty())
+          return ctx->fail(make_error(errc::conflict, why));
+        auto why = egress_mismatch(o, ctx->status.parent_id, info);
+        if (why.empty()) {
+          if (!info.running)
+            return start_egress(self, ctx, info.id, false, next);
+          return next();
+        }
+        ctx->status.notes.push_back("recreated " + name + " (" + why + ")");
+        stop_and_remove(self, info.id, name, [=] { create_egress(self, ctx, next); },
+                        ctx->fail);
+      },
+      [=](caf::error& err) {
+        if (error_code(err) != errc::not_found)
+          return ctx->fail(with_context(err, "cannot inspect " + name));
+        create_egress(self, ctx, next);
+      });
+}
+
+/// The filtering proxy failing is no reason to leave workers off the parent
+/// (that would open egress): the ensure goes on with a note, and the packet
+/// filter still lets nothing but loopback out (egress fails closed).
+void ensure_egress_or_note(keeper_ptr self, ctx_ptr ctx, done_fn next) {
+  auto saved = ctx->fail;
+  ctx->fail = [ctx, saved, next](caf::error err) {
+    auto c = ctx;
+    auto n = next;
+    auto s = saved;
+    c->status.notes.push_back("egress filtering proxy not running: " + error_message(err)
+                              + " (workers reach only ChromaDB and the credential proxy)");
+    c->fail = s;  // destroys this lambda: only locals from here on
+    n();
+  };
+  ensure_egress(self, ctx, [ctx, saved, next] {
+    auto n = next;
+    ctx->fail = saved;
+    n();
+  });
+}
+
 // -- status ---------------------------------------------------------------------------------
 
 /// Fills the container fields of out from a fresh inspect of both containers.
@@ -529,7 +615,9 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
           done();
         };
         ensure_volumes(self, ctx, [=] {
-          ensure_parent(self, ctx, [=] { ensure_chroma(self, ctx, succeed); });
+          ensure_parent(self, ctx, [=] {
+            ensure_chroma(self, ctx, [=] { ensure_egress_or_note(self, ctx, succeed); });
+          });
         });
       });
       return rp;
@@ -558,7 +646,9 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
           rp.deliver(std::move(err));
           done();
         };
-        // ChromaDB first: it lives in the parent's namespace.
+        // ChromaDB and the filtering proxy first: they live in the parent's namespace.
+        auto ename = egress_name(st.opts);
+        remove_owned(self, ename, reply, [=]() mutable {
         remove_owned(self, cname, reply, [=]() mutable {
           remove_owned(self, pname, reply, [=]() mutable {
             auto& last = self->state.last;
@@ -569,6 +659,7 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
             rp.deliver(*reply);
             done();
           }, fail);
+        }, fail);
         }, fail);
       });
       return rp;

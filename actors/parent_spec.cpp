@@ -66,6 +66,10 @@ parent_options parent_options_from(const config& cfg) {
   o.chromadb_data_dir = cfg.chromadb_data_dir;
   o.daemon_id = cfg.daemon_id;
   o.env = to_env(cfg);
+  o.egress_image = cfg.egress_image;
+  o.egress_allow = cfg.egress_allow;
+  o.egress_port = cfg.egress_port;
+  o.egress_log_dir = cfg.home + "/egress/log";
   return o;
 }
 
@@ -77,6 +81,10 @@ std::string parent_name(const parent_options& o) {
 
 std::string chroma_name(const parent_options& o) {
   return names::chromadb_container(o.name_prefix);
+}
+
+std::string egress_name(const parent_options& o) {
+  return o.name_prefix + "-egress";
 }
 
 std::string chroma_volume(const parent_options& o) {
@@ -180,6 +188,23 @@ docker::container_spec chroma_spec(const parent_options& o,
   return s;
 }
 
+docker::container_spec egress_spec(const parent_options& o) {
+  docker::container_spec s;
+  s.name = egress_name(o);
+  s.image = o.egress_image;
+  s.env = {"HAL9000_EGRESS_ALLOW=" + o.egress_allow,
+           "HAL9000_EGRESS_PORT=" + std::to_string(o.egress_port),
+           "HAL9000_EGRESS_LOG=/run/hal9000-egress/log/tinyproxy.log"};
+  s.labels = labels_for(o, "egress");
+  s.network_mode = "container:" + parent_name(o);
+  s.user = "64991:64991";
+  if (!o.egress_log_dir.empty())
+    s.mounts = {docker::mount_spec{"bind", o.egress_log_dir, "/run/hal9000-egress/log",
+                                   false, ""}};
+  harden(s);
+  return s;
+}
+
 // -- what runs ------------------------------------------------------------------------
 
 std::string ownership_problem(const parent_options& o,
@@ -259,6 +284,20 @@ std::string chroma_mismatch(const parent_options& o, const chroma_settings& s,
   });
   if (!has_volume)
     return "volume " + chroma_volume(o) + " not mounted at " + s.data_dir;
+  return {};
+}
+
+std::string egress_mismatch(const parent_options& o, const std::string& parent_id,
+                            const docker::container_info& c) {
+  if (c.image != o.egress_image)
+    return "image " + c.image + ", configured " + o.egress_image;
+  if (c.network_mode != "container:" + parent_id
+      && c.network_mode != "container:" + parent_name(o))
+    return "joined to " + c.network_mode + ", not to " + parent_name(o);
+  auto env = parse_env(c.env);
+  for (auto& kv : parse_env(egress_spec(o).env))
+    if (env[kv.first] != kv.second)
+      return kv.first + "=" + env[kv.first] + ", configured " + kv.second;
   return {};
 }
 

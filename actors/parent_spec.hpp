@@ -25,6 +25,14 @@ struct parent_options {
   uint16_t chromadb_port = 8000;                          // CHROMADB_PORT
   std::string chromadb_data_dir = "/data/chromadb";       // CHROMADB_DATA_DIR
   std::string daemon_id = "default";  // label hal9000.daemon
+  /// The egress policy's filtering proxy, <prefix>-egress (images/egress),
+  /// joined to the parent's namespace like ChromaDB. Empty image: none.
+  std::string egress_image = "hal9000/egress:local";  // HAL9000_EGRESS_IMAGE
+  std::string egress_allow;                           // HAL9000_EGRESS_ALLOW
+  uint16_t egress_port = 8002;                        // HAL9000_EGRESS_PORT
+  /// Host directory bound at /run/hal9000-egress/log (the daemon reads the
+  /// refusals there): HAL9000_HOME/egress/log, owned by the proxy's uid.
+  std::string egress_log_dir;
   /// The daemon's effective configuration (to_env(config)): the parent's
   /// environment. The fields above override their own keys in it.
   std::map<std::string, std::string> env;
@@ -49,6 +57,7 @@ parent_options parent_options_from(const config& cfg);
 std::string parent_name(const parent_options& o);
 std::string chroma_name(const parent_options& o);
 std::string chroma_volume(const parent_options& o);
+std::string egress_name(const parent_options& o);
 std::string membank_volume(const parent_options& o);
 std::string plugins_volume(const parent_options& o);
 /// chromadb, memorybank, plugins, in that order.
@@ -88,6 +97,10 @@ docker::container_spec parent_spec(const parent_options& o);
 docker::container_spec chroma_spec(const parent_options& o,
                                    const chroma_settings& s);
 
+/// The filtering proxy joined to the parent's namespace, as uid 64991 (the
+/// only uid the packet filter lets out), hardened like ChromaDB.
+docker::container_spec egress_spec(const parent_options& o);
+
 // -- what runs ------------------------------------------------------------------------
 
 /// "" when the container is ours to manage (label hal9000.managed=true and our
@@ -114,6 +127,11 @@ std::string chroma_mismatch(const parent_options& o, const chroma_settings& s,
 
 /// Whether an engine error says a host port is taken (userland proxy:
 /// "address already in use"; another container: "port is already allocated").
+/// "" when the filtering proxy matches (image, joined to the parent, env);
+/// otherwise why not.
+std::string egress_mismatch(const parent_options& o, const std::string& parent_id,
+                            const docker::container_info& c);
+
 bool is_port_in_use(const std::string& engine_message);
 
 /// "image X not found and cannot be pulled: build it with

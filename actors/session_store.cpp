@@ -68,6 +68,14 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
         return std::move(r.error());
       return std::move(*r);
     },
+    [&files, unit](usage_atom, const std::string& name,
+                   const session_usage& u) -> caf::result<void> {
+      auto r = files.get_session(name);
+      if (!r)
+        return std::move(r.error());
+      r->usage = u;
+      return unit(files.put_session(*r));
+    },
     [&files, unit](caf::put_atom, const worker_record& x) -> caf::result<void> {
       return unit(files.put_worker(x));
     },

@@ -57,6 +57,7 @@ struct sessions_state {
   pool_actor pool;
   session_store_actor store;
   docker::docker_actor docker;
+  sandbox_actor sandbox;  // may be invalid: sessions then get no placeholder
   std::map<uint64_t, inflight> starts;
   uint64_t next = 1;
   static inline const char* name = "hal9000.sessions";
@@ -109,10 +110,35 @@ void undo(self_ptr self, const std::string& name, const std::string& why) {
           });
 }
 
+void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req,
+                  session_promise rp, std::vector<std::string> env);
+
+// The sandbox's grant first (placeholder, proxy settings), then the claim. A
+// sandbox that does not answer leaves the session without a placeholder: it
+// still runs (with what the user's Claude home holds), never with the key.
 void claim(self_ptr self, uint64_t id, start_plan plan, session_start req,
            session_promise rp) {
+  auto sandbox = self->state.sandbox;
+  if (!sandbox)
+    return claim_worker(self, id, std::move(plan), std::move(req), std::move(rp), {});
+  self->request(sandbox, self->state.opts.store_timeout,
+                sandbox_grant_req{plan.name, req.user_id})
+    .then(
+      [self, id, plan, req, rp](sandbox_grant& g) mutable {
+        claim_worker(self, id, std::move(plan), std::move(req), std::move(rp),
+                     std::move(g.env));
+      },
+      [self, id, plan, req, rp](caf::error& err) mutable {
+        log()->warn("session {}: no sandbox grant: {}", plan.name, error_message(err));
+        claim_worker(self, id, std::move(plan), std::move(req), std::move(rp), {});
+      });
+}
+
+void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req,
+                  session_promise rp, std::vector<std::string> env) {
   auto& st = self->state;
   claim_request cr;
+  cr.env = std::move(env);
   cr.session_name = plan.name;
   cr.project_dir = plan.project_dir;
   cr.has_limits = plan.has_limits;
@@ -168,6 +194,14 @@ void claim(self_ptr self, uint64_t id, start_plan plan, session_start req,
         // and its worker may still finish: release whatever it started.
         if (err == caf::sec::request_timeout)
           undo(self, cr.session_name, "the claim did not answer within the pool's budget");
+        // No session: its placeholder goes at once.
+        if (auto sb = self->state.sandbox) {
+          lifecycle_event gone;
+          gone.kind = event_kinds::session_ended;
+          gone.session = cr.session_name;
+          gone.reason = "claim failed";
+          caf::anon_send(sb, std::move(gone));
+        }
         audit("session.start", {{"session", cr.session_name}, {"project", cr.project_dir},
                                 {"who", who}, {"result", error_message(err)}});
         rp.deliver(std::move(err));
@@ -335,11 +369,13 @@ sessions_options sessions_options_from(const config& cfg, std::string parent) {
 }
 
 sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, pool_actor pool,
-                              session_store_actor store, docker::docker_actor docker) {
+                              session_store_actor store, docker::docker_actor docker,
+                              sandbox_actor sandbox) {
   auto fn = [](self_ptr self, sessions_options opts, pool_actor pool,
-               session_store_actor store,
-               docker::docker_actor docker) -> sessions_actor::behavior_type {
+               session_store_actor store, docker::docker_actor docker,
+               sandbox_actor sandbox) -> sessions_actor::behavior_type {
     auto& st = self->state;
+    st.sandbox = std::move(sandbox);
     st.opts = std::move(opts);
     st.pool = std::move(pool);
     st.store = std::move(store);
@@ -457,7 +493,8 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
       },
     };
   };
-  return sys.spawn(fn, std::move(opts), std::move(pool), std::move(store), std::move(docker));
+  return sys.spawn(fn, std::move(opts), std::move(pool), std::move(store), std::move(docker),
+                   std::move(sandbox));
 }
 
 } // namespace hal9000

@@ -11,6 +11,7 @@
 #include "messages/docker.hpp"
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
+#include "messages/sandbox.hpp"
 #include "messages/sessions.hpp"
 
 namespace hal9000 {
@@ -43,6 +44,6 @@ sessions_options sessions_options_from(const config& cfg, std::string parent);
 
 sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts,
                               pool_actor pool, session_store_actor store,
-                              docker::docker_actor docker);
+                              docker::docker_actor docker, sandbox_actor sandbox = {});
 
 } // namespace hal9000

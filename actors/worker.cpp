@@ -363,7 +363,11 @@ void mount_and_handshake(self_ptr self) {
   auto slot = st.slot;
   auto name = st.claim.session_name;
   auto workdir = late_bind::project_workdir(st.claim.project_dir);
-  auto cmd = st.claim.command.empty() ? st.opts.default_command : st.claim.command;
+  auto base = st.claim.command.empty() ? st.opts.default_command : st.claim.command;
+  auto full = late_bind::with_env(st.claim.env, base);
+  if (!full)
+    return claim_failed(self, full.error());
+  auto cmd = *full;
   auto timeout = st.opts.ack_timeout;
   bool mount = !st.opts.cold;
   auto plan = mount_plan(st.opts, st.claim);
@@ -692,11 +696,10 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
   // slot holds (mounted before create, id-mapped); warm: late-bound there.
   if (opts.cold && binds_user(opts, opts.cold_claim)) {
     spec.mounts.push_back(bind(slot.claude, opts.claude_home, false, ""));
-    spec.mounts.push_back(bind(slot.secrets, late_bind::container_secrets, true, ""));
   } else if (!opts.cold && !opts.claude_home.empty() && opts.local_control) {
     spec.mounts.push_back(bind(slot.claude, opts.claude_home, false, "rslave"));
-    spec.mounts.push_back(bind(slot.secrets, late_bind::container_secrets, true, "rslave"));
   }
+  // No secrets mount: the user's key never enters a worker.
   for (auto& v : opts.volumes)
     spec.mounts.push_back(v);
   if (opts.local_control) {
@@ -706,8 +709,10 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
     spec.entrypoint = {"/bin/sh", late_bind::container_entrypoint};
   } else {
     // No shared files with the engine: the session command is the container's.
-    auto cmd = opts.cold_claim.command.empty() ? opts.default_command
-                                               : opts.cold_claim.command;
+    auto base = opts.cold_claim.command.empty() ? opts.default_command
+                                                : opts.cold_claim.command;
+    auto full = late_bind::with_env(opts.cold_claim.env, base);
+    auto cmd = full ? *full : base;  // invalid entries were refused at the claim
     spec.entrypoint = {"/bin/sh", "-c"};
     spec.cmd = {cmd};
     spec.env.push_back("HAL9000_SESSION=" + opts.cold_claim.session_name);

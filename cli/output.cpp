@@ -19,6 +19,19 @@ nlohmann::json volumes_json(const std::vector<volume_report>& vs) {
   return out;
 }
 
+nlohmann::json sandbox_json(const sandbox_status& sb) {
+  auto sessions = nlohmann::json::array();
+  for (auto& x : sb.sessions)
+    sessions.push_back({{"session", x.session}, {"user", x.user_id},
+                        {"requests", x.usage.requests}, {"errors", x.usage.errors},
+                        {"input_tokens", x.usage.input_tokens},
+                        {"output_tokens", x.usage.output_tokens},
+                        {"in_flight", x.in_flight}, {"last_call", x.last_call}});
+  return {{"attached", sb.attached}, {"proxy_url", sb.proxy_url}, {"upstream", sb.upstream},
+          {"egress", sb.egress}, {"allow", sb.allow}, {"filter_proxy", sb.filter_proxy},
+          {"refusals", sb.refusals}, {"error", sb.error}, {"sessions", sessions}};
+}
+
 } // namespace
 
 nlohmann::json to_json(const daemon_status& st) {
@@ -46,6 +59,7 @@ nlohmann::json to_json(const daemon_status& st) {
     {"notes", st.notes},
     {"user", st.user},
     {"volumes", volumes_json(st.volumes)},
+    {"sandbox", sandbox_json(st.sandbox)},
   };
 }
 
@@ -90,6 +104,26 @@ void print_status(std::ostream& out, const daemon_status& st) {
     row("you", st.user);
   if (!st.late_bind.empty())
     row("claims", st.late_bind);
+  auto& sb = st.sandbox;
+  row("proxy", sb.attached ? "credential proxy at " + sb.proxy_url + " in the parent's namespace -> "
+                               + sb.upstream
+                           : std::string{"not attached (sessions get no placeholder)"});
+  std::string allow;
+  for (auto& a : sb.allow)
+    allow += (allow.empty() ? "" : ",") + a;
+  row("egress", sb.egress
+                  + (sb.egress == "allowlist" ? ": " + allow + " via " + sb.filter_proxy : "")
+                  + " (HAL9000_EGRESS_ALLOW); " + std::to_string(sb.refusals) + " refused");
+  for (auto& x : sb.sessions)
+    if (x.in_flight > 0 || x.usage.requests > 0)
+      row("model", x.session + ": " + std::to_string(x.usage.requests) + " calls, "
+                     + std::to_string(x.usage.errors) + " errors, "
+                     + std::to_string(x.usage.input_tokens) + " in / "
+                     + std::to_string(x.usage.output_tokens) + " out tokens"
+                     + (x.in_flight > 0 ? ", " + std::to_string(x.in_flight) + " in flight"
+                                        : std::string{}));
+  if (!sb.error.empty())
+    row("note", "sandbox: " + sb.error);
   for (auto& note : st.notes)
     row("note", note);
 }
@@ -189,12 +223,16 @@ void print_sessions(std::ostream& out, const std::vector<session_record>& xs) {
     return;
   }
   out << std::left << std::setw(28) << "NAME" << std::setw(9) << "STATE" << std::setw(8)
-      << "AGE" << std::setw(7) << "SERVED" << std::setw(22) << "LIMITS" << "PROJECT\n";
+      << "AGE" << std::setw(7) << "SERVED" << std::setw(22) << "LIMITS" << std::setw(18)
+      << "CALLS/ERR/TOKENS" << "PROJECT\n";
   for (auto& s : xs) {
     auto state = to_string(s.state);
+    auto& u = s.usage;
+    auto calls = std::to_string(u.requests) + "/" + std::to_string(u.errors) + "/"
+                 + std::to_string(u.input_tokens + u.output_tokens);
     out << std::setw(28) << s.name << std::setw(9) << state << std::setw(8)
         << age_since(s.created_at) << std::setw(7) << (s.served.empty() ? "-" : s.served)
-        << std::setw(22) << limits_text(s.limits) << s.project_dir;
+        << std::setw(22) << limits_text(s.limits) << std::setw(18) << calls << s.project_dir;
     if (s.state == session_state::ended && !s.end_reason.empty())
       out << "  (" << s.end_reason << ")";
     out << "\n";

@@ -79,8 +79,8 @@ int start_session(const context& ctx, const session_flags& f) {
     std::cerr << "claudy: ANTHROPIC_API_KEY is set in this environment; hal9000 never passes "
                  "secrets through a container's environment. Store the key once with\n"
                  "  printenv ANTHROPIC_API_KEY | claudy setup\n"
-                 "then unset ANTHROPIC_API_KEY: every session reads it from "
-                 "/run/secrets/anthropic_key.\n";
+                 "then unset ANTHROPIC_API_KEY: it stays on the daemon's host and every "
+                 "session reaches the API through the daemon's credential proxy.\n";
     return exit_usage;
   }
   session_start_req req;

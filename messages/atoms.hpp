@@ -28,6 +28,10 @@ using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using ensure_atom = caf::atom_constant<caf::atom("ensure")>;
 // session store: (list_atom, workers_atom), (delete_atom, workers_atom, id)
 using workers_atom = caf::atom_constant<caf::atom("workers")>;
+// sandbox: (attach_atom, parent pid) enters the parent's namespace; the
+// session store's (usage_atom, name, session_usage) updates a session's usage
+using attach_atom = caf::atom_constant<caf::atom("attach")>;
+using usage_atom = caf::atom_constant<caf::atom("usage")>;
 
 // -- pool scaler's private timers (never in a public interface) ---------------
 using pool_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;

@@ -18,6 +18,7 @@
 #include "messages/events.hpp"
 #include "messages/mcp.hpp"
 #include "messages/parent.hpp"
+#include "messages/sandbox.hpp"
 #include "messages/pool.hpp"
 #include "messages/resource_limits.hpp"
 #include "messages/session_store.hpp"
@@ -60,6 +61,8 @@ struct daemon_status {
   /// Memory Bank, plugins (and ChromaDB's with a parent): exists / created /
   /// missing as the last start found them.
   std::vector<volume_report> volumes;
+  // Appended in hal9000-proto-3: the credential proxy and the egress policy.
+  sandbox_status sandbox;
 };
 
 template <class Inspector>
@@ -69,7 +72,7 @@ typename Inspector::result_type inspect(Inspector& f, daemon_status& x) {
            x.docker_version, x.docker_host, x.docker_error, x.parent_state,
            x.chroma_state, x.chroma_latency_ms, x.pool_running, x.warm,
            x.creating, x.busy, x.min_warm, x.max_warm, x.sessions,
-           x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes);
+           x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes, x.sandbox);
 }
 
 // -- requests -------------------------------------------------------------------

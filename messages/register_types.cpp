@@ -8,6 +8,7 @@
 #include "messages/events.hpp"
 #include "messages/parent.hpp"
 #include "messages/reconcile.hpp"
+#include "messages/sandbox.hpp"
 #include "messages/session_store.hpp"
 #include "messages/sessions.hpp"
 #include "messages/terminal.hpp"
@@ -102,6 +103,7 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
 void register_session_store_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<resource_limits>("hal9000::resource_limits")
     .add_message_type<session_state>("hal9000::session_state")
+    .add_message_type<session_usage>("hal9000::session_usage")
     .add_message_type<session_record>("hal9000::session_record")
     .add_message_type<session_start>("hal9000::session_start")
     .add_message_type<sessions_actor>("hal9000::sessions_actor")
@@ -132,6 +134,14 @@ void register_event_types(caf::actor_system_config& cfg) {
     .add_message_type<events_subscribe_reply>("hal9000::events_subscribe_reply")
     .add_message_type<events_unsubscribe_req>("hal9000::events_unsubscribe_req")
     .add_message_type<event_hub_actor>("hal9000::event_hub_actor");
+}
+
+void register_sandbox_types(caf::actor_system_config& cfg) {
+  cfg.add_message_type<sandbox_session>("hal9000::sandbox_session")
+    .add_message_type<sandbox_status>("hal9000::sandbox_status")
+    .add_message_type<sandbox_grant_req>("hal9000::sandbox_grant_req")
+    .add_message_type<sandbox_grant>("hal9000::sandbox_grant")
+    .add_message_type<sandbox_actor>("hal9000::sandbox_actor");
 }
 
 void register_parent_types(caf::actor_system_config& cfg) {
@@ -184,6 +194,7 @@ void register_types(caf::actor_system_config& cfg) {
   register_pool_types(cfg);
   register_event_types(cfg);
   register_parent_types(cfg);
+  register_sandbox_types(cfg);
   register_reconcile_types(cfg);
   register_terminal_types(cfg);
 }

@@ -29,7 +29,9 @@
 //                        "pids_limit": "100"},
 //    "state": "running", "container_id": "...", "worker_id": "...",
 //    "user_id": "...", "claimed_at": "...", "ended_at": "", "end_reason": "",
-//    "served": "warm", "claim_latency_ms": 3.2}
+//    "served": "warm", "claim_latency_ms": 3.2,
+//    "usage": {"requests": 3, "errors": 0, "input_tokens": 120,
+//              "output_tokens": 48}}
 // Reading is defensive: unknown fields are ignored; invalid JSON, a missing
 // required field (name, project_dir, created_at for sessions; id for
 // workers), a field of the wrong type, a name that fails valid_name or that
@@ -52,6 +54,21 @@ namespace hal9000 {
 
 constexpr int store_layout_version = 1;
 
+/// What a session's model calls through the credential proxy amounted to
+/// ("usage" in the session file; messages/sandbox.hpp).
+struct session_usage {
+  uint64_t requests = 0;       // requests answered (any status)
+  uint64_t errors = 0;         // status >= 400 or the upstream unreachable
+  uint64_t input_tokens = 0;   // the API's usage.input_tokens, summed
+  uint64_t output_tokens = 0;  // the API's usage.output_tokens, summed
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_usage& x) {
+  return f(caf::meta::type_name("hal9000::session_usage"), x.requests, x.errors,
+           x.input_tokens, x.output_tokens);
+}
+
 /// One session. Times are ISO-8601 UTC ("2026-01-26T12:00:00Z", see
 /// runtime/time_format.hpp); empty means "not yet".
 struct session_record {
@@ -71,6 +88,7 @@ struct session_record {
                             // code 0", "OOM-killed", "container disappeared"
   std::string served;       // "warm" | "cold"
   double claim_latency_ms = 0;
+  session_usage usage;      // mutable: written by the credential proxy (usage_atom)
 };
 
 template <class Inspector>
@@ -78,7 +96,7 @@ typename Inspector::result_type inspect(Inspector& f, session_record& x) {
   return f(caf::meta::type_name("hal9000::session_record"), x.name, x.image,
            x.parent, x.project_dir, x.created_at, x.limits, x.state,
            x.container_id, x.worker_id, x.user_id, x.claimed_at, x.ended_at,
-           x.end_reason, x.served, x.claim_latency_ms);
+           x.end_reason, x.served, x.claim_latency_ms, x.usage);
 }
 
 /// One pool worker, as the pool last reported it.
@@ -131,6 +149,9 @@ using session_store_actor = caf::typed_actor<
   /// its file; replies with the ended record. Ending an ended session keeps
   /// its first reason and time. not_found.
   caf::replies_to<end_atom, std::string, std::string, std::string>::with<session_record>,
+  /// (name, usage) replaces the session's usage counters, nothing else;
+  /// not_found.
+  caf::replies_to<usage_atom, std::string, session_usage>::with<void>,
   /// Creates or replaces a worker record.
   caf::replies_to<caf::put_atom, worker_record>::with<void>,
   /// Removes a worker record (missing: fine).

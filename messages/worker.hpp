@@ -44,13 +44,17 @@ struct claim_request {
   /// cannot reach on the host.
   int64_t uid = -1;
   int64_t gid = -1;
+  /// "NAME=value" exported before the command runs (the sandbox's grant:
+  /// ANTHROPIC_BASE_URL, the placeholder, HTTPS_PROXY...). Names are
+  /// [A-Za-z_][A-Za-z0-9_]*, values free of quotes, whitespace and `$\`.
+  std::vector<std::string> env;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, claim_request& x) {
   return f(caf::meta::type_name("hal9000::claim_request"), x.session_name,
            x.project_dir, x.has_limits, x.limits, x.user_id, x.command, x.uid,
-           x.gid);
+           x.gid, x.env);
 }
 
 /// A served claim: the session's command runs in container_id with the

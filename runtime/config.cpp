@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/error.hpp"
+#include "runtime/egress.hpp"
 #include "runtime/limits.hpp"
 
 namespace hal9000 {
@@ -117,6 +118,12 @@ caf::error apply(config& c, const std::string& k, const std::string& v) {
       c.tls_users[entry.substr(0, eq)] = entry.substr(eq + 1);
     }
   }
+  else if (k == "HAL9000_PROXY_PORT") return parse_uint(k, v, c.proxy_port, 1, 65535);
+  else if (k == "HAL9000_PROXY_UPSTREAM") c.proxy_upstream = v;
+  else if (k == "HAL9000_PROXY_CA") c.proxy_ca = v;
+  else if (k == "HAL9000_EGRESS_ALLOW") c.egress_allow = v;
+  else if (k == "HAL9000_EGRESS_PORT") return parse_uint(k, v, c.egress_port, 1, 65534);
+  else if (k == "HAL9000_EGRESS_IMAGE") c.egress_image = v;
   return caf::none;
 }
 
@@ -131,7 +138,10 @@ const char* const known_keys[] = {
   "HAL9000_ALLOWED_ROOTS", "DOCKER_HOST", "DOCKER_TLS_VERIFY",
   "DOCKER_CERT_PATH", "HAL9000_DOCKER_CONCURRENCY", "HAL9000_DAEMON_ID",
   "HAL9000_WORKER_UID", "HAL9000_WORKER_GID", "HAL9000_CLAUDE_HOME",
-  "HAL9000_TLS_USERS", "HAL9000_MANAGED_MCP",
+  "HAL9000_TLS_USERS",
+  "HAL9000_PROXY_PORT", "HAL9000_PROXY_UPSTREAM", "HAL9000_PROXY_CA",
+  "HAL9000_EGRESS_ALLOW", "HAL9000_EGRESS_PORT", "HAL9000_EGRESS_IMAGE",
+  "HAL9000_MANAGED_MCP",
 };
 
 bool valid_daemon_id(const std::string& s) {
@@ -219,6 +229,24 @@ caf::error validate(const config& c) {
     return make_error(errc::invalid_argument,
                       "invalid HAL9000_DAEMON_ID '" + c.daemon_id
                         + "': use 1-63 of [A-Za-z0-9_.-]");
+  if (auto allow = egress::parse_allow(c.egress_allow); !allow)
+    return allow.error();
+  if (c.proxy_upstream.rfind("https://", 0) != 0 && c.proxy_upstream.rfind("http://", 0) != 0)
+    return make_error(errc::invalid_argument,
+                      "invalid HAL9000_PROXY_UPSTREAM='" + c.proxy_upstream
+                        + "': expected https://host[:port]");
+  {
+    auto ports = {c.chromadb_port, c.proxy_port, c.egress_port,
+                  static_cast<uint16_t>(c.egress_port + 1)};
+    for (auto a = ports.begin(); a != ports.end(); ++a)
+      for (auto b = a + 1; b != ports.end(); ++b)
+        if (*a == *b)
+          return make_error(errc::invalid_argument,
+                            "CHROMADB_PORT, HAL9000_PROXY_PORT, HAL9000_EGRESS_PORT and "
+                            "HAL9000_EGRESS_PORT+1 must differ (all are in the parent's "
+                            "namespace); "
+                              + std::to_string(*a) + " is used twice");
+  }
   if (c.docker_host.rfind("unix://", 0) != 0 && c.docker_host.rfind("tcp://", 0) != 0)
     return make_error(errc::invalid_argument,
                       "invalid DOCKER_HOST='" + c.docker_host

@@ -78,6 +78,19 @@ struct config {
   std::string docker_cert_path;     // DOCKER_CERT_PATH
   uint32_t docker_concurrency = 4;  // HAL9000_DOCKER_CONCURRENCY
 
+  // -- sandbox (messages/sandbox.hpp) -------------------------------------------
+  /// The credential proxy's port on 127.0.0.1 inside the parent's namespace.
+  uint16_t proxy_port = 8001;                                // HAL9000_PROXY_PORT
+  std::string proxy_upstream = "https://api.anthropic.com";  // HAL9000_PROXY_UPSTREAM
+  std::string proxy_ca;       // HAL9000_PROXY_CA: PEM CA bundle for the upstream ("": system's)
+  /// Host names workers may reach through the filtering proxy; "*": open.
+  std::string egress_allow = "api.anthropic.com,registry.npmjs.org,github.com,"
+                             "*.github.com,*.githubusercontent.com";  // HAL9000_EGRESS_ALLOW
+  /// The filtering proxy's port inside the namespace; the refusal reporter
+  /// listens on the next one.
+  uint16_t egress_port = 8002;                             // HAL9000_EGRESS_PORT
+  std::string egress_image = "hal9000/egress:local";       // HAL9000_EGRESS_IMAGE
+
   // -- identity ---------------------------------------------------------------------
   std::string daemon_id = "default";  // HAL9000_DAEMON_ID (label hal9000.daemon)
 };

@@ -1,6 +1,7 @@
 #include "runtime/late_bind.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -135,6 +136,29 @@ slot_paths slot_for(const std::string& home, const std::string& worker_id) {
   s.claim_fifo = s.control + "/claim";
   s.ack_fifo = s.control + "/ack";
   return s;
+}
+
+caf::expected<std::string> with_env(const std::vector<std::string>& env,
+                                    const std::string& cmd) {
+  if (env.empty())
+    return cmd;
+  std::string out = "export";
+  for (auto& kv : env) {
+    auto eq = kv.find('=');
+    bool ok = eq != std::string::npos && eq > 0
+              && (std::isalpha(static_cast<unsigned char>(kv[0])) || kv[0] == '_');
+    for (size_t i = 0; ok && i < eq; ++i)
+      ok = std::isalnum(static_cast<unsigned char>(kv[i])) || kv[i] == '_';
+    for (size_t i = eq + 1; ok && i < kv.size(); ++i)
+      ok = std::isgraph(static_cast<unsigned char>(kv[i]))
+           && std::string{"'\"$\\;&|<>`()"}.find(kv[i]) == std::string::npos;
+    if (!ok)
+      return make_error(errc::invalid_argument,
+                        "session environment entry '" + kv.substr(0, kv.find('='))
+                          + "' is not NAME=plain-value");
+    out += " " + kv;
+  }
+  return out + "; " + cmd;
 }
 
 const std::string& entrypoint_script() {
@@ -347,6 +371,8 @@ caf::error bind_user(const slot_paths& slot, const std::string& claude_dir,
                      const std::string& secrets_dir) {
   if (auto err = bind_mount(claude_dir, slot.claude))
     return err;
+  if (secrets_dir.empty())
+    return caf::none;
   auto undo = [&](caf::error err) {
     unmount(slot.stage);
     unmount(slot.claude);
@@ -382,6 +408,8 @@ caf::error bind_user_mapped(const slot_paths& slot, const std::string& claude_di
                             bool* unsupported) {
   if (auto err = idmap::mount_mapped(AT_FDCWD, claude_dir, slot.claude, m, {}, unsupported))
     return err;
+  if (secrets_dir.empty())  // the key stays on the host (messages/sandbox.hpp)
+    return caf::none;
   if (auto err = idmap::mount_mapped(AT_FDCWD, secrets_dir, slot.secrets, m,
                                      idmap::mount_flags{true}, unsupported)) {
     unmount(slot.claude);

@@ -64,18 +64,25 @@ std::string project_workdir(const std::string& project_realpath);
 
 /// The command a session runs when WORKER_COMMAND is empty: Claude Code in a
 /// tmux session in the project's working directory (project_workdir; the
-/// entrypoint starts every command there), for as long as that tmux session lives. The
-/// user's API key, when stored, is read from /run/secrets into Claude Code's
-/// own environment only: never into the container's configuration. When
-/// Claude Code exits (say it cannot reach its service), a shell keeps the
-/// session so the user who attaches sees why; leaving it ends the session.
+/// entrypoint starts every command there), for as long as that tmux session
+/// lives. No key is in the worker: the session's environment carries
+/// ANTHROPIC_BASE_URL and a placeholder for the daemon's credential proxy
+/// (messages/sandbox.hpp), which tmux passes on to the session it starts.
+/// When Claude Code exits (say it cannot reach its service), a shell keeps
+/// the session so the user who attaches sees why; leaving it ends the session.
 constexpr const char* default_session_command
   = "tmux new-session -d -s claude -c \"$PWD\""
-    " 'k=/run/secrets/anthropic_key;"
-    " [ -r $k ] && export ANTHROPIC_API_KEY=\"$(cat $k)\"; claude;"
+    " 'claude;"
     " echo \"Claude Code exited ($?); this shell keeps the session, exit ends it.\";"
     " exec bash -l'"
     " && while tmux has-session -t claude 2>/dev/null; do sleep 2; done";
+
+/// cmd prefixed with "export NAME=value ...; " for each entry of env, so the
+/// session command (and what it starts) sees them. invalid_argument for a
+/// name outside [A-Za-z_][A-Za-z0-9_]* or a value with whitespace, quotes,
+/// `$`, `\`, `;`, `&`, `|`, `<`, `>`, '`' or parentheses.
+caf::expected<std::string> with_env(const std::vector<std::string>& env,
+                                    const std::string& cmd);
 
 struct slot_paths {
   std::string root;       // HAL9000_HOME/mounts/<id>

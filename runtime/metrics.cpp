@@ -302,7 +302,21 @@ daemon_metrics::daemon_metrics()
                                       "Actions of the start-up reconciliation, by action.",
                                       {"action"})),
     events(reg.add_counter("hal9000_events_total", "Lifecycle events published, by kind.",
-                           {"kind"})) {
+                           {"kind"})),
+    proxy_requests(reg.add_counter("hal9000_proxy_requests_total",
+                                   "Model calls through the credential proxy, by session.",
+                                   {"session"})),
+    proxy_errors(reg.add_counter("hal9000_proxy_errors_total",
+                                 "Model calls that failed (status >= 400 or no upstream), by session.",
+                                 {"session"})),
+    proxy_tokens(reg.add_counter("hal9000_proxy_tokens_total",
+                                 "Tokens from the API's usage fields, by session and direction.",
+                                 {"session", "direction"})),
+    proxy_in_flight(reg.add_gauge("hal9000_proxy_in_flight",
+                                  "Model calls in flight now, by session.", {"session"})),
+    egress_refusals(reg.add_counter("hal9000_egress_refusals_total",
+                                    "Connections refused by the egress policy, by where.",
+                                    {"via"})) {
   // Series a dashboard expects to see even before anything happened.
   for (auto state : {"warm", "creating", "busy", "failed"})
     workers.with({state});

@@ -196,6 +196,12 @@ struct daemon_metrics {
   counter_family& daemon_restarts;       // hal9000_daemon_restarts_total
   counter_family& reconcile_actions;     // hal9000_reconcile_actions_total{action}
   counter_family& events;                // hal9000_events_total{kind}
+  // The credential proxy and the egress policy (actors/sandbox.cpp).
+  counter_family& proxy_requests;        // hal9000_proxy_requests_total{session}
+  counter_family& proxy_errors;          // hal9000_proxy_errors_total{session}
+  counter_family& proxy_tokens;          // hal9000_proxy_tokens_total{session,direction}: input|output
+  gauge_family& proxy_in_flight;         // hal9000_proxy_in_flight{session}
+  counter_family& egress_refusals;       // hal9000_egress_refusals_total{via}
 };
 
 } // namespace hal9000::metrics

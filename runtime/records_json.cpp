@@ -76,6 +76,10 @@ json to_json(const session_record& x) {
     {"end_reason", x.end_reason},
     {"served", x.served},
     {"claim_latency_ms", x.claim_latency_ms},
+    {"usage", {{"requests", x.usage.requests},
+               {"errors", x.usage.errors},
+               {"input_tokens", x.usage.input_tokens},
+               {"output_tokens", x.usage.output_tokens}}},
   };
 }
 
@@ -134,6 +138,21 @@ caf::expected<session_record> session_from_json(const json& j) {
     if (!lat->is_number())
       return bad("field 'claim_latency_ms' is not a number");
     x.claim_latency_ms = lat->get<double>();
+  }
+  if (auto u = j.find("usage"); u != j.end() && !u->is_null()) {
+    if (!u->is_object())
+      return bad("field 'usage' is not an object");
+    for (auto [key, field] : {std::pair{"requests", &x.usage.requests},
+                              std::pair{"errors", &x.usage.errors},
+                              std::pair{"input_tokens", &x.usage.input_tokens},
+                              std::pair{"output_tokens", &x.usage.output_tokens}}) {
+      auto v = u->find(key);
+      if (v == u->end() || v->is_null())
+        continue;
+      if (!v->is_number_unsigned())
+        return bad(std::string{"field 'usage."} + key + "' is not a whole number");
+      *field = v->get<uint64_t>();
+    }
   }
   return x;
 }

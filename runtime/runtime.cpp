@@ -1,5 +1,7 @@
 #include "runtime/runtime.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 
@@ -15,12 +17,15 @@
 #include "actors/parent_keeper.hpp"
 #include "actors/parent_spec.hpp"
 #include "actors/pool_scaler.hpp"
+#include "actors/sandbox.hpp"
 #include "actors/session_reconciler.hpp"
 #include "actors/session_store.hpp"
 #include "actors/sessions.hpp"
 #include "actors/terminals.hpp"
 #include "actors/worker_recorder.hpp"
 #include "messages/error.hpp"
+#include "runtime/atomic_file.hpp"
+#include "runtime/egress.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/mcp_config.hpp"
@@ -134,6 +139,27 @@ reconcile_report reconcile_at_start(caf::actor_system& sys, const config& cfg,
 
 } // namespace
 
+caf::expected<sandbox_status> attach_sandbox(caf::actor_system& sys, const runtime_handles& rt,
+                                             const std::string& parent_name) {
+  if (!rt.sandbox || !rt.docker)
+    return make_error(errc::unavailable, "no sandbox or docker actor");
+  caf::scoped_actor self{sys};
+  caf::expected<sandbox_status> out{sandbox_status{}};
+  self->request(rt.docker, 30s, docker::inspect_req{parent_name})
+    .receive(
+      [&](docker::container_info& info) {
+        if (!info.running || info.pid <= 0) {
+          out = make_error(errc::unavailable, parent_name + " is not running");
+          return;
+        }
+        self->request(rt.sandbox, 60s, attach_atom::value, info.pid)
+          .receive([&](sandbox_status& st) { out = std::move(st); },
+                   [&](caf::error& err) { out = std::move(err); });
+      },
+      [&](caf::error& err) { out = std::move(err); });
+  return out;
+}
+
 caf::expected<runtime_handles>
 spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   if (auto err = validate(cfg))
@@ -151,6 +177,12 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   rt.events = spawn_event_hub(sys, event_hub_options{256, rt.metrics});
   rt.store = spawn_session_store(sys, cfg.home);
   rt.recorder = spawn_worker_recorder(sys, rt.store, rt.events);
+  {
+    auto so = sandbox_options_from(cfg);
+    so.metrics = rt.metrics;
+    so.enforce_egress = cfg.manage_parent;
+    rt.sandbox = spawn_sandbox(sys, std::move(so), rt.store, rt.events);
+  }
   rt.reconciled = reconcile_at_start(sys, cfg, opts, rt);
   for (auto& e : rt.reconciled.errors)
     rt.notes.push_back("start-up reconciliation: " + e);
@@ -172,6 +204,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     po.labels = opts.extra_labels;
     rt.parent = spawn_parent_keeper(sys, po, rt.docker);
     caf::scoped_actor self{sys};
+    std::string parent_up;
     self->request(rt.parent, 10min, ensure_atom::value)
       .receive(
         [&](parent_status& st) {
@@ -179,6 +212,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
               || st.parent == container_state::different_config) {
             network_mode = "container:" + st.parent_name;
             chroma_opts.url = "http://127.0.0.1:" + std::to_string(st.chromadb_port);
+            parent_up = st.parent_name;
             // Where the parent's ChromaDB really is (a parent kept from an
             // earlier run may publish another port than configured).
             mcp_settings.chroma_port = st.chromadb_port;
@@ -191,6 +225,16 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
           log()->error("{}", msg);
           rt.notes.push_back(msg);
         });
+    // The credential proxy and the egress filter live in its namespace.
+    if (!parent_up.empty()) {
+      auto sb = attach_sandbox(sys, rt, parent_up);
+      if (!sb) {
+        auto msg = "sandbox not attached: " + error_message(sb.error())
+                   + " (sessions get no placeholder; egress is not filtered)";
+        log()->error("{}", msg);
+        rt.notes.push_back(msg);
+      }
+    }
   }
 
   // Memory Bank and plugins in every worker; without a keeper, made here.
@@ -227,7 +271,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   auto parent = network_mode.rfind("container:", 0) == 0 ? network_mode.substr(10)
                                                          : std::string{};
   rt.sessions = spawn_sessions(sys, sessions_options_from(cfg, parent), rt.pool, rt.store,
-                               rt.docker);
+                               rt.docker, rt.sandbox);
   rt.end_all_budget = pool_release_budget(po) + 10s;
   if (image->pull_in_background)
     pull_then_start(sys, rt.docker, rt.pool, image->image, cfg.enable_pool_manager);
@@ -264,7 +308,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     rt.bridge = spawn_cli_bridge(sys, std::move(bo),
                                  bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma,
                                               rt.events, rt.parent, rt.sessions,
-                                              rt.terminals});
+                                              rt.terminals, rt.sandbox});
   }
   return rt;
 }
@@ -329,6 +373,7 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
                });
   stop(rt.parent);
   stop(rt.recorder);
+  stop(rt.sandbox);
   stop(rt.store);
   stop(rt.events);
   stop(rt.docker);

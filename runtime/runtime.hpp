@@ -19,6 +19,7 @@
 #include "messages/parent.hpp"
 #include "messages/pool.hpp"
 #include "messages/reconcile.hpp"
+#include "messages/sandbox.hpp"
 #include "messages/session_store.hpp"
 #include "messages/sessions.hpp"
 #include "messages/terminal.hpp"
@@ -54,6 +55,7 @@ struct runtime_handles {
   std::chrono::milliseconds end_all_budget{75000};
   chroma_monitor_actor chroma;
   event_hub_actor events;
+  sandbox_actor sandbox;    // credential proxy + egress policy (messages/sandbox.hpp)
   cli_bridge_actor bridge;  // invalid without with_bridge
   terminals_actor terminals;  // attach, exec, logs; with the bridge
   std::shared_ptr<metrics::daemon_metrics> metrics;
@@ -70,6 +72,13 @@ struct runtime_handles {
 /// configuration it cannot use.
 caf::expected<runtime_handles>
 spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts);
+
+/// Points the sandbox (credential proxy, egress filter) at the running parent
+/// container parent_name: inspects it for its pid, then (attach_atom, pid).
+/// Call it whenever the parent was (re)created; spawn_runtime does after the
+/// keeper's ensure. Blocks the calling thread (not an actor's).
+caf::expected<sandbox_status> attach_sandbox(caf::actor_system& sys, const runtime_handles& rt,
+                                             const std::string& parent_name);
 
 /// Stops every actor and waits until each is gone (the caller's other actors
 /// keep running). The pool's warm workers are removed; sessions keep running

@@ -99,11 +99,13 @@ caf::expected<std::vector<std::string>> mount_session(const late_bind::slot_path
   for (auto* p : {&up.claude, &up.secrets})
     if (auto err = ensure_tree_owner(*p, owner, group))
       return err;
+  // The Claude home only: the key stays on the host, behind the credential
+  // proxy (messages/sandbox.hpp).
   if (plan.idmap) {
     idmap::mapping home_map{home_uid, home_gid, plan.worker_uid, plan.worker_gid};
-    if (auto err = late_bind::bind_user_mapped(slot, up.claude, up.secrets, home_map))
+    if (auto err = late_bind::bind_user_mapped(slot, up.claude, "", home_map))
       return err;
-  } else if (auto err = late_bind::bind_user(slot, up.claude, up.secrets)) {
+  } else if (auto err = late_bind::bind_user(slot, up.claude, "")) {
     return err;
   }
   return warnings;

@@ -108,6 +108,7 @@ protected:
     o.name_prefix = "h9t-" + run_id() + "-" + std::to_string(++counter);
     o.labels = test_labels();
     o.stop_timeout_s = 2;
+    o.egress_log_dir.clear();  // no daemon reads it here: nothing made under cfg.home
     return o;
   }
 

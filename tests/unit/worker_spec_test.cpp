@@ -126,11 +126,8 @@ TEST(worker_spec, warm_worker_has_slots_for_a_users_home_and_secrets_and_the_vol
   EXPECT_EQ(home->source, "/srv/hal/mounts/abc123/claude");
   EXPECT_EQ(home->propagation, "rslave");
   EXPECT_FALSE(home->read_only);
-  auto* secrets = mount_at(s, "/run/secrets");
-  ASSERT_NE(secrets, nullptr);
-  EXPECT_EQ(secrets->source, "/srv/hal/mounts/abc123/secrets");
-  EXPECT_EQ(secrets->propagation, "rslave");
-  EXPECT_TRUE(secrets->read_only);
+  // The key never enters a worker (the credential proxy holds it).
+  EXPECT_EQ(mount_at(s, "/run/secrets"), nullptr);
   auto* mb = mount_at(s, "/data/membank");
   ASSERT_NE(mb, nullptr);
   EXPECT_EQ(mb->type, "volume");
@@ -155,10 +152,7 @@ TEST(worker_spec, cold_worker_binds_the_claiming_users_directories) {
   auto* home = mount_at(s, "/home/claude/.claude");
   ASSERT_NE(home, nullptr);
   EXPECT_EQ(home->source, "/srv/hal/mounts/abc123/claude");
-  auto* secrets = mount_at(s, "/run/secrets");
-  ASSERT_NE(secrets, nullptr);
-  EXPECT_EQ(secrets->source, "/srv/hal/mounts/abc123/secrets");
-  EXPECT_TRUE(secrets->read_only);
+  EXPECT_EQ(mount_at(s, "/run/secrets"), nullptr);
   // No user, no per-user mounts.
   o.cold_claim.user_id.clear();
   s = worker_container_spec(o);
