@@ -358,6 +358,9 @@ TEST_F(attach_fixture, remote_attach_over_tls_across_network_namespaces) {
   auto r = env->claudy("daemon certs --client alice");
   ASSERT_EQ(r.rc, 0) << r.out;
   env->vars["HAL9000_LISTEN"] = "0.0.0.0:" + std::to_string(env->port);
+  // A TLS client acts as the local user the daemon maps it to (here root,
+  // who acts as the project's owner).
+  env->vars["HAL9000_TLS_USERS"] = "alice=root";
   start_daemon();
   auto id = std::to_string(::getpid() % 200 + 20);
   auto ns = "h9a" + id;
