@@ -334,6 +334,8 @@ int main(int argc, char** argv) {
             + " up && ip netns exec " + netns + " ip link set lo up")
            == 0) {
     ::setenv("HAL9000_LISTEN", ("0.0.0.0:" + port).c_str(), 1);
+    // The TLS client's sessions act as the local user it maps to.
+    ::setenv("HAL9000_TLS_USERS", "bench=root", 1);
     if (run_quiet({claudy, "daemon", "start"}) == 0) {
       auto remote = "ip netns exec " + netns + " " + claudy + " --host " + host_ip + ":" + port
                     + " --tls-dir " + home + "/tls/clients/bench";
