@@ -45,31 +45,8 @@ std::string daemon_id;
 std::string netns;
 std::string host_if;
 
-std::string capture(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[65536];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
-      out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
-
 int sh(const std::string& cmd) {
   return run_quiet({"sh", "-c", cmd});
-}
-
-template <class F>
-bool wait_until(F cond, std::chrono::milliseconds deadline) {
-  auto until = clock::now() + deadline;
-  while (clock::now() < until) {
-    if (cond())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return cond();
 }
 
 // A command on a pty of 24 x 80.

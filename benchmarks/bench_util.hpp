@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <arpa/inet.h>
@@ -22,6 +23,39 @@ extern char** environ;
 namespace hal9000::bench {
 
 using clock = std::chrono::steady_clock;
+
+/// A command's stdout (the command lines are ours: no user input in them);
+/// *rc gets its exit status (-1 when it did not exit normally).
+inline std::string capture(const std::string& cmd, int* rc = nullptr) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) {
+    if (rc)
+      *rc = -1;
+    return out;
+  }
+  char buf[65536];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
+    out.append(buf, n);
+  int st = ::pclose(p);
+  if (rc)
+    *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return out;
+}
+
+/// Polls cond every `poll` until it holds or the deadline passes.
+template <class F>
+bool wait_until(F cond, std::chrono::milliseconds deadline,
+                std::chrono::milliseconds poll = std::chrono::milliseconds(1)) {
+  auto until = clock::now() + deadline;
+  while (clock::now() < until) {
+    if (cond())
+      return true;
+    std::this_thread::sleep_for(poll);
+  }
+  return cond();
+}
 
 struct figure {
   std::string name;

@@ -51,39 +51,9 @@ std::string projects;
 std::string daemon_id;
 std::string prefix;
 
-// A command's stdout and exit status (the command line is ours).
-std::string capture(const std::string& cmd, int* rc = nullptr) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  if (!p) {
-    if (rc)
-      *rc = -1;
-    return out;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
-    out.append(buf, n);
-  int st = ::pclose(p);
-  if (rc)
-    *rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return out;
-}
-
 nlohmann::json claudy_json(const std::string& args) {
   return nlohmann::json::parse(capture(claudy + " --json " + args + " 2>/dev/null"), nullptr,
                                false);
-}
-
-template <class F>
-bool wait_until(F cond, std::chrono::milliseconds deadline) {
-  auto until = clock::now() + deadline;
-  while (clock::now() < until) {
-    if (cond())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return cond();
 }
 
 size_t warm_workers() {
@@ -189,7 +159,8 @@ int main(int argc, char** argv) {
   std::vector<double> connected, list_ms, servers_ms, version_ms;
   std::string last_session;
   for (int i = 0; i < sessions; ++i) {
-    if (!wait_until([] { return warm_workers() >= 1; }, std::chrono::seconds(60)))
+    if (!wait_until([] { return warm_workers() >= 1; }, std::chrono::seconds(60),
+                    std::chrono::milliseconds(5)))
       std::fprintf(stderr, "mcp_bench: no warm worker within 60 s\n");
     auto t0 = clock::now();
     auto j = claudy_json(new_project() + " --detach");
@@ -200,7 +171,8 @@ int main(int argc, char** argv) {
       continue;
     }
     last_session = j.value("name", "");
-    if (wait_until([&] { return all_connected(last_session); }, std::chrono::seconds(30)))
+    if (wait_until([&] { return all_connected(last_session); }, std::chrono::seconds(30),
+                   std::chrono::milliseconds(5)))
       connected.push_back(ms_since(t0));
     else
       ++failures;

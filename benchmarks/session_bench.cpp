@@ -44,34 +44,9 @@ std::string home;
 std::string projects;
 std::string daemon_id;
 
-// A command's stdout (the command line is ours: no user input in it).
-std::string capture(const std::string& cmd) {
-  std::string out;
-  if (FILE* p = ::popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
-      out.append(buf, n);
-    ::pclose(p);
-  }
-  return out;
-}
-
 nlohmann::json claudy_json(const std::string& args) {
   return nlohmann::json::parse(capture(claudy + " --json " + args + " 2>/dev/null"), nullptr,
                                false);
-}
-
-// Polls (1 ms) until cond holds or the deadline passes.
-template <class F>
-bool wait_until(F cond, std::chrono::milliseconds deadline) {
-  auto until = clock::now() + deadline;
-  while (clock::now() < until) {
-    if (cond())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return cond();
 }
 
 size_t warm_workers() {
