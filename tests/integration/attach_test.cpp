@@ -20,6 +20,7 @@
 
 #include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/netns_host.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
@@ -362,27 +363,12 @@ TEST_F(attach_fixture, remote_attach_over_tls_across_network_namespaces) {
   // who acts as the project's owner).
   env->vars["HAL9000_TLS_USERS"] = "alice=root";
   start_daemon();
-  auto id = std::to_string(::getpid() % 200 + 20);
-  auto ns = "h9a" + id;
-  auto host_if = "h9ah" + id, ns_if = "h9an" + id;
-  auto host_ip = "10.232." + id + ".1", ns_ip = "10.232." + id + ".2";
-  int rc = 0;
-  sh("ip netns add " + ns + " 2>&1", &rc);
-  if (rc != 0)
-    GTEST_SKIP() << "this machine does not allow network namespaces";
-  struct cleanup {
-    std::string ns, host_if;
-    ~cleanup() {
-      sh("ip netns del " + ns + " 2>/dev/null; ip link del " + host_if + " 2>/dev/null");
-    }
-  } guard{ns, host_if};
-  sh("ip link add " + host_if + " type veth peer name " + ns_if + " && ip link set " + ns_if
-       + " netns " + ns + " && ip addr add " + host_ip + "/30 dev " + host_if
-       + " && ip link set " + host_if + " up && ip netns exec " + ns + " ip addr add " + ns_ip
-       + "/30 dev " + ns_if + " && ip netns exec " + ns + " ip link set " + ns_if
-       + " up && ip netns exec " + ns + " ip link set lo up",
-     &rc);
-  ASSERT_EQ(rc, 0) << "cannot wire the veth pair";
+  hal9000::test::netns_host remote_host{"h9a", 232};
+  if (!remote_host.allowed)
+    GTEST_SKIP() << remote_host.error;
+  ASSERT_EQ(remote_host.error, "");
+  auto& ns = remote_host.ns;
+  auto& host_ip = remote_host.host_ip;
   // The client host has no Docker socket and no docker CLI in its path; only
   // the bundle (certificates and the token).
   temp_dir client_home;

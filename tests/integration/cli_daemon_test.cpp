@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/cli_process.hpp"
+#include "support/netns_host.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -220,27 +221,12 @@ TEST_F(cli_tls, local_claudy_uses_the_local_bundle) {
 // Two hosts on one machine: the daemon in the root namespace, claudy in a
 // network namespace of its own, linked by a veth pair.
 TEST_F(cli_tls, remote_control_across_network_namespaces) {
-  auto id = std::to_string(::getpid() % 200 + 20);
-  auto ns = "h9c" + id;
-  auto host_if = "h9h" + id, ns_if = "h9n" + id;
-  auto host_ip = "10.231." + id + ".1", ns_ip = "10.231." + id + ".2";
-  int rc = 0;
-  sh("ip netns add " + ns + " 2>&1", &rc);
-  if (rc != 0)
-    GTEST_SKIP() << "this machine does not allow network namespaces";
-  struct cleanup {
-    std::string ns, host_if;
-    ~cleanup() {
-      sh("ip netns del " + ns + " 2>/dev/null; ip link del " + host_if + " 2>/dev/null");
-    }
-  } guard{ns, host_if};
-  sh("ip link add " + host_if + " type veth peer name " + ns_if + " && ip link set "
-       + ns_if + " netns " + ns + " && ip addr add " + host_ip + "/30 dev " + host_if
-       + " && ip link set " + host_if + " up && ip netns exec " + ns + " ip addr add "
-       + ns_ip + "/30 dev " + ns_if + " && ip netns exec " + ns + " ip link set " + ns_if
-       + " up && ip netns exec " + ns + " ip link set lo up",
-     &rc);
-  ASSERT_EQ(rc, 0) << "cannot wire the veth pair";
+  hal9000::test::netns_host remote_host{"h9c", 231};
+  if (!remote_host.allowed)
+    GTEST_SKIP() << remote_host.error;
+  ASSERT_EQ(remote_host.error, "");
+  auto& ns = remote_host.ns;
+  auto& host_ip = remote_host.host_ip;
   daemon_env client{rogue_home / "ns-client"};
   auto r = client.run("ip netns exec " + ns + " " + bin("claudy") + " --host " + host_ip
                       + ":" + std::to_string(env.port) + " --tls-dir "
