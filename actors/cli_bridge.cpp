@@ -132,9 +132,15 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
     self->request(peers.store, timeout, list_atom::value)
       .then(
         [fan](std::vector<session_record>& all) {
-          for (auto& s : all)
-            if (s.state != "ended")
-              ++fan->st.sessions;
+          for (auto& s : all) {
+            if (s.state == "ended")
+              continue;
+            ++fan->st.sessions;
+            // Never healthy when cut off: say so, with the fix.
+            if (s.state != "running")
+              fan->st.notes.push_back("session " + s.name + ": " + s.state
+                                      + (s.state_reason.empty() ? "" : " (" + s.state_reason + ")"));
+          }
           fan->done();
         },
         [fan](caf::error& err) {
@@ -243,6 +249,12 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
         if (auto err = authenticate(self, req.who, req.stop ? "session stop" : "attach"))
           return err;
         return session_attach_or_stop(self, req);
+      },
+      [=](session_restart_req& req) -> caf::result<session_reply> {
+        std::string user;
+        if (auto err = authenticate(self, req.who, "session restart", &user))
+          return err;
+        return session_restart(self, req, user);
       },
       [=](events_subscribe_req& req) -> caf::result<events_subscribe_reply> {
         if (auto err = authenticate(self, req.who, "events"))

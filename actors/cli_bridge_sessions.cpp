@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/cli_bridge_state.hpp"
+#include "actors/parent_spec.hpp"
+#include "actors/session_rules.hpp"
 #include "messages/error.hpp"
 #include "runtime/limits.hpp"
 #include "runtime/logging.hpp"
@@ -64,6 +66,55 @@ caf::expected<resource_limits> limits_for(const config& cfg, const session_start
   return l;
 }
 
+// A start the engine refused (image missing, create failed, no worker in
+// time) is a session that ended before it ran: recorded with its typed
+// reason and published, so `sessions --all`, the file and the events say
+// the same. A refusal of the request itself (bad input, a name in use)
+// records nothing: it must never overwrite a live record.
+void record_failed_start(pointer self, const claim_request& cr, const caf::error& err) {
+  auto code = error_code(err);
+  if (code != errc::not_found && code != errc::unavailable && code != errc::internal
+      && code != errc::deadline_exceeded)
+    return;
+  auto& peers = self->state.peers;
+  auto& cfg = self->state.opts.cfg;
+  session_record rec;
+  rec.name = cr.session_name;
+  rec.project_dir = cr.project_dir;
+  rec.created_at = utc_now();
+  rec.limits = cr.limits;
+  rec.user_id = cr.user_id;
+  rec.state = "ended";
+  rec.ended_at = rec.created_at;
+  rec.end = end_from_claim_error(err);
+  if (cfg.manage_parent)
+    rec.parent = namespace_owner_name(cfg);
+  auto end = rec.end;
+  auto name = rec.name;
+  auto hub = peers.events;
+  // Only when no live session has the name (a restart's old record has ended).
+  self->request<urgent>(peers.store, self->state.opts.peer_timeout, caf::get_atom::value, name)
+    .then(
+      [self, rec](session_record& existing) {
+        if (existing.state == "ended")
+          self->send(self->state.peers.store, caf::put_atom::value, rec);
+      },
+      [self, rec](caf::error& e) {
+        if (error_code(e) == errc::not_found)
+          self->send(self->state.peers.store, caf::put_atom::value, rec);
+      });
+  if (hub) {
+    lifecycle_event e;
+    e.kind = event_kinds::session_ended;
+    e.session = name;
+    e.end = end;
+    e.reason = to_string(end);
+    e.details["end"] = to_string(end.kind);
+    e.details["project"] = cr.project_dir;
+    self->send(hub, std::move(e));
+  }
+}
+
 void claim(pointer self, session_promise rp, claim_request cr, std::string who) {
   auto& o = self->state.opts;
   auto timeout = std::chrono::seconds(o.cfg.claim_timeout_s) + 10s;
@@ -73,7 +124,8 @@ void claim(pointer self, session_promise rp, claim_request cr, std::string who) 
         session_record rec;
         rec.name = c.session_name;
         rec.image = c.image;
-        rec.parent = "hal9000-parent";
+        if (self->state.opts.cfg.manage_parent)
+          rec.parent = namespace_owner_name(self->state.opts.cfg);
         rec.project_dir = cr.project_dir;
         rec.created_at = utc_now();
         rec.limits = c.limits;
@@ -102,9 +154,10 @@ void claim(pointer self, session_promise rp, claim_request cr, std::string who) 
                   rp.deliver(std::move(reply));
                 });
       },
-      [rp, cr, who](caf::error& err) mutable {
+      [self, rp, cr, who](caf::error& err) mutable {
         audit("session.start", {{"session", cr.session_name}, {"project", cr.project_dir},
                                 {"who", who}, {"result", error_message(err)}});
+        record_failed_start(self, cr, err);
         rp.deliver(std::move(err));
       });
 }
@@ -216,9 +269,11 @@ namespace {
 // Ends a session: its worker is released (container removed, project
 // unmounted, slot emptied), then its record is marked ended.
 void stop_session(pointer self, session_promise rp, session_record rec, std::string who) {
-  auto end_record = [self, rp, rec, who]() mutable {
+  end_reason by_user;
+  by_user.kind = end_kind::stopped_by_user;
+  auto end_record = [self, rp, rec, who, by_user]() mutable {
     self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout, end_atom::value,
-                  rec.name, std::string{"stopped by user"}, std::string{})
+                  rec.name, by_user, std::string{})
       .then(
         [rp, who](session_record& ended) mutable {
           audit("session.stop", {{"session", ended.name}, {"project", ended.project_dir},
@@ -227,8 +282,7 @@ void stop_session(pointer self, session_promise rp, session_record rec, std::str
         },
         [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
   };
-  self->request(self->state.peers.pool, 60s, release_atom::value, rec.name,
-                std::string{"stopped by user"})
+  self->request(self->state.peers.pool, 60s, release_atom::value, rec.name, by_user)
     .then([end_record](worker_status&) mutable { end_record(); },
           [self, rp, rec, end_record](caf::error& err) mutable {
             if (error_code(err) != errc::not_found) {
@@ -265,7 +319,9 @@ caf::result<session_reply> session_attach_or_stop(pointer self, const session_re
       [self, rp, stop, who](session_record& rec) mutable {
         if (rec.state == "ended") {
           rp.deliver(make_error(errc::not_found, "session '" + rec.name + "' has ended ("
-                                                   + rec.end_reason + ")"));
+                                                   + to_string(rec.end) + "): `"
+                                                   + restore_command(rec.name)
+                                                   + "` starts it again"));
           return;
         }
         if (!stop) {
@@ -282,6 +338,103 @@ caf::result<session_reply> session_attach_or_stop(pointer self, const session_re
         if (error_code(err) == errc::not_found)
           rp.deliver(make_error(errc::not_found, "no session named '" + name
                                                    + "' (see: claudy sessions)"));
+        else
+          rp.deliver(std::move(err));
+      });
+  return rp;
+}
+
+} // namespace hal9000::bridge
+
+namespace hal9000::bridge {
+
+namespace {
+
+// Removes what is left of a session under its name (its worker, or a
+// container the pool does not hold), then ends its record with `why`;
+// next runs once that is done (not_found anywhere is fine).
+void retire(pointer self, const session_record& rec, end_reason why,
+            std::function<void(caf::error)> next) {
+  auto name = rec.name;
+  auto end_record = [self, name, why, next]() {
+    self->request<urgent>(self->state.peers.store, self->state.opts.peer_timeout,
+                          end_atom::value, name, why, std::string{})
+      .then([next](session_record&) { next(caf::none); },
+            [next](caf::error& err) { next(std::move(err)); });
+  };
+  if (rec.state == "ended")
+    return end_record();
+  self->request(self->state.peers.pool, 60s, release_atom::value, name, why)
+    .then([end_record](worker_status&) { end_record(); },
+          [self, name, end_record, next](caf::error& err) {
+            if (error_code(err) != errc::not_found)
+              return next(std::move(err));
+            self->request(self->state.peers.docker, 60s,
+                          docker::remove_req{name, true, false})
+              .then([end_record]() { end_record(); },
+                    [end_record, next](caf::error& err) {
+                      if (error_code(err) == errc::not_found)
+                        end_record();
+                      else
+                        next(std::move(err));
+                    });
+          });
+}
+
+} // namespace
+
+caf::result<session_reply> session_restart(pointer self, const session_restart_req& req,
+                                           const std::string& user) {
+  auto& peers = self->state.peers;
+  if (!peers.pool)
+    return missing("a pool");
+  if (!peers.store)
+    return missing("a session store");
+  if (auto err = valid_name(req.name))
+    return err;
+  auto rp = self->make_response_promise<session_reply>();
+  auto who = user + " (" + req.who.client + ")";
+  self->request<urgent>(peers.store, self->state.opts.peer_timeout, caf::get_atom::value,
+                        req.name)
+    .then(
+      [self, rp, user, who](session_record& rec) mutable {
+        // Another user's home and key go with the session: theirs or root's.
+        if (user != "root" && !rec.user_id.empty() && rec.user_id != user) {
+          rp.deliver(make_error(errc::unauthenticated,
+                                "session '" + rec.name + "' belongs to " + rec.user_id));
+          return;
+        }
+        // The project again through the same checks as a new session.
+        auto& cfg = self->state.opts.cfg;
+        auto project = validate_project_path(rec.project_dir, cfg.allowed_roots, cfg.home);
+        if (!project) {
+          rp.deliver(project.error());
+          return;
+        }
+        claim_request cr;
+        cr.session_name = rec.name;
+        cr.project_dir = *project;
+        cr.has_limits = true;
+        cr.limits = rec.limits;
+        cr.user_id = rec.user_id;
+        end_reason replaced;
+        replaced.kind = end_kind::replaced;
+        if (!rec.state_reason.empty() && rec.state != "ended")
+          replaced.detail = rec.state_reason;
+        audit("session.restart", {{"session", rec.name}, {"project", rec.project_dir},
+                                  {"who", who}, {"was", rec.state}});
+        retire(self, rec, replaced, [self, rp, cr, who](caf::error err) mutable {
+          if (err) {
+            rp.deliver(std::move(err));
+            return;
+          }
+          claim(self, rp, std::move(cr), who);
+        });
+      },
+      [rp, name = req.name](caf::error& err) mutable {
+        if (error_code(err) == errc::not_found)
+          rp.deliver(make_error(errc::not_found, "no session named '" + name
+                                                   + "' (see: claudy sessions --all)"));
         else
           rp.deliver(std::move(err));
       });

@@ -70,8 +70,16 @@ parent_options parent_options_from(const config& cfg) {
 
 // -- names and labels -------------------------------------------------------------
 
+std::string namespace_owner_name(const std::string& prefix) {
+  return prefix + "-parent";
+}
+
+std::string namespace_owner_name(const config& cfg) {
+  return namespace_owner_name(cfg.parent_prefix);
+}
+
 std::string parent_name(const parent_options& o) {
-  return o.name_prefix + "-parent";
+  return namespace_owner_name(o.name_prefix);
 }
 
 std::string chroma_name(const parent_options& o) {

@@ -51,9 +51,15 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
     [&files](list_atom) -> std::vector<session_record> {
       return files.sessions();
     },
-    [&files](end_atom, const std::string& name, const std::string& reason,
+    [&files](end_atom, const std::string& name, const end_reason& reason,
              const std::string& ended_at) -> caf::result<session_record> {
       auto r = files.end_session(name, reason, ended_at);
+      if (!r)
+        return std::move(r.error());
+      return std::move(*r);
+    },
+    [&files](const session_note& note) -> caf::result<session_record> {
+      auto r = files.note_session(note);
       if (!r)
         return std::move(r.error());
       return std::move(*r);

@@ -51,8 +51,8 @@ std::string format_event(const lifecycle_event& e) {
       why += ", ";
     why += part;
   };
-  // The worker's reason already names an OOM kill (and its limit) when it has one.
-  if (e.oom && e.reason.rfind("OOM-killed", 0) != 0)
+  // A typed end or a session.oom event names the OOM kill in its reason.
+  if (e.oom && e.end.kind == end_kind::none && e.kind != event_kinds::session_oom)
     add("OOM-killed");
   if (!e.reason.empty())
     add(e.reason);
@@ -77,6 +77,12 @@ nlohmann::json event_to_json(const lifecycle_event& e) {
     {"oom", e.oom},
     {"memory_limit", e.memory_limit},
     {"details", e.details},
+    {"end", e.end.kind == end_kind::none
+              ? nlohmann::json()
+              : nlohmann::json{{"kind", to_string(e.end.kind)},
+                               {"code", e.end.code},
+                               {"memory_limit", e.end.memory_limit},
+                               {"detail", e.end.detail}}},
   };
 }
 

@@ -28,11 +28,17 @@ using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using ensure_atom = caf::atom_constant<caf::atom("ensure")>;
 // session store: (list_atom, workers_atom), (delete_atom, workers_atom, id)
 using workers_atom = caf::atom_constant<caf::atom("workers")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// A session's network namespace owner went away (worker, pool).
+using netlost_atom = caf::atom_constant<caf::atom("netlost")>;
 
 // -- pool scaler's private timers (never in a public interface) ---------------
 using pool_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;
 using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using oomcount_atom = caf::atom_constant<caf::atom("oomcount")>;
+using decide_atom = caf::atom_constant<caf::atom("decide")>;
 
 } // namespace hal9000

@@ -19,6 +19,7 @@
 
 #include "messages/chroma.hpp"
 #include "messages/credentials.hpp"
+#include "messages/end_reason.hpp"
 
 namespace hal9000 {
 
@@ -51,6 +52,24 @@ constexpr const char* pool_cleanup = "pool.cleanup";
 /// (m) details: action (adopted, returned, removed_orphan, ...). One event per
 /// action of the start-up reconciliation.
 constexpr const char* daemon_reconcile = "daemon.reconcile";
+/// (m) the kernel OOM-killed a process inside a session that goes on:
+/// session, oom=true, memory_limit (bytes); details: oom_kills (the
+/// session's count so far), new_kills, memory_limit (Docker syntax).
+constexpr const char* session_oom = "session.oom";
+/// (m) a session's network namespace owner went away: the session runs on
+/// with loopback only. reason says why; details: restore (the command).
+constexpr const char* session_network_lost = "session.network_lost";
+/// The parent (namespace owner) stopped, restarted or was removed from
+/// outside: reason says which; details: parent, container_id, action.
+constexpr const char* parent_lost = "parent.lost";
+/// The parent runs again (recreated or started) with the daemon's
+/// configuration; details: parent, sessions_cut_off, chromadb.
+constexpr const char* parent_restored = "parent.restored";
+/// The Docker engine's event stream went down (details: reason) or came
+/// back (details: reason "reconnected"); what was found then follows as
+/// worker.* / session.* events.
+constexpr const char* engine_down = "engine.down";
+constexpr const char* engine_up = "engine.up";
 } // namespace event_kinds
 
 // -- the event ---------------------------------------------------------------------
@@ -69,13 +88,15 @@ struct lifecycle_event {
   bool oom = false;          // killed by the kernel's OOM killer
   int64_t memory_limit = 0;  // bytes; 0: unknown or unlimited
   std::map<std::string, std::string> details;
+  /// worker.died and session.ended: why, typed (reason is its words).
+  end_reason end;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lifecycle_event& x) {
   return f(caf::meta::type_name("hal9000::lifecycle_event"), x.time, x.kind,
            x.worker_id, x.session, x.container_id, x.reason, x.exit_code, x.oom,
-           x.memory_limit, x.details);
+           x.memory_limit, x.details, x.end);
 }
 
 /// Receives events, one message each, in the order the hub got them.

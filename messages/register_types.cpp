@@ -91,11 +91,15 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
     .add_message_type<session_reply>("hal9000::session_reply")
     .add_message_type<sessions_req>("hal9000::sessions_req")
     .add_message_type<session_req>("hal9000::session_req")
+    .add_message_type<session_restart_req>("hal9000::session_restart_req")
     .add_message_type<cli_bridge_actor>("hal9000::cli_bridge_actor");
 }
 
 void register_session_store_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<resource_limits>("hal9000::resource_limits")
+    .add_message_type<end_kind>("hal9000::end_kind")
+    .add_message_type<end_reason>("hal9000::end_reason")
+    .add_message_type<session_note>("hal9000::session_note")
     .add_message_type<session_record>("hal9000::session_record")
     .add_message_type<worker_record>("hal9000::worker_record")
     .add_message_type<store_load_report>("hal9000::store_load_report")
@@ -133,6 +137,9 @@ void register_parent_types(caf::actor_system_config& cfg) {
     .add_message_type<parent_status>("hal9000::parent_status")
     .add_message_type<parent_stop_req>("hal9000::parent_stop_req")
     .add_message_type<parent_stop_reply>("hal9000::parent_stop_reply")
+    .add_message_type<parent_change>("hal9000::parent_change")
+    .add_message_type<parent_watcher_actor>("hal9000::parent_watcher_actor")
+    .add_message_type<parent_watch_req>("hal9000::parent_watch_req")
     .add_message_type<parent_actor>("hal9000::parent_actor");
 }
 

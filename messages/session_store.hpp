@@ -29,7 +29,12 @@
 //                        "pids_limit": "100"},
 //    "state": "running", "container_id": "...", "worker_id": "...",
 //    "user_id": "...", "claimed_at": "...", "ended_at": "", "end_reason": "",
+//    "end": {"kind": "exited", "code": 0, "memory_limit": "", "detail": ""},
+//    "oom_kills": 0, "last_oom_at": "", "state_reason": "", "restore": "",
 //    "served": "warm", "claim_latency_ms": 3.2}
+// "end_reason" is the human text of "end" (messages/end_reason.hpp), written
+// for people and older readers; "end" is what is read back. A file with only
+// "end_reason" (an older writer) reads as end kind "other" with those words.
 // Reading is defensive: unknown fields are ignored; invalid JSON, a missing
 // required field (name, project_dir, created_at for sessions; id for
 // workers), a field of the wrong type, a name that fails valid_name or that
@@ -45,6 +50,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/end_reason.hpp"
 #include "messages/resource_limits.hpp"
 
 namespace hal9000 {
@@ -60,16 +66,21 @@ struct session_record {
   std::string project_dir;  // required, immutable; realpath, what is mounted
   std::string created_at;   // required, immutable
   resource_limits limits;   // "resource_limits" in the file; what was applied
-  std::string state;        // mutable: "starting" | "running" | "ended"
+  std::string state;        // mutable: "starting" | "running" |
+                            // "network-lost" (its namespace owner went away:
+                            // state_reason says why, restore how) | "ended"
   std::string container_id; // mutable (set once the container exists)
   std::string worker_id;    // mutable
   std::string user_id;      // immutable; who asked
   std::string claimed_at;   // mutable
   std::string ended_at;     // set by end
-  std::string end_reason;   // set by end: "stopped by user", "exited with
-                            // code 0", "OOM-killed", "container disappeared"
+  end_reason end;           // set by end (kind none until then)
   std::string served;       // "warm" | "cold"
   double claim_latency_ms = 0;
+  uint32_t oom_kills = 0;   // OOM kills inside the session so far (any process)
+  std::string last_oom_at;  // when the last one was seen
+  std::string state_reason; // why the state is what it is ("network lost: ...")
+  std::string restore;      // the command that restores it ("" when none is needed)
 };
 
 template <class Inspector>
@@ -77,7 +88,25 @@ typename Inspector::result_type inspect(Inspector& f, session_record& x) {
   return f(caf::meta::type_name("hal9000::session_record"), x.name, x.image,
            x.parent, x.project_dir, x.created_at, x.limits, x.state,
            x.container_id, x.worker_id, x.user_id, x.claimed_at, x.ended_at,
-           x.end_reason, x.served, x.claim_latency_ms);
+           x.end, x.served, x.claim_latency_ms, x.oom_kills, x.last_oom_at,
+           x.state_reason, x.restore);
+}
+
+/// A change the daemon observed in a session that still runs: an OOM kill
+/// inside it, or its network cut off. Empty fields keep what the record has.
+struct session_note {
+  std::string name;
+  std::string state;         // "network-lost"; "" keeps the state
+  std::string state_reason;  // "" keeps it
+  std::string restore;       // "" keeps it
+  uint32_t oom_kills = 0;    // the count becomes at least this
+  std::string last_oom_at;   // "" keeps it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_note& x) {
+  return f(caf::meta::type_name("hal9000::session_note"), x.name, x.state,
+           x.state_reason, x.restore, x.oom_kills, x.last_oom_at);
 }
 
 /// One pool worker, as the pool last reported it.
@@ -125,7 +154,10 @@ using session_store_actor = caf::typed_actor<
   /// (name, reason, ended_at; empty: now) marks the session ended and keeps
   /// its file; replies with the ended record. Ending an ended session keeps
   /// its first reason and time. not_found.
-  caf::replies_to<end_atom, std::string, std::string, std::string>::with<session_record>,
+  caf::replies_to<end_atom, std::string, end_reason, std::string>::with<session_record>,
+  /// Applies a note to a session that has not ended (an ended one is
+  /// returned unchanged); replies the record. not_found.
+  caf::replies_to<session_note>::with<session_record>,
   /// Creates or replaces a worker record.
   caf::replies_to<caf::put_atom, worker_record>::with<void>,
   /// Removes a worker record (missing: fine).

@@ -154,6 +154,11 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     return err;
   }
   rt.pool = spawn_pool(sys, po, rt.docker, rt.recorder);
+  // The parent's fate reaches the pool (sessions cut off, warm workers
+  // replaced) and the events at once.
+  if (rt.parent)
+    caf::anon_send(rt.parent, parent_watch_req{caf::actor_cast<parent_watcher_actor>(rt.pool),
+                                               rt.events});
   if (image->pull_in_background)
     pull_then_start(sys, rt.docker, rt.pool, image->image, cfg.enable_pool_manager);
 
@@ -213,13 +218,13 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
       self->request(rt.store, 10s, list_atom::value)
         .receive([&](std::vector<session_record>& xs) { sessions = std::move(xs); },
                  [](caf::error&) {});
+      end_reason with_daemon;
+      with_daemon.kind = end_kind::stopped_with_daemon;
       for (auto& s : sessions)
         if (s.state != "ended") {
-          self->request(rt.pool, 60s, release_atom::value, s.name,
-                        std::string{"daemon stopped with --all"})
+          self->request(rt.pool, 60s, release_atom::value, s.name, with_daemon)
             .receive([](worker_status&) {}, [](caf::error&) {});
-          self->request(rt.store, 10s, end_atom::value, s.name,
-                        std::string{"daemon stopped with --all"}, std::string{})
+          self->request(rt.store, 10s, end_atom::value, s.name, with_daemon, std::string{})
             .receive([](session_record&) {}, [](caf::error&) {});
         }
     }

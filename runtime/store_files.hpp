@@ -30,8 +30,10 @@ public:
   caf::expected<session_record> get_session(const std::string& name) const;
   std::vector<session_record> sessions() const;
   caf::expected<session_record> end_session(const std::string& name,
-                                            const std::string& reason,
+                                            const end_reason& reason,
                                             const std::string& ended_at);
+  /// Applies a note to a session that has not ended (see session_note).
+  caf::expected<session_record> note_session(const session_note& note);
 
   caf::error put_worker(const worker_record& x);
   caf::error delete_worker(const std::string& id);

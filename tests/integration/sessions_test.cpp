@@ -324,7 +324,8 @@ TEST_F(sessions_fixture, restart_after_kill_adopts_rebuilds_and_ends_what_is_gon
 
   auto g = session_file(gone);
   EXPECT_EQ(g["state"], "ended");
-  EXPECT_EQ(g["end_reason"], "container disappeared");
+  EXPECT_EQ(g["end_reason"], "container disappeared while the daemon was down");
+  EXPECT_EQ(g["end"]["kind"], "disappeared-while-down");
   EXPECT_FALSE(slot_exists(worker_of[gone]));
   auto st = session_file(stopped);
   EXPECT_EQ(st["state"], "ended");
