@@ -58,6 +58,9 @@ struct keeper_state {
   // destroy (removed), start (restarted) or nothing (stopped).
   bool loss_pending = false;
   std::string loss_words;
+  std::string lost_id;       // the parent container that went away
+  bool refined = false;      // a later event said more (removed, restarted)
+  bool own_start = false;    // we started the parent since the loss
   std::deque<std::string> incidents;
   static constexpr const char* name = "hal9000.parent_keeper";
 };
@@ -219,6 +222,7 @@ void start_parent(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
   auto name = parent_name(o);
   auto port = o.chromadb_port;
   auto host_ip = o.host_ip;
+  self->state.own_start = true;  // its start event is ours, not a restart from outside
   self->request(docker, timeout, docker::start_req{id})
     .then(
       [=] {
@@ -592,12 +596,26 @@ void lose(keeper_ptr self, std::string why) {
   if (st.lost)
     return;
   st.lost = true;
+  st.lost_id = st.last.parent_id;
+  st.refined = false;
+  st.own_start = false;
   add_incident(self, why + ": every session that joined its network namespace is cut off "
                            "(restore each with `claudy restart NAME`)");
   publish(self, event_kinds::parent_lost, why, {});
   if (st.watcher)
     self->send(st.watcher, parent_change{false, why});
   enqueue(self, [=](done_fn done) { recover(self, done); });
+}
+
+// An event after the announced loss says more about it: said again, in
+// those words, to the watcher and the events.
+void refine(keeper_ptr self, std::string why) {
+  auto& st = self->state;
+  st.refined = true;
+  add_incident(self, why);
+  publish(self, event_kinds::parent_lost, why, {{"refined", "true"}});
+  if (st.watcher)
+    self->send(st.watcher, parent_change{false, why});
 }
 
 // After the engine's event stream came back: was the parent restarted or
@@ -676,11 +694,24 @@ keeper_impl::behavior_type keeper(keeper_ptr self, parent_options opts,
     },
     [=](docker::event& e) {
       auto& st = self->state;
+      auto name = parent_name(st.opts);
+      if (st.own_stop)
+        return;
+      // Announced already: what follows may say more (the engine can take
+      // longer than loss_settle to remove or restart it under load).
+      if (st.lost) {
+        if (st.refined || e.id != st.lost_id)
+          return;
+        if (e.action == "destroy")
+          refine(self, name + " was removed from outside");
+        else if (e.action == "start" && !st.own_start)
+          refine(self, name + " was restarted from outside");
+        return;
+      }
       // Only the parent that runs under us: the old one of a recreation of
       // our own is not a loss.
-      if (st.own_stop || st.lost || st.last.parent_id.empty() || e.id != st.last.parent_id)
+      if (st.last.parent_id.empty() || e.id != st.last.parent_id)
         return;
-      auto name = parent_name(st.opts);
       if (e.action == "die" && !st.loss_pending) {
         st.loss_pending = true;
         st.loss_words = name + " stopped from outside (exit code "

@@ -618,9 +618,16 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
       if (st.invalid)
         return;
       if (!c.up) {
-        if (!st.parent_lost.empty())
-          return;
+        bool again = !st.parent_lost.empty();
         st.parent_lost = c.reason;
+        if (again) {
+          // More exact words about the same loss.
+          for (auto& [id, rec] : st.logic.workers())
+            if (rec.state == worker_state::claimed || rec.state == worker_state::busy)
+              if (auto w = st.workers.find(id); w != st.workers.end())
+                self->send(w->second, netlost_atom::value, c.reason);
+          return;
+        }
         st.warnings.push_back("network namespace owner lost: " + c.reason);
         // Sessions run on, cut off: each says so until it ends.
         for (auto& [id, rec] : st.logic.workers())

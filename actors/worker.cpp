@@ -278,7 +278,7 @@ auto ignore_settle() {
 auto mark_netlost(self_ptr self) {
   return [self](netlost_atom, std::string& why) {
     auto& st = self->state;
-    if (!st.network_lost.empty())
+    if (st.network_lost == why)
       return;
     st.network_lost = why;
     transition(self, st.state, network_lost_reason(st.claim.session_name, why));
@@ -646,8 +646,8 @@ behavior busy(self_ptr self) {
         }
         decide(self);
       } else if (e.action == "destroy") {
-        if (st.deciding)
-          return decide(self);
+        // `docker rm -f`: a SIGKILL's die, then the removal: removed it is.
+        st.deciding = false;
         begin_teardown(self, worker_state::failed, removed_outside(self));
       }
     },

@@ -26,7 +26,7 @@ struct recorder_state {
   event_hub_actor hub;
   std::map<std::string, worker_record> workers;
   std::map<std::string, uint32_t> oom_seen;  // session -> OOM kills published
-  std::set<std::string> cut_off;             // sessions marked network-lost
+  std::map<std::string, std::string> cut_off;  // session -> why it is network-lost
   static inline const char* name = "hal9000.worker_recorder";
 };
 
@@ -88,7 +88,8 @@ void news(recorder_pointer self, const worker_transition& t) {
                 log_failure("OOM kill of session", name);
             });
   }
-  if (!t.network_lost.empty() && st.cut_off.insert(t.session_name).second) {
+  if (!t.network_lost.empty() && st.cut_off[t.session_name] != t.network_lost) {
+    st.cut_off[t.session_name] = t.network_lost;
     auto words = network_lost_reason(t.session_name, t.network_lost);
     lifecycle_event e;
     e.kind = event_kinds::session_network_lost;

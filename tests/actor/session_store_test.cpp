@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "actors/session_store.hpp"
+#include "messages/events.hpp"
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
 #include "support/temp_dir.hpp"
@@ -361,4 +362,15 @@ TEST_F(session_store_test, records_survive_caf_serialization) {
   EXPECT_EQ(caf::deep_to_string(r2), caf::deep_to_string(r));
   EXPECT_EQ(caf::deep_to_string(xs2), caf::deep_to_string(xs));
   EXPECT_NE(caf::deep_to_string(x).find("network lost: test"), std::string::npos);
+  // The typed end crosses with events too.
+  lifecycle_event ev;
+  ev.kind = event_kinds::session_ended;
+  ev.end = end_reason{end_kind::replaced, -1, "", "why"};
+  std::vector<char> buf2;
+  caf::binary_serializer sink2{sys.sys, buf2};
+  ASSERT_FALSE(sink2(ev));
+  lifecycle_event ev2;
+  caf::binary_deserializer source2{sys.sys, buf2};
+  ASSERT_FALSE(source2(ev2));
+  EXPECT_EQ(ev2.end, ev.end);
 }

@@ -380,6 +380,7 @@ void truth_fixture::parent_fault(const std::string& docker_cmd, const std::strin
   EXPECT_EQ(record("netb").value("state", ""), "network-lost");
   auto replaced = events("session.ended", "neta");
   ASSERT_FALSE(replaced.empty());
+  ASSERT_TRUE(replaced.back()["end"].is_object()) << replaced.back().dump();
   EXPECT_EQ(replaced.back()["end"].value("kind", ""), "replaced") << replaced.back().dump();
 }
 
