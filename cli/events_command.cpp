@@ -56,7 +56,9 @@ std::string format_event(const lifecycle_event& e) {
     add("OOM-killed");
   if (!e.reason.empty())
     add(e.reason);
-  if (e.memory_limit > 0)
+  // An OOM end and a session.oom event name the limit in their reason.
+  if (e.memory_limit > 0 && e.end.kind != end_kind::oom_killed
+      && e.kind != event_kinds::session_oom)
     add("memory limit " + format_memory(e.memory_limit));
   if (!why.empty())
     out += " (" + why + ")";
