@@ -734,16 +734,14 @@ keeper_impl::behavior_type keeper(keeper_ptr self, parent_options opts,
     },
     [=](docker::engine_status& es) {
       auto& st = self->state;
+      // engine.down / engine.up events come from the runtime's engine watch.
       if (!es.up) {
-        if (!st.engine_down)
-          publish(self, event_kinds::engine_down, es.reason, {{"reason", es.reason}});
         st.engine_down = true;
         return;
       }
       if (!st.engine_down)
         return;  // the first "connected"
       st.engine_down = false;
-      publish(self, event_kinds::engine_up, es.reason, {{"reason", es.reason}});
       // Events of the parent may have been missed: ask the engine.
       check_after_engine_restart(self);
     },

@@ -5,6 +5,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chroma_monitor.hpp"
 #include "actors/cli_bridge.hpp"
@@ -51,6 +52,35 @@ void pull_then_start(caf::actor_system& sys, docker::docker_actor docker, pool_a
                        image, error_message(err));
         });
   });
+}
+
+// The engine's event stream going down and coming back (a Docker engine
+// restart) as engine.down / engine.up events; what was found then follows
+// from the pool and the keeper as worker.* / session.* / parent.* events.
+void spawn_engine_watch(caf::actor_system& sys, docker::docker_actor docker,
+                        event_hub_actor hub) {
+  auto watch = sys.spawn([hub, docker](docker::event_sink_actor::pointer self)
+                           -> docker::event_sink_actor::behavior_type {
+    // Lives as long as the docker actor does.
+    self->monitor(docker);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+    auto down = std::make_shared<bool>(false);
+    return {
+      [](docker::event&) {},
+      [self, hub, down](docker::engine_status& s) {
+        if (s.up == !*down)
+          return;  // no change (the first "connected")
+        *down = !s.up;
+        lifecycle_event e;
+        e.kind = s.up ? event_kinds::engine_up : event_kinds::engine_down;
+        e.reason = s.reason;
+        e.details["reason"] = s.reason;
+        self->send(hub, std::move(e));
+      },
+    };
+  });
+  // A label no container carries: engine ups and downs only.
+  caf::anon_send(docker, docker::subscribe_req{watch, {{"hal9000.engine-watch", "-"}}});
 }
 
 // Docker against the store and the slots, before anything new is created:
@@ -154,6 +184,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     return err;
   }
   rt.pool = spawn_pool(sys, po, rt.docker, rt.recorder);
+  spawn_engine_watch(sys, rt.docker, rt.events);
   // The parent's fate reaches the pool (sessions cut off, warm workers
   // replaced) and the events at once.
   if (rt.parent)
