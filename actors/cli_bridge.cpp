@@ -60,6 +60,9 @@ void add_parent_status(daemon_status& st, const parent_status& p) {
     st.notes.push_back(n);
   if (!p.error.empty())
     st.notes.push_back("parent: " + p.error);
+  // What happened to the namespace owner under this daemon, with the fix.
+  for (auto& i : p.incidents)
+    st.notes.push_back("parent incident " + i);
 }
 
 } // namespace

@@ -35,6 +35,12 @@ std::vector<std::string> attach_argv(const session_record& s) {
 
 session_reply reply_for(session_record rec, bool existing) {
   session_reply r;
+  // A session cut off from its network is never presented as healthy.
+  if (rec.state == "network-lost")
+    r.warnings.push_back(rec.state_reason.empty()
+                           ? "this session has lost its network: `" + restore_command(rec.name)
+                               + "` restores it"
+                           : rec.state_reason);
   r.attach = attach_argv(rec);
   r.session = std::move(rec);
   r.existing = existing;
