@@ -297,6 +297,28 @@ TEST_F(truth_fixture, a_sigkill_without_oom_is_killed_by_signal_and_a_removal_is
   EXPECT_EQ(env->claudy("restart nosuchsession").rc, 5);
 }
 
+TEST_F(truth_fixture, a_start_the_engine_refuses_is_recorded_with_the_engines_words) {
+  env->vars["WORKER_IMAGE"] = "hal9000/does-not-exist:" + run_id();
+  env->vars["HAL9000_FORCE_COLD"] = "true";
+  start_daemon();
+  auto began = std::chrono::steady_clock::now();
+  auto r = env->claudy("--json " + project("noimage") + " --detach --name noimage");
+  EXPECT_NE(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("does-not-exist"), std::string::npos) << r.out;
+  // Told at once, not after the claim timeout.
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 10s);
+  ASSERT_TRUE(wait_for([&] { return record("noimage").value("state", "") == "ended"; }, 5s))
+    << env->claudy("--json sessions --all").out;
+  auto rec = record("noimage");
+  EXPECT_EQ(rec["end"].value("kind", ""), "image-missing") << rec.dump();
+  EXPECT_EQ(rec.value("end_reason", "").rfind("image missing: ", 0), 0u) << rec.dump();
+  EXPECT_NE(rec.value("end_reason", "").find("does-not-exist"), std::string::npos);
+  EXPECT_EQ(session_file("noimage").value("end_reason", ""), rec.value("end_reason", ""));
+  auto ended = events("session.ended", "noimage");
+  ASSERT_FALSE(ended.empty());
+  EXPECT_EQ(ended.back().value("reason", ""), rec.value("end_reason", ""));
+}
+
 // -- the namespace owner -------------------------------------------------------------
 
 void truth_fixture::parent_fault(const std::string& docker_cmd, const std::string& words) {
