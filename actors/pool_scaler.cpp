@@ -66,6 +66,7 @@ struct pool_data {
   bool events_up = true;
   bool refill_wake_armed = false;
   std::string parent_lost;       // why the namespace owner is gone ("" while fine)
+  int64_t engine_back_ns = 0;    // when the event stream came back after a loss
   bool resume_after_parent = false;  // refilling paused for the parent
   std::mt19937_64 rng{std::random_device{}()};
   static constexpr const char* name = "hal9000.pool";
@@ -773,6 +774,10 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     },
     [self](docker::event& e) {
       auto& st = self->state;
+      // Replayed after the engine came back: it happened while it restarted.
+      if (st.engine_back_ns > 0 && e.time_nano > 0 && e.time_nano < st.engine_back_ns
+          && (e.action == "die" || e.action == "destroy"))
+        e.labels[found_label] = "while the Docker engine restarted";
       auto w = e.labels.find("hal9000.worker");
       std::string id = w != e.labels.end() ? w->second : std::string{};
       if (!st.workers.count(id)) {
@@ -787,8 +792,12 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     [self](docker::engine_status& s) {
       auto was_up = self->state.events_up;
       self->state.events_up = s.up;
-      if (s.up && !was_up)  // events may have been missed while it was down
+      if (s.up && !was_up) {  // events may have been missed while it was down
+        self->state.engine_back_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
         reconcile(self, "found stopped after the Docker engine came back");
+      }
     },
     [self](pool_tick_atom) {
       reconcile(self);

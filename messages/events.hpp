@@ -30,8 +30,9 @@ namespace event_kinds {
 constexpr const char* worker_creating = "worker.creating";  // (m) creation started
 constexpr const char* worker_warm = "worker.warm";          // (m) ready to be claimed
 constexpr const char* worker_claimed = "worker.claimed";    // (m) taken for a session
-/// (m) the container died on its own: exit_code, oom, memory_limit; reason says
-/// how ("OOM-killed", "exited with code 1", "container disappeared").
+/// (m) the container died on its own: end, exit_code, oom, memory_limit;
+/// reason says how ("OOM-killed (memory limit 4g)", "exited with code 1",
+/// "killed by signal 15", "removed from outside", "image missing: ...").
 constexpr const char* worker_died = "worker.died";
 /// (m) removed on purpose (session over, scale down, cleanup, daemon stop).
 constexpr const char* worker_removed = "worker.removed";
@@ -40,8 +41,11 @@ constexpr const char* worker_replaced = "worker.replaced";
 /// (m) session, worker_id, container_id; details: served (warm|cold),
 /// claim_latency_ms, project.
 constexpr const char* session_started = "session.started";
-/// (m) session; reason ("stopped", "command exited", "OOM-killed", ...);
-/// exit_code, oom and memory_limit when the container died.
+/// (m) session; end (typed, messages/end_reason.hpp) and reason (its words:
+/// "exited with code 0", "killed by signal 9", "OOM-killed (memory limit
+/// 512m)", "stopped by user", ...); exit_code, oom and memory_limit when the
+/// container died. A start the engine refused ends too (image missing,
+/// create failed), with no worker.
 constexpr const char* session_ended = "session.ended";
 /// (m) details: state (unknown|healthy|degraded|down), latency_ms, error.
 constexpr const char* chromadb_health = "chromadb.health";
