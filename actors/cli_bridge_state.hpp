@@ -40,5 +40,7 @@ caf::result<std::vector<session_record>> sessions_list(pointer self, const sessi
 caf::result<session_reply> session_attach_or_stop(pointer self, const session_req& req);
 caf::result<session_reply> session_restart(pointer self, const session_restart_req& req,
                                            const std::string& user);
+caf::result<mcp_report> mcp_check(pointer self, const mcp_check_req& req,
+                                  const std::string& user);
 
 } // namespace hal9000::bridge
