@@ -157,6 +157,10 @@ parent_watcher_actor spawn_parent_relay(caf::actor_system& sys, pool_actor pool,
                                         std::string parent_name) {
   return sys.spawn([pool, sandbox, docker, parent_name](
                      parent_watcher_actor::pointer self) -> parent_watcher_actor::behavior_type {
+    // Lives as long as the pool does: its handles must not keep the sandbox
+    // or the docker actor from ending at shutdown.
+    self->monitor(pool);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
     return {
       [=](parent_change& c) {
         if (!c.up || !sandbox || !docker || parent_name.empty()) {
