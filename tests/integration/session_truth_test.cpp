@@ -404,6 +404,10 @@ void truth_fixture::parent_fault(const std::string& docker_cmd, const std::strin
   ASSERT_FALSE(replaced.empty());
   ASSERT_TRUE(replaced.back()["end"].is_object()) << replaced.back().dump();
   EXPECT_EQ(replaced.back()["end"].value("kind", ""), "replaced") << replaced.back().dump();
+  // The daemon still stops cleanly after all this (the relay that attached
+  // the sandbox to the new parent once kept it from exiting).
+  auto stopped = env->claudy("daemon stop --all");
+  EXPECT_EQ(stopped.rc, 0) << stopped.out;
 }
 
 TEST_F(truth_fixture, parent_restarted_under_sessions_and_a_warm_pool) {
