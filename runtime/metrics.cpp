@@ -138,7 +138,7 @@ daemon_metrics::daemon_metrics()
     oom_kills(reg.add_counter("hal9000_oom_kills_total",
                               "Workers killed by the kernel's OOM killer.")),
     daemon_restarts(reg.add_counter("hal9000_daemon_restarts_total",
-                                    "Daemon starts that found a previous run's state.")),
+                                    "Daemon starts that found what an earlier run left to reconcile.")),
     reconcile_actions(reg.add_counter("hal9000_reconcile_actions_total",
                                       "Actions of the start-up reconciliation, by action.",
                                       {"action"})),

@@ -48,9 +48,7 @@ public:
   using native = prometheus::Gauge;
   explicit gauge(native& g) : g_(&g) {}
   void set(double v) { g_->Set(v); }
-  void add(double v) { g_->Increment(v); }
-  void inc() { g_->Increment(); }
-  void dec() { g_->Decrement(); }
+  void add(double v) { g_->Increment(v); }  // v may be negative
   double value() const { return g_->Value(); }
 
 private:
