@@ -130,7 +130,7 @@ public:
 
 private:
   prometheus::Registry reg_;
-  mutable std::mutex mtx_;  // guards the vectors below
+  std::mutex mtx_;  // guards the vectors below (add_*)
   std::vector<std::unique_ptr<counter_family>> counters_;
   std::vector<std::unique_ptr<gauge_family>> gauges_;
   std::vector<std::unique_ptr<histogram_family>> histograms_;
