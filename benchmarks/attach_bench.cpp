@@ -10,7 +10,11 @@
 //   exec.throughput         MB/s of `claudy exec NAME -- seq 1 N` (checked
 //                           byte for byte against a local seq: nothing lost or
 //                           reordered; baseline: docker exec)
-//   attach_bench [--n N] [--keys K] [--lines L]
+//   attach.first_byte.base  with --base DIR: the same from DIR's claudy and
+//                           hal9000d (say, main's build), a daemon and session
+//                           of their own, sampled in turn with ours and
+//                           docker's so that a loaded host weighs on all three
+//   attach_bench [--n N] [--keys K] [--lines L] [--base DIR] [--first-byte-only]
 // Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id, no
 // parent) and removes everything it made. Needs root and hal9000/worker:local.
 
@@ -20,8 +24,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <poll.h>
 #include <pty.h>
@@ -45,6 +51,27 @@ std::string daemon_id;
 std::string netns;
 std::string host_if;
 
+// The baseline's daemon (--base DIR): its own claudy, home, port and id.
+struct base_daemon {
+  std::string claudy;
+  std::string home;
+  std::string port;
+  std::string id;
+  // Its settings for a child process, NAME=VALUE each.
+  std::vector<std::string> env() const {
+    return {"HAL9000_HOME=" + home, "HAL9000_PORT=" + port, "HAL9000_DAEMON_ID=" + id,
+            "HAL9000_PARENT_PREFIX=" + id};
+  }
+  // The same for sh -c.
+  std::string sh_prefix() const {
+    std::string out;
+    for (auto& e : env())
+      out += e + " ";
+    return out;
+  }
+};
+base_daemon base;
+
 int sh(const std::string& cmd) {
   return run_quiet({"sh", "-c", cmd});
 }
@@ -54,13 +81,15 @@ struct pty_run {
   pid_t pid = -1;
   int fd = -1;
 
-  explicit pty_run(const std::string& cmdline) {
+  explicit pty_run(const std::string& cmdline, const std::vector<std::string>& env = {}) {
     winsize ws{};
     ws.ws_row = 24;
     ws.ws_col = 80;
     pid = ::forkpty(&fd, nullptr, nullptr, &ws);
     if (pid == 0) {
       ::setenv("TERM", "xterm-256color", 1);
+      for (auto& e : env)
+        ::putenv(const_cast<char*>(e.c_str()));
       ::execl("/bin/sh", "sh", "-c", ("exec " + cmdline).c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -106,20 +135,29 @@ struct pty_run {
   }
 };
 
+// One sample of the time from start to the first screen byte (ms), or
+// none.
+std::optional<double> first_byte_once(const std::string& cmdline,
+                                      const std::vector<std::string>& env = {}) {
+  auto t0 = clock::now();
+  pty_run p{cmdline, env};
+  auto got = p.read_some(10000);
+  if (got.empty())
+    return std::nullopt;
+  auto ms = ms_since(t0);
+  p.drain(100);
+  p.detach();
+  return ms;
+}
+
 // Time from start to the first screen byte, n times.
 figure first_byte(const std::string& name, const std::string& cmdline, int n, int& failures) {
   std::vector<double> samples;
   for (int i = 0; i < n; ++i) {
-    auto t0 = clock::now();
-    pty_run p{cmdline};
-    auto got = p.read_some(10000);
-    if (got.empty()) {
+    if (auto ms = first_byte_once(cmdline))
+      samples.push_back(*ms);
+    else
       ++failures;
-      continue;
-    }
-    samples.push_back(ms_since(t0));
-    p.drain(100);
-    p.detach();
   }
   return summarize(name, samples);
 }
@@ -199,7 +237,28 @@ int daemon_pid() {
   return pid;
 }
 
+void cleanup_base() {
+  if (base.claudy.empty())
+    return;
+  sh(base.sh_prefix() + base.claudy + " daemon stop --all >/dev/null 2>&1");
+  std::ifstream in{base.home + "/hal9000d.pid"};
+  int pid = 0;
+  in >> pid;
+  if (pid > 0 && ::kill(pid, 0) == 0)
+    ::kill(pid, SIGKILL);
+  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + base.id
+          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
+  auto mounts = hal9000::late_bind::mounts_dir(base.home);
+  if (hal9000::late_bind::unmount_all_under(mounts)
+      || !hal9000::late_bind::mounts_under(mounts).empty()) {
+    std::fprintf(stderr, "attach_bench: mounts left under %s; not removing it\n", mounts.c_str());
+    return;
+  }
+  fs::remove_all(base.home);
+}
+
 void cleanup() {
+  cleanup_base();
   run_quiet({claudy, "daemon", "stop", "--all"});
   if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
     ::kill(pid, SIGKILL);
@@ -221,8 +280,15 @@ void cleanup() {
 
 int main(int argc, char** argv) {
   int n = 20, keys = 200, lines = 10000000;
+  std::string base_dir;
+  bool first_byte_only = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--first-byte-only") == 0)
+      first_byte_only = true;
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--n") == 0)
+    if (std::strcmp(argv[i], "--base") == 0)
+      base_dir = argv[i + 1];
+    else if (std::strcmp(argv[i], "--n") == 0)
       n = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--keys") == 0)
       keys = std::atoi(argv[i + 1]);
@@ -272,11 +338,66 @@ int main(int argc, char** argv) {
     cleanup();
     return 1;
   }
-  auto ours = first_byte("attach.first_byte.claudy", claudy + " attach " + name, n, failures);
-  auto docker = first_byte("attach.first_byte.docker_exec_it",
-                           "docker exec -it " + name + " tmux attach -t claude", n, failures);
+  // The baseline's daemon and session, beside ours.
+  std::string base_name;
+  if (!base_dir.empty()) {
+    base.claudy = fs::canonical(base_dir + "/claudy").string();
+    char base_tmpl[] = "/tmp/hal9000-attach-bench-base-XXXXXX";
+    if (!::mkdtemp(base_tmpl)) {
+      cleanup();
+      return 1;
+    }
+    base.home = base_tmpl;
+    base.port = std::to_string(free_port());
+    base.id = daemon_id + "-base";
+    if (sh(base.sh_prefix() + base.claudy + " daemon start >/dev/null 2>&1") != 0
+        || (base_name = start_session("base", base.sh_prefix() + base.claudy)).empty()) {
+      std::fprintf(stderr, "attach_bench: no baseline daemon or session from %s (see %s/logs)\n",
+                   base_dir.c_str(), base.home.c_str());
+      cleanup();
+      return 1;
+    }
+  }
+  // In turn, so that the host's load at any moment weighs on each alike.
+  std::vector<double> s_ours, s_docker, s_base;
+  for (int i = 0; i < n; ++i) {
+    auto take = [&](std::vector<double>& into, const std::string& cmd,
+                    const std::vector<std::string>& env) {
+      if (auto ms = first_byte_once(cmd, env))
+        into.push_back(*ms);
+      else
+        ++failures;
+    };
+    // The order turns each round: what one leaves behind (the engine
+    // finishing an exec) falls on each of the others alike.
+    for (int k = 0; k < 3; ++k) {
+      switch ((i + k) % 3) {
+        case 0:
+          take(s_ours, claudy + " attach " + name, {});
+          break;
+        case 1:
+          take(s_docker, "docker exec -it " + name + " tmux attach -t claude", {});
+          break;
+        default:
+          if (!base_name.empty())
+            take(s_base, base.claudy + " attach " + base_name, base.env());
+      }
+    }
+  }
+  auto ours = summarize("attach.first_byte.claudy", s_ours);
+  auto docker = summarize("attach.first_byte.docker_exec_it", s_docker);
   print(docker);
   print(ours, &docker);
+  if (!base_name.empty()) {
+    auto before = summarize("attach.first_byte.base", s_base);
+    print(before, &docker);
+    print(ours, &before);  // ratio > 1: ours is faster than the baseline
+  }
+  cleanup_base();
+  if (first_byte_only) {
+    cleanup();
+    return failures > 0 ? 1 : 0;
+  }
   auto echo_docker = echo("attach.echo.docker_exec_it",
                           "docker exec -it " + name + " tmux attach -t claude", keys, failures);
   auto echo_ours = echo("attach.echo.claudy", claudy + " attach " + name, keys, failures);

@@ -12,6 +12,10 @@ namespace hal9000::cli {
 
 connection::connection(endpoint ep)
   : ep_(std::move(ep)), cfg_(true, ep_.tls) {
+  // One request at a time and a sink that never blocks: one scheduler
+  // thread is enough, and each thread less is less start-up and fewer
+  // wake-ups competing for the CPU on a loaded host.
+  cfg_.set("scheduler.max-threads", 1);
   sys_ = std::make_unique<caf::actor_system>(cfg_);
 }
 

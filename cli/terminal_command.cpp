@@ -208,8 +208,11 @@ void write_loop(io_ptr io) {
 
 // Reads stdin (and the self-pipe) until the end: keystrokes to the relay,
 // SIGWINCH as resizes, signals as the end. read_only: nothing is sent; C-b d
-// detaches here.
-void input_loop(io_ptr io, bool forward, bool read_only, bool tty_resizes) {
+// detaches here. size: the rows and columns the open request carried; a
+// resize goes out only when the size differs from the last one sent (each
+// costs the daemon an exec in the container).
+void input_loop(io_ptr io, bool forward, bool read_only, bool tty_resizes,
+                std::pair<uint16_t, uint16_t> size) {
   terminal_actor relay;
   std::string key;
   {
@@ -234,9 +237,11 @@ void input_loop(io_ptr io, bool forward, bool read_only, bool tty_resizes) {
       return;
     }
     if (g_winch.exchange(false) && tty_resizes) {
-      auto [rows, cols] = window_size();
-      if (rows > 0)
-        caf::anon_send(relay, term_resize{key, rows, cols});
+      auto now = window_size();
+      if (now.first > 0 && now != size) {
+        caf::anon_send(relay, term_resize{key, now.first, now.second});
+        size = now;
+      }
     }
     bool room = sent - std::min(sent, io->acked_in.load()) < terminal_window;
     pollfd fds[2] = {{0, static_cast<short>(stdin_open && room ? POLLIN : 0), 0},
@@ -321,6 +326,8 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
     req.rows = rows;
     req.cols = cols;
   }
+  auto req_rows = req.rows;
+  auto req_cols = req.cols;
   auto reply = (*conn)->call<terminal_open_reply>(std::move(req), 30s);
   if (!reply)
     return fail(reply.error());
@@ -343,11 +350,13 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
                            std::string{"cannot put the terminal in raw mode: "}
                              + std::strerror(errno)));
   }
-  // A resize between our size query and raw mode is not lost.
+  // A resize between our size query and raw mode is not lost (the input
+  // loop sends it only if the size changed meanwhile).
   if (ro.raw)
     g_winch = true;
   std::thread writer{write_loop, io};
-  std::thread input{input_loop, io, ro.forward, ro.read_only, ro.raw};
+  std::thread input{input_loop, io, ro.forward, ro.read_only, ro.raw,
+                    std::make_pair(req_rows, req_cols)};
   {
     std::unique_lock<std::mutex> lock{io->mtx};
     io->cv.wait(lock, [&] { return io->done(); });
