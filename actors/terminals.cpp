@@ -133,7 +133,11 @@ std::string attach_rest(bool colorterm, bool lang, bool read_only) {
   tmux += std::string{" attach-session"} + (read_only ? " -r" : "") + " -t claude";
   // A TERM the container has no terminfo for (say xterm-kitty) would stop
   // tmux: the closest common one instead.
-  return "[ \"$HAL9000_ROWS\" -gt 0 ] && stty rows \"$HAL9000_ROWS\" cols \"$HAL9000_COLS\""
+  // A spare sized its terminal ahead (HAL9000_SIZED_*, the size of the
+  // attach before): stty runs only when this client's differs.
+  return "[ \"$HAL9000_ROWS\" -gt 0 ] && { [ \"$HAL9000_ROWS\" != \"$HAL9000_SIZED_ROWS\" ]"
+         " || [ \"$HAL9000_COLS\" != \"$HAL9000_SIZED_COLS\" ]; }"
+         " && stty rows \"$HAL9000_ROWS\" cols \"$HAL9000_COLS\""
          " 2>/dev/null; t=${TERM%\"${TERM#?}\"}; [ -e \"/usr/share/terminfo/$t/$TERM\" ]"
          " || [ -e \"/lib/terminfo/$t/$TERM\" ] || [ -e \"/etc/terminfo/$t/$TERM\" ]"
          " || export TERM=xterm-256color;"
@@ -659,17 +663,26 @@ caf::error await_marker(docker::exec_stream& xs, std::chrono::milliseconds timeo
 }
 
 void make_spare(spare_pool_ptr pool, docker::endpoint ep, std::string container,
-                std::string working_dir, std::chrono::milliseconds timeout) {
+                std::string working_dir, std::chrono::milliseconds timeout, uint16_t rows,
+                uint16_t cols) {
   auto tag = random_key().substr(0, 16);
   docker::exec_spec spec;
   spec.container = container;
   spec.working_dir = std::move(working_dir);
   spec.tty = false;
   spec.env = {"SHELL=/bin/sh", "HAL9000_PIDFILE=" + pid_file(tag)};
+  // Sized like the attach before it (the same terminal, most likely, comes
+  // back): that attach then needs no stty of its own.
+  std::string sized;
+  if (rows > 0 && cols > 0) {
+    auto r = std::to_string(rows), c = std::to_string(cols);
+    sized = "stty rows " + r + " cols " + c + " 2>/dev/null && HAL9000_SIZED_ROWS=" + r
+            + " HAL9000_SIZED_COLS=" + c + "; ";
+  }
   spec.cmd = {"script", "-q", "-e", "-c",
               std::string{"{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
-                          " stty -echo 2>/dev/null; "}
-                + tmux_probe + " printf " + spare_marker + "; IFS= read -r s || exit 0; eval \"$s\"",
+                          " stty -echo 2>/dev/null; HAL9000_SIZED_ROWS=; HAL9000_SIZED_COLS=; "}
+                + sized + tmux_probe + " printf " + spare_marker + "; IFS= read -r s || exit 0; eval \"$s\"",
               "/dev/null"};
   auto stream = std::make_shared<docker::exec_stream>(ep);
   auto err = stream->open(spec, timeout);
@@ -706,8 +719,8 @@ struct service_state {
 } // namespace
 
 std::string attach_script(bool colorterm, bool lang, bool read_only) {
-  return std::string{"{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null; "} + tmux_probe + " "
-         + attach_rest(colorterm, lang, read_only);
+  return std::string{"{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null; "} + tmux_probe
+         + " HAL9000_SIZED_ROWS=; HAL9000_SIZED_COLS=; " + attach_rest(colorterm, lang, read_only);
 }
 
 terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
@@ -781,10 +794,12 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                 a.after_first_output = [pool, engine = self->state.opts.engine,
                                         container = rec.container_id,
                                         dir = self->state.opts.working_dir,
-                                        timeout = self->state.opts.open_timeout] {
+                                        timeout = self->state.opts.open_timeout,
+                                        rows = r.rows, cols = r.cols] {
                   std::lock_guard<std::mutex> guard{pool->mtx};
                   if (pool->ready.count(container) == 0 && pool->making.insert(container).second)
-                    std::thread{make_spare, pool, engine, container, dir, timeout}.detach();
+                    std::thread{make_spare, pool, engine, container, dir, timeout, rows, cols}
+                      .detach();
                 };
               }
               auto relay = self->spawn<caf::linked>(relay_fun, std::move(a));

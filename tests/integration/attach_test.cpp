@@ -222,10 +222,12 @@ TEST_F(attach_fixture, an_attach_served_by_the_ready_exec_is_like_a_fresh_one) {
     EXPECT_EQ(p.wait_exit(10s), 0) << p.output();
     EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
   }
-  // Read-only through a ready exec too.
+  // Read-only through a ready exec too; this one was sized ahead like the
+  // attach before (111x37), which this client's size matches.
   ASSERT_TRUE(wait_for(spare_ready, 15s)) << "no ready exec after the second attach";
-  pty_process ro{claudy_cmd("attach --read-only " + name), 24, 80};
-  EXPECT_TRUE(wait_for([&] { return clients(name).find("80x24 1") != std::string::npos; }, 15s))
+  pty_process ro{claudy_cmd("attach --read-only " + name), 37, 111};
+  EXPECT_TRUE(wait_for([&] { return clients(name).find("xterm-256color 111x37 1") != std::string::npos; },
+                       15s))
     << clients(name) << ro.output();
   ASSERT_TRUE(ro.write("typed-by-watcher"));
   ASSERT_TRUE(ro.write("\x02"
