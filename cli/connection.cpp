@@ -7,6 +7,7 @@
 
 #include "messages/wire.hpp"
 #include "runtime/auth_token.hpp"
+#include "runtime/tls_library.hpp"
 
 namespace hal9000::cli {
 
@@ -25,6 +26,9 @@ connection::~connection() {
 }
 
 caf::error connection::connect(std::chrono::milliseconds timeout) {
+  if (ep_.tls.enabled() && !sys_->has_openssl_manager())
+    return make_error(errc::unavailable, "TLS is unavailable here: "
+                                           + error_message(tls_library::load()));
   auto mm = ep_.tls.enabled() ? sys_->openssl_manager().actor_handle()
                               : sys_->middleman().actor_handle();
   caf::error result;
