@@ -611,6 +611,18 @@ struct spare_pool {
   std::map<std::string, spare> ready;     // by container id
   std::set<std::string> making;
 
+  // Drops spares whose stream ended (their container went): a socket each.
+  // mtx held.
+  void prune() {
+    for (auto it = ready.begin(); it != ready.end();) {
+      pollfd p{it->second.stream->fd(), POLLIN, 0};
+      if (::poll(&p, 1, 0) != 0)
+        it = ready.erase(it);
+      else
+        ++it;
+    }
+  }
+
   // A live spare for container, or none.
   std::optional<spare> take(const std::string& container) {
     std::lock_guard<std::mutex> guard{mtx};
@@ -797,6 +809,7 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                                         timeout = self->state.opts.open_timeout,
                                         rows = r.rows, cols = r.cols] {
                   std::lock_guard<std::mutex> guard{pool->mtx};
+                  pool->prune();
                   if (pool->ready.count(container) == 0 && pool->making.insert(container).second)
                     std::thread{make_spare, pool, engine, container, dir, timeout, rows, cols}
                       .detach();
