@@ -32,8 +32,9 @@ using make_fn = caf::actor_system::module* (*)(caf::actor_system&, caf::detail::
 caf::error load() {
   std::call_once(once, [] {
     // RTLD_GLOBAL: libcaf_io's and libcaf_core's objects and the OpenSSL
-    // module then share one symbol scope, as if linked.
-    handle = ::dlopen(HAL9000_CAF_OPENSSL_SONAME, RTLD_NOW | RTLD_GLOBAL);
+    // module then share one symbol scope, as if linked; RTLD_LAZY binds
+    // functions at their first call, as the dynamic linker does at start.
+    handle = ::dlopen(HAL9000_CAF_OPENSSL_SONAME, RTLD_LAZY | RTLD_GLOBAL);
     if (!handle) {
       auto* why = ::dlerror();
       load_error = why ? why : "unknown reason";
