@@ -119,8 +119,10 @@ std::string pid_file(const std::string& tag) {
 constexpr const char* tmux_probe =
   "HAL9000_TMUX=; tmux has-session -t claude 2>/dev/null && HAL9000_TMUX=1;";
 // What a spare prints when it is ready (on its terminal, echo off).
-constexpr const char* spare_marker = "H";
-constexpr const char* spare_marker_byte = "H";
+constexpr char spare_marker = 'H';
+// A terminal in canonical mode reads lines of up to 4095 bytes; a settings
+// line longer than this (it is about 1 KB) is not given to a spare.
+constexpr size_t max_settings_line = 4000;
 
 // The attach script after the probe: the size, TERM, then tmux (or a
 // login shell when the session runs no tmux).
@@ -131,10 +133,10 @@ std::string attach_rest(bool colorterm, bool lang, bool read_only) {
   if (lang)
     tmux += " set-environment -t claude LANG \"$LANG\" \\;";
   tmux += std::string{" attach-session"} + (read_only ? " -r" : "") + " -t claude";
-  // A TERM the container has no terminfo for (say xterm-kitty) would stop
-  // tmux: the closest common one instead.
   // A spare sized its terminal ahead (HAL9000_SIZED_*, the size of the
-  // attach before): stty runs only when this client's differs.
+  // attach before): stty runs only when this client's differs. A TERM the
+  // container has no terminfo for (say xterm-kitty) would stop tmux: the
+  // closest common one instead.
   return "[ \"$HAL9000_ROWS\" -gt 0 ] && { [ \"$HAL9000_ROWS\" != \"$HAL9000_SIZED_ROWS\" ]"
          " || [ \"$HAL9000_COLS\" != \"$HAL9000_SIZED_COLS\" ]; }"
          " && stty rows \"$HAL9000_ROWS\" cols \"$HAL9000_COLS\""
@@ -669,7 +671,7 @@ caf::error await_marker(docker::exec_stream& xs, std::chrono::milliseconds timeo
       return make_error(errc::internal, "the spare exec ended");
     take(buf, *n);
   }
-  if (got != spare_marker_byte)
+  if (got != std::string(1, spare_marker))
     return make_error(errc::internal, "the spare exec said something else first");
   return caf::none;
 }
@@ -793,13 +795,18 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                 auto& pool = self->state.spares;
                 if (auto s = pool->take(rec.container_id)) {
                   // The spare's pid note is the one to use from now on.
-                  a.tag = s->tag;
-                  for (auto& kv : a.spec.env)
+                  auto spec = a.spec;
+                  for (auto& kv : spec.env)
                     if (kv.rfind("HAL9000_PIDFILE=", 0) == 0)
                       kv = "HAL9000_PIDFILE=" + pid_file(s->tag);
-                  a.first = spare_settings(
-                    a.spec, attach_rest(!r.colorterm.empty(), !r.lang.empty(), r.read_only));
-                  a.spare = std::move(s->stream);
+                  auto line = spare_settings(
+                    spec, attach_rest(!r.colorterm.empty(), !r.lang.empty(), r.read_only));
+                  if (line.size() <= max_settings_line) {
+                    a.tag = s->tag;
+                    a.spec = std::move(spec);
+                    a.first = std::move(line);
+                    a.spare = std::move(s->stream);
+                  }
                 }
                 // The next attach finds one ready (a thread: the engine
                 // blocks), made once this one's screen is on its way.
