@@ -14,6 +14,7 @@
 //                           hal9000d (say, main's build), a daemon and session
 //                           of their own, sampled in turn with ours and
 //                           docker's so that a loaded host weighs on all three
+//                           (and .tls_netns: likewise over TLS, in turn with ours)
 //   attach_bench [--n N] [--keys K] [--lines L] [--base DIR] [--first-byte-only]
 // Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id, no
 // parent) and removes everything it made. Needs root and hal9000/worker:local.
@@ -59,8 +60,10 @@ struct base_daemon {
   std::string id;
   // Its settings for a child process, NAME=VALUE each.
   std::vector<std::string> env() const {
-    return {"HAL9000_HOME=" + home, "HAL9000_PORT=" + port, "HAL9000_DAEMON_ID=" + id,
-            "HAL9000_PARENT_PREFIX=" + id};
+    // HAL9000_LISTEN too: once ours listens beyond loopback, the variable
+    // in this process's environment names our port.
+    return {"HAL9000_HOME=" + home, "HAL9000_PORT=" + port, "HAL9000_LISTEN=127.0.0.1:" + port,
+            "HAL9000_DAEMON_ID=" + id, "HAL9000_PARENT_PREFIX=" + id};
   }
   // The same for sh -c.
   std::string sh_prefix() const {
@@ -148,18 +151,6 @@ std::optional<double> first_byte_once(const std::string& cmdline,
   p.drain(100);
   p.detach();
   return ms;
-}
-
-// Time from start to the first screen byte, n times.
-figure first_byte(const std::string& name, const std::string& cmdline, int n, int& failures) {
-  std::vector<double> samples;
-  for (int i = 0; i < n; ++i) {
-    if (auto ms = first_byte_once(cmdline))
-      samples.push_back(*ms);
-    else
-      ++failures;
-  }
-  return summarize(name, samples);
 }
 
 // Keystroke -> echo round trips through an attached client.
@@ -393,7 +384,6 @@ int main(int argc, char** argv) {
     print(before, &docker);
     print(ours, &before);  // ratio > 1: ours is faster than the baseline
   }
-  cleanup_base();
   if (first_byte_only) {
     cleanup();
     return failures > 0 ? 1 : 0;
@@ -438,12 +428,48 @@ int main(int argc, char** argv) {
       auto remote = "ip netns exec " + netns + " " + claudy + " --host " + host_ip + ":" + port
                     + " --tls-dir " + home + "/tls/clients/bench";
       auto rname = start_session("tls", remote);
+      // The baseline likewise: its own certificates, its daemon restarted
+      // beyond loopback on its own port, a session from the namespace.
+      std::string base_remote, base_rname;
+      if (!base_name.empty()) {
+        auto pre = base.sh_prefix();
+        if (sh(pre + base.claudy + " daemon certs --client bench >/dev/null 2>&1") == 0
+            && sh(pre + base.claudy + " daemon stop >/dev/null 2>&1") == 0
+            && sh(pre + "HAL9000_LISTEN=0.0.0.0:" + base.port + " " + base.claudy
+                  + " daemon start >/dev/null 2>&1")
+                 == 0) {
+          base_remote = "ip netns exec " + netns + " " + base.claudy + " --host " + host_ip + ":"
+                        + base.port + " --tls-dir " + base.home + "/tls/clients/bench";
+          base_rname = start_session("tlsbase", base_remote);
+        }
+        if (base_rname.empty()) {
+          std::fprintf(stderr, "attach_bench: no baseline session over TLS\n");
+          ++failures;
+        }
+      }
       if (!rname.empty()) {
-        auto tls_first = first_byte("attach.first_byte.claudy.tls_netns",
-                                    remote + " attach " + rname, n, failures);
+        std::vector<double> t_ours, t_base;
+        for (int i = 0; i < n; ++i)
+          for (int k = 0; k < 2; ++k) {
+            bool mine = (i + k) % 2 == 0;
+            if (!mine && base_rname.empty())
+              continue;
+            auto ms = mine ? first_byte_once(remote + " attach " + rname)
+                           : first_byte_once(base_remote + " attach " + base_rname);
+            if (ms)
+              (mine ? t_ours : t_base).push_back(*ms);
+            else
+              ++failures;
+          }
+        auto tls_first = summarize("attach.first_byte.claudy.tls_netns", t_ours);
         auto tls_echo = echo("attach.echo.claudy.tls_netns", remote + " attach " + rname, keys,
                              failures);
         print(tls_first, &docker);
+        if (!base_rname.empty()) {
+          auto tls_base = summarize("attach.first_byte.base.tls_netns", t_base);
+          print(tls_base, &docker);
+          print(tls_first, &tls_base);
+        }
         print(tls_echo, &echo_docker);
       } else {
         std::fprintf(stderr, "attach_bench: no session from the other namespace\n");
