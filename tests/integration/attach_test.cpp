@@ -365,8 +365,11 @@ TEST_F(attach_fixture, exec_streams_both_ways_and_returns_the_exit_code_and_logs
   p.write("\x02"
           "d");
   p.wait_exit(10s);
+  // The execs above ended long ago: wait for the attach's own end.
   EXPECT_TRUE(wait_for([&] {
-    return sh("grep -c '\"terminal.end\"' " + (home / "logs/audit.log")) != "0\n";
+    return sh("grep '\"terminal.end\"' " + (home / "logs/audit.log")
+              + " | grep -c '\"mode\":\"attach\"'")
+           != "0\n";
   }, 5s));
   auto audit = sh("grep terminal.end " + (home / "logs/audit.log"));
   EXPECT_NE(audit.find("\"duration_s\""), std::string::npos) << audit;
