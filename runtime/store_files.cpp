@@ -236,8 +236,11 @@ caf::error store_files::put_worker(const worker_record& x) {
     return err;
   if (auto err = usable())
     return err;
+  // Not synced: a worker record mirrors what Docker knows (the reconciliation
+  // asks Docker, never these files), and a claim writes two of them (claimed,
+  // busy) through this one store while a session's record waits behind them.
   if (auto err = write_file_atomic(workers_dir_ + "/" + x.id + suffix,
-                                   to_json(x).dump(2) + "\n", 0600))
+                                   to_json(x).dump(2) + "\n", 0600, false))
     return err;
   workers_[x.id] = x;
   return caf::none;
@@ -249,9 +252,7 @@ caf::error store_files::delete_worker(const std::string& id) {
   if (auto err = usable())
     return err;
   if (auto err = remove_file(workers_dir_ + "/" + id + suffix))
-    return err;
-  if (auto err = sync_dir(workers_dir_))
-    return err;
+    return err;  // not synced either (see put_worker)
   workers_.erase(id);
   return caf::none;
 }
