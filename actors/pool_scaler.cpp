@@ -20,6 +20,7 @@
 #include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/names.hpp"
 #include "runtime/validate.hpp"
 
 namespace hal9000 {
@@ -155,6 +156,7 @@ worker_options worker_opts(self_ptr self, const std::string& id) {
   w.rename_before_reply = o.rename_before_reply;
   w.ack_timeout = o.ack_timeout;
   w.docker_timeout = o.docker_timeout;
+  w.host = o.host;
   return w;
 }
 
@@ -292,6 +294,8 @@ void serve(self_ptr self, pool_logic::assignment a) {
 // was killed). It counts as failed, its container and slot are removed (what
 // Docker has of it is the truth, not what the actor last said), and refill
 // replaces it. A session it served ends through the observer.
+void reconcile(self_ptr self);
+
 void worker_died(self_ptr self, const std::string& id, const caf::error& reason) {
   auto& st = self->state;
   auto info = st.info[id];
@@ -330,13 +334,14 @@ void worker_died(self_ptr self, const std::string& id, const caf::error& reason)
   auto clean_slot = [self, id] {
     if (!is_valid_name(id))
       return;
-    auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, id, true);
-    self->request(cleaner, self->state.opts.docker_timeout, cleanup_atom::value)
+    auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, id, true,
+                                      self->state.opts.host);
+    self->request(cleaner, self->state.opts.docker_timeout, run_atom::value)
       .then([](std::string&) {}, [](caf::error&) {});
   };
   if (!st.docker)  // deterministic tests: no containers, no slots
     return;
-  if (!cid.empty())
+  if (!cid.empty()) {
     self->request(st.docker, st.opts.docker_timeout, docker::remove_req{cid, true, false})
       .then([clean_slot] { clean_slot(); },
             [self, clean_slot, cid](caf::error& err) {
@@ -345,8 +350,13 @@ void worker_died(self_ptr self, const std::string& id, const caf::error& reason)
                                                + " of a dead worker: " + error_message(err));
               clean_slot();
             });
-  else
-    clean_slot();
+    return;
+  }
+  // It died before reporting a container (creating): Docker may hold one
+  // under its labels all the same. Ask Docker now rather than at the next
+  // periodic check: an unknown pool container is removed, with its slot.
+  clean_slot();
+  reconcile(self);
 }
 
 void dispatch(self_ptr self) {
@@ -418,8 +428,8 @@ pool_status status_of(self_ptr self) {
 
 std::map<std::string, std::string> worker_filter(const pool_options& o) {
   auto labels = o.extra_labels;
-  labels["hal9000.role"] = "worker";
-  labels["hal9000.daemon"] = o.daemon_id;
+  labels[names::label_role] = "worker";
+  labels[names::label_daemon] = o.daemon_id;
   return labels;
 }
 
@@ -433,7 +443,7 @@ void reconcile(self_ptr self) {
         auto& st = self->state;
         std::map<std::string, const docker::container_summary*> seen;
         for (auto& c : list) {
-          auto w = c.labels.find("hal9000.worker");
+          auto w = c.labels.find(names::label_worker);
           auto wid = w == c.labels.end() ? std::string{} : w->second;
           if (st.workers.count(wid)) {
             seen[wid] = &c;
@@ -441,7 +451,7 @@ void reconcile(self_ptr self) {
           }
           // Unknown, never renamed: it never served a session; provably ours
           // to remove (a warm or cold worker of a previous pool).
-          if (c.name.rfind("hal9000-warm-", 0) == 0 || c.name.rfind("hal9000-cold-", 0) == 0)
+          if (c.name.rfind(names::warm_prefix, 0) == 0 || c.name.rfind(names::cold_prefix, 0) == 0)
             self->request(st.docker, st.opts.docker_timeout, docker::remove_req{c.id, true, false})
               .then(
                 [self, wid] {
@@ -450,8 +460,8 @@ void reconcile(self_ptr self) {
                   if (!is_valid_name(wid))
                     return;
                   auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home,
-                                                    wid, false);
-                  self->request(cleaner, self->state.opts.docker_timeout, cleanup_atom::value)
+                                                    wid, false, self->state.opts.host);
+                  self->request(cleaner, self->state.opts.docker_timeout, run_atom::value)
                     .then([](std::string&) {}, [](caf::error&) {});
                 },
                 [self, name = c.name](caf::error& err) {
@@ -467,7 +477,7 @@ void reconcile(self_ptr self) {
           auto i = seen.find(id);
           docker::event e;
           e.id = cid;
-          e.labels["hal9000.worker"] = id;
+          e.labels[names::label_worker] = id;
           if (i == seen.end())
             e.action = "destroy";
           else if (i->second->state != "running")
@@ -496,7 +506,7 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
     .then(
       [self, rp, name, timeout](std::vector<docker::container_summary>& list) mutable {
         auto i = std::find_if(list.begin(), list.end(), [&](const docker::container_summary& c) {
-          auto w = c.labels.find("hal9000.worker");
+          auto w = c.labels.find(names::label_worker);
           return c.name == name || (w != c.labels.end() && w->second == name);
         });
         if (i == list.end()) {
@@ -504,7 +514,7 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
           return;
         }
         worker_status ws;
-        auto w = i->labels.find("hal9000.worker");
+        auto w = i->labels.find(names::label_worker);
         ws.id = w == i->labels.end() ? "" : w->second;
         ws.container_id = i->id;
         ws.container_name = i->name;
@@ -520,8 +530,8 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
                 return;
               }
               auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, ws.id,
-                                                true);
-              self->request(cleaner, timeout, cleanup_atom::value)
+                                                true, self->state.opts.host);
+              self->request(cleaner, timeout, run_atom::value)
                 .then(
                   [rp, done](std::string& problems) mutable {
                     if (!problems.empty())
@@ -781,7 +791,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     },
     [self](docker::event& e) {
       auto& st = self->state;
-      auto w = e.labels.find("hal9000.worker");
+      auto w = e.labels.find(names::label_worker);
       std::string id = w != e.labels.end() ? w->second : std::string{};
       if (!st.workers.count(id)) {
         auto c = st.by_container.find(e.id);

@@ -14,6 +14,8 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "runtime/names.hpp"
+#include "support/fake_engine_actor.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace hal9000;
@@ -45,7 +47,9 @@ using stand_in_ptr = worker_actor::stateful_pointer<stand_in_data>;
 
 void report(stand_in_ptr self, worker_state to, std::string reason = {}) {
   auto& st = self->state;
-  worker_transition t{st.opts.id, "c-" + st.opts.id, to_string(st.state), to_string(to),
+  // Like a real worker: no container while creating (create not answered yet).
+  auto cid = to == worker_state::creating ? std::string{} : "c-" + st.opts.id;
+  worker_transition t{st.opts.id, cid, to_string(st.state), to_string(to),
                       reason, 0, st.session, "", st.opts.cold ? "cold" : "warm"};
   st.state = to;
   self->send(st.pool, t);
@@ -168,7 +172,7 @@ struct pool_fixture : ::testing::Test {
     return o;
   }
 
-  void start(pool_options o, bool late_bind = true) {
+  void start(pool_options o, bool late_bind = true, docker::docker_actor docker = {}) {
     rec->max = o.max_warm;
     auto observer = sys.spawn(recording, rec);
     auto reg = spawned;
@@ -180,7 +184,7 @@ struct pool_fixture : ::testing::Test {
       (*reg)[w.id] = h;
       return h;
     };
-    pool = spawn_pool_with(sys, std::move(o), {}, observer, factory, late_bind,
+    pool = spawn_pool_with(sys, std::move(o), std::move(docker), observer, factory, late_bind,
                            late_bind ? "" : "late binding switched off");
     sched.run();
   }
@@ -279,6 +283,68 @@ TEST_F(pool_fixture, a_worker_actor_that_dies_abnormally_is_failed_and_replaced)
   for (auto& t : rec->all)
     observed = observed || (t.worker_id == victim && t.to == "failed");
   EXPECT_TRUE(observed) << "the observer (session store) learns of the failure";
+}
+
+// Host steps that only record the pool's slot cleanups (worker id, unmount).
+std::shared_ptr<const worker_host_steps>
+recording_cleanups(std::shared_ptr<std::vector<std::pair<std::string, bool>>> cleaned) {
+  auto s = std::make_shared<worker_host_steps>(*real_host_steps());
+  s->cleanup = [cleaned](const std::string&, const std::string& id, bool unmount) {
+    cleaned->emplace_back(id, unmount);
+    return std::string{};
+  };
+  return s;
+}
+
+// Issue 11 (supervision): a dead worker actor's container is reconciled with
+// Docker: removed, its slot unmounted and removed, a replacement created.
+TEST_F(pool_fixture, a_dead_worker_actors_container_is_removed_from_docker_with_its_slot) {
+  auto engine = std::make_shared<test::fake_engine>();
+  auto cleaned = std::make_shared<std::vector<std::pair<std::string, bool>>>();
+  auto o = options(2, 4);
+  o.host = recording_cleanups(cleaned);
+  start(o, true, test::spawn_fake_engine(sys, engine));
+  to_all("creating", "start");
+  ASSERT_EQ(status().warm, 2u);
+  auto victim = status().workers.front().id;
+  docker::event crash;
+  crash.action = "crash";
+  caf::anon_send(spawned->at(victim), crash);
+  sched.run();
+  EXPECT_EQ(engine->removed, (std::vector<std::string>{"c-" + victim}));
+  EXPECT_EQ(*cleaned, (std::vector<std::pair<std::string, bool>>{{victim, true}}))
+    << "its slot is unmounted and removed";
+  auto s = status();
+  EXPECT_EQ(s.warm, 1u);
+  EXPECT_EQ(s.creating, 1u) << "replaced at once";
+}
+
+// A worker actor that dies before it reported its container (creating) may
+// still have one in Docker: the pool asks Docker at once and removes it.
+TEST_F(pool_fixture, a_worker_actor_dead_while_creating_has_its_container_found_and_removed) {
+  auto engine = std::make_shared<test::fake_engine>();
+  auto cleaned = std::make_shared<std::vector<std::pair<std::string, bool>>>();
+  auto o = options(1, 2);
+  o.host = recording_cleanups(cleaned);
+  start(o, true, test::spawn_fake_engine(sys, engine));
+  ASSERT_EQ(status().creating, 1u);
+  auto victim = status().workers.front().id;
+  docker::container_summary c;
+  c.id = "c-orphan";
+  c.name = std::string{names::warm_prefix} + victim;
+  c.labels = {{names::label_worker, victim}};
+  engine->containers.push_back(c);
+  auto lists = engine->lists;
+  docker::event crash;
+  crash.action = "crash";
+  caf::anon_send(spawned->at(victim), crash);
+  sched.run();
+  EXPECT_GT(engine->lists, lists) << "Docker was asked without waiting for the periodic check";
+  EXPECT_EQ(engine->removed, (std::vector<std::string>{"c-orphan"}));
+  EXPECT_TRUE(engine->containers.empty());
+  auto s = status();
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.creating, 1u) << "replaced at once";
 }
 
 TEST_F(pool_fixture, a_claim_taken_by_a_worker_that_dies_goes_to_another) {
