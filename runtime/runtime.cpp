@@ -29,6 +29,7 @@
 #include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/mcp_config.hpp"
+#include "runtime/names.hpp"
 #include "runtime/volumes.hpp"
 #include "runtime/worker_image.hpp"
 
@@ -284,8 +285,8 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     // A killed ChromaDB is noticed by its die event, not the next tick.
     if (rt.parent)
       chroma::spawn_die_watch(sys, rt.docker,
-                              {{"hal9000.role", "chromadb"},
-                               {"hal9000.daemon", cfg.daemon_id}},
+                              {{names::label_role, "chromadb"},
+                               {names::label_daemon, cfg.daemon_id}},
                               rt.chroma);
   }
   if (opts.with_bridge) {
