@@ -27,6 +27,27 @@ namespace hal9000 {
 
 namespace {
 
+// -- one timeout budget: the pool waits for its worker's own deadline ----------
+
+constexpr std::chrono::milliseconds budget_margin{5000};
+
+worker_options deadlines_of(const pool_options& o) {
+  worker_options w;
+  w.docker_timeout = o.docker_timeout;
+  w.ack_timeout = o.ack_timeout;
+  return w;
+}
+
+/// How long the pool waits for a worker's claim reply (serve()).
+std::chrono::milliseconds worker_claim_budget(const pool_options& o) {
+  return worker_claim_deadline(deadlines_of(o)) + budget_margin;
+}
+
+/// How long the pool waits for a worker's stop reply.
+std::chrono::milliseconds worker_stop_budget(const pool_options& o) {
+  return worker_stop_deadline(deadlines_of(o)) + budget_margin;
+}
+
 using std::chrono::steady_clock;
 
 using pool_impl_actor = pool_actor::extend<
@@ -226,7 +247,7 @@ void stop_worker(self_ptr self, const std::string& id, std::string reason,
     return;
   }
   st.logic.set_state(id, worker_state::stopping, self->clock().now());
-  self->request(i->second, st.opts.docker_timeout * 2, stop_atom::value, std::move(reason))
+  self->request(i->second, worker_stop_budget(st.opts), stop_atom::value, std::move(reason))
     .then(
       [done](worker_status&) {
         if (done)
@@ -265,7 +286,7 @@ void serve(self_ptr self, pool_logic::assignment a) {
   auto& st = self->state;
   auto& pc = st.claims.at(a.claim);
   auto w = st.workers.at(a.worker);
-  auto timeout = st.opts.docker_timeout + st.opts.ack_timeout;
+  auto timeout = worker_claim_budget(st.opts);
   auto cid = a.claim;
   pc.worker = a.worker;
   self->request(w, timeout, claim_atom::value, pc.req)
@@ -336,7 +357,7 @@ void worker_died(self_ptr self, const std::string& id, const caf::error& reason)
       return;
     auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, id, true,
                                       self->state.opts.host);
-    self->request(cleaner, self->state.opts.docker_timeout, run_atom::value)
+    self->request(cleaner, self->state.opts.docker_timeout, start_atom::value)
       .then([](std::string&) {}, [](caf::error&) {});
   };
   if (!st.docker)  // deterministic tests: no containers, no slots
@@ -461,7 +482,7 @@ void reconcile(self_ptr self) {
                     return;
                   auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home,
                                                     wid, false, self->state.opts.host);
-                  self->request(cleaner, self->state.opts.docker_timeout, run_atom::value)
+                  self->request(cleaner, self->state.opts.docker_timeout, start_atom::value)
                     .then([](std::string&) {}, [](caf::error&) {});
                 },
                 [self, name = c.name](caf::error& err) {
@@ -531,7 +552,7 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
               }
               auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, ws.id,
                                                 true, self->state.opts.host);
-              self->request(cleaner, timeout, run_atom::value)
+              self->request(cleaner, timeout, start_atom::value)
                 .then(
                   [rp, done](std::string& problems) mutable {
                     if (!problems.empty())
@@ -842,18 +863,14 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
 
 } // namespace
 
-namespace {
-constexpr std::chrono::milliseconds budget_margin{5000};
-} // namespace
-
 std::chrono::milliseconds pool_claim_budget(const pool_options& o) {
-  // The pool asks its worker with docker_timeout + ack_timeout (serve()).
-  return o.claim_timeout + o.docker_timeout + o.ack_timeout + budget_margin;
+  // Queued up to claim_timeout, then the pool asks its worker (serve()).
+  return o.claim_timeout + worker_claim_budget(o) + budget_margin;
 }
 
 std::chrono::milliseconds pool_release_budget(const pool_options& o) {
-  // stop_worker and a release ask the worker with docker_timeout * 2.
-  return o.docker_timeout * 2 + budget_margin;
+  // stop_worker and a release ask the worker with worker_stop_budget.
+  return worker_stop_budget(o) + budget_margin;
 }
 
 std::chrono::milliseconds pool_stop_budget(const pool_options& o) {

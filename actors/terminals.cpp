@@ -32,6 +32,11 @@ namespace hal9000 {
 namespace {
 
 using namespace std::chrono_literals;
+
+// What a relay may take beyond its exec open (the relay actor's own start and
+// first reply): the service waits open_timeout + this for its relay.
+constexpr std::chrono::milliseconds relay_margin{5000};
+
 using clock_type = std::chrono::steady_clock;
 
 // Private messages from a relay's I/O thread to the relay actor.
@@ -699,7 +704,8 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                     .detach();
               }
               auto relay = self->spawn<caf::linked>(relay_fun, std::move(a));
-              self->request(relay, self->state.opts.open_timeout + 5s, term_open_atom::value)
+              self->request(relay, self->state.opts.open_timeout + relay_margin,
+                            term_open_atom::value)
                 .then([rp](terminal_open_reply& reply) mutable { rp.deliver(std::move(reply)); },
                       [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
             },
@@ -715,6 +721,10 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
     };
   };
   return sys.spawn(fn, std::move(opts), std::move(store));
+}
+
+std::chrono::milliseconds terminal_open_budget(const terminals_options& opts) {
+  return opts.store_timeout + opts.open_timeout + relay_margin + relay_margin;
 }
 
 } // namespace hal9000

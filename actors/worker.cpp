@@ -389,7 +389,7 @@ void mount_and_handshake(self_ptr self) {
     return warnings;
   };
   // The mounts take a few ms; the ack wait is bounded by ack_timeout.
-  run_blocking(self, st.opts.ack_timeout + st.opts.docker_timeout, std::move(job))
+  run_blocking(self, worker_claim_deadline(st.opts), std::move(job))
     .then(
       [self](std::vector<std::string>& warnings) {
         auto& w = self->state.warnings;
@@ -540,7 +540,7 @@ void finish_teardown(self_ptr self) {
   // machine's ext4): off the scheduler.
   auto cleaner = spawn_slot_cleanup(self->system(), st.opts.home, st.opts.id, st.mounted,
                                     st.host);
-  self->request(cleaner, st.opts.docker_timeout, run_atom::value)
+  self->request(cleaner, st.opts.docker_timeout, start_atom::value)
     .then([gone](std::string& problems) { gone(problems); },
           [gone](caf::error& err) { gone("cleaning the slot: " + error_message(err)); });
 }
@@ -630,6 +630,14 @@ std::string to_string(worker_state x) {
     case worker_state::failed: return "failed";
   }
   return "unknown";
+}
+
+std::chrono::milliseconds worker_claim_deadline(const worker_options& opts) {
+  return opts.docker_timeout + opts.ack_timeout;
+}
+
+std::chrono::milliseconds worker_stop_deadline(const worker_options& opts) {
+  return opts.docker_timeout * 2;
 }
 
 std::string worker_container_name(const worker_options& opts) {

@@ -100,6 +100,22 @@ struct worker_options {
   std::shared_ptr<const worker_host_steps> host;
 };
 
+// -- one timeout budget: the worker's own deadlines -----------------------------
+// Callers wait longer than these (plus their own margin), so a worker that
+// can still complete a step is never abandoned by its caller.
+
+/// The longest a claim may take to be answered: its steps run in parallel
+/// (rename, update: one Docker call each; mounts + handshake: a Docker
+/// call's time plus the ack wait), so the slowest bounds it.
+std::chrono::milliseconds worker_claim_deadline(const worker_options& opts);
+
+/// The longest a stop may take to be answered: the container's removal
+/// (one Docker call), then the slot's cleanup (bounded like a Docker call).
+/// A worker still creating or being claimed finishes that step first (its
+/// create, or worker_claim_deadline): a caller that gives up then only loses
+/// the reply; the teardown still runs to its end.
+std::chrono::milliseconds worker_stop_deadline(const worker_options& opts);
+
 /// Container name of a worker: hal9000-warm-<id> or hal9000-cold-<id>.
 std::string worker_container_name(const worker_options& opts);
 
@@ -113,7 +129,7 @@ docker::container_spec worker_container_spec(const worker_options& opts);
 /// A one-shot helper (runtime/blocking.hpp) that runs host->cleanup (null:
 /// the real one): unmounts the slot's workspace, projects/*, claude and
 /// secrets (when unmount) and removes the slot of worker_id under home. It
-/// answers run_atom with "" when clean, else what failed, then exits.
+/// answers start_atom with "" when clean, else what failed, then exits.
 /// rmdir(2) takes ~4 ms on this machine: this never runs on the scheduler.
 caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,
                               std::string worker_id, bool unmount,

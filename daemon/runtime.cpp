@@ -305,6 +305,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     terminals_options to;
     to.engine = docker::endpoint{cfg.docker_host, cfg.docker_tls_verify, cfg.docker_cert_path};
     to.working_dir = late_bind::container_workspace;
+    bo.terminal_budget = terminal_open_budget(to);
     rt.terminals = spawn_terminals(sys, std::move(to), rt.store);
     rt.bridge = spawn_cli_bridge(sys, std::move(bo),
                                  bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma,

@@ -32,8 +32,6 @@ using workers_atom = caf::atom_constant<caf::atom("workers")>;
 // session store's (usage_atom, name, session_usage) updates a session's usage
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using usage_atom = caf::atom_constant<caf::atom("usage")>;
-// runtime/blocking.hpp: a one-shot helper runs its blocking job on run_atom
-using run_atom = caf::atom_constant<caf::atom("run")>;
 
 // -- pool scaler's private timers (never in a public interface) ---------------
 using pool_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;

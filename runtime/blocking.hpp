@@ -3,13 +3,13 @@
 // user paths, the control FIFO handshake, files written with fsync) off CAF's
 // scheduler: a one-shot helper actor runs one job and answers with its result.
 //
-//   self->request(spawn_blocking(self->system(), job), timeout, run_atom::value)
+//   self->request(spawn_blocking(self->system(), job), timeout, start_atom::value)
 //     .then([](T& result) {...}, [](caf::error& err) {...});
 //
 // or, the same in one call: run_blocking(self, timeout, job).then(...).
 //
 // job is a callable returning caf::expected<T> (T not void); its error is the
-// request's error. The helper answers run_atom once and exits.
+// request's error. The helper answers start_atom once and exits.
 //
 // Where it runs: on a real scheduler the helper is detached (its own thread),
 // so the job never blocks a scheduler thread. On CAF's test coordinator
@@ -33,14 +33,14 @@ namespace hal9000 {
 /// True when sys runs on CAF's test coordinator (scheduler.policy=testing).
 bool on_test_coordinator(caf::actor_system& sys);
 
-/// Spawns the one-shot helper that runs job on run_atom (see above).
+/// Spawns the one-shot helper that runs job on start_atom (see above).
 template <class Job>
 caf::actor spawn_blocking(caf::actor_system& sys, Job job) {
   using expected_t = std::decay_t<decltype(job())>;
   using value_t = typename expected_t::value_type;
   auto fun = [job = std::move(job)](caf::event_based_actor* self) mutable -> caf::behavior {
     return {
-      [self, job = std::move(job)](run_atom) mutable -> caf::result<value_t> {
+      [self, job = std::move(job)](start_atom) mutable -> caf::result<value_t> {
         self->quit();
         auto r = job();
         if (!r)
@@ -60,7 +60,7 @@ caf::actor spawn_blocking(caf::actor_system& sys, Job job) {
 template <class Self, class Job>
 auto run_blocking(Self* self, caf::timespan timeout, Job job) {
   return self->request(spawn_blocking(self->system(), std::move(job)), timeout,
-                       run_atom::value);
+                       start_atom::value);
 }
 
 } // namespace hal9000

@@ -40,6 +40,9 @@ struct stand_in_data {
   worker_state state = worker_state::creating;
   std::string session;
   bool crash_on_claim = false;  // fault injection: dies instead of serving
+  bool slow_claim = false;      // answers at its own claim deadline, not before
+  caf::typed_response_promise<claim_reply> late;
+  claim_reply late_reply;
   static constexpr const char* name = "stand_in_worker";
 };
 
@@ -87,12 +90,20 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
       }
       self->state.session = req.session_name;
       report(self, worker_state::claimed);
-      report(self, worker_state::busy);
       claim_reply r;
       r.session_name = req.session_name;
       r.worker_id = self->state.opts.id;
       r.container_id = "c-" + self->state.opts.id;
       r.served = self->state.opts.cold ? "cold" : "warm";
+      if (self->state.slow_claim) {  // the reply comes at worker_claim_deadline
+        self->state.late = self->make_response_promise<claim_reply>();
+        self->state.late_reply = r;
+        docker::event done;
+        done.action = "reply-late";
+        self->delayed_send(self, worker_claim_deadline(self->state.opts), done);
+        return self->state.late;
+      }
+      report(self, worker_state::busy);
       return r;
     },
     [self](stop_atom, std::string& reason) -> worker_status {
@@ -109,6 +120,12 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
         self->quit(make_error(errc::internal, "injected crash"));
       else if (e.action == "arm")
         self->state.crash_on_claim = true;
+      else if (e.action == "slow")
+        self->state.slow_claim = true;
+      else if (e.action == "reply-late") {
+        report(self, worker_state::busy);
+        self->state.late.deliver(self->state.late_reply);
+      }
       else if (e.action == "die") {
         report(self, worker_state::failed, "exited with code 137");
         report(self, worker_state::gone);
@@ -345,6 +362,30 @@ TEST_F(pool_fixture, a_worker_actor_dead_while_creating_has_its_container_found_
   auto s = status();
   EXPECT_EQ(s.failed, 1u);
   EXPECT_EQ(s.creating, 1u) << "replaced at once";
+}
+
+// Issue 11 (one timeout budget): the pool waits longer than its worker's own
+// claim deadline, so a worker that answers at that deadline is not abandoned
+// (the pool used to give up at exactly the same moment, and fired first).
+TEST_F(pool_fixture, a_claim_answered_at_the_workers_own_deadline_is_not_abandoned) {
+  auto o = options(1, 2);
+  o.docker_timeout = 30s;
+  o.ack_timeout = 5s;
+  start(o);
+  to_all("creating", "start");
+  to_all("warm", "slow");
+  auto h = self->request(pool, caf::infinite, claim_atom::value, req("patient"));
+  sched.run();
+  worker_options w;
+  w.docker_timeout = o.docker_timeout;
+  w.ack_timeout = o.ack_timeout;
+  sched.advance_time(worker_claim_deadline(w));
+  sched.run();
+  caf::expected<claim_reply> r{caf::sec::unexpected_response};
+  h.receive([&](claim_reply& x) { r = std::move(x); }, [&](caf::error& e) { r = e; });
+  ASSERT_TRUE(r) << error_message(r.error());
+  EXPECT_EQ(r->session_name, "patient");
+  EXPECT_LT(worker_claim_deadline(w), pool_claim_budget(o));
 }
 
 TEST_F(pool_fixture, a_claim_taken_by_a_worker_that_dies_goes_to_another) {

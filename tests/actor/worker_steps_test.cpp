@@ -162,7 +162,7 @@ TEST_F(worker_steps, blocking_jobs_run_on_the_test_coordinator) {
                            ++runs;
                            return std::string{"done"};
                          }),
-                         caf::infinite, run_atom::value);
+                         caf::infinite, start_atom::value);
   EXPECT_EQ(runs, 0) << "nothing runs before the coordinator delivers the request";
   sched.run();
   EXPECT_EQ(runs, 1);
