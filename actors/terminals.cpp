@@ -24,6 +24,7 @@
 #include "docker/exec_stream.hpp"
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
+#include "runtime/blocking.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/validate.hpp"
 
@@ -695,13 +696,20 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                   a.first = spare_settings(a.spec);
                   a.spare = std::move(s->stream);
                 }
-                // The next attach finds one ready (a thread: the engine blocks).
+                // The next attach finds one ready (off the scheduler: the
+                // engine blocks; nobody waits for the helper's answer).
                 std::lock_guard<std::mutex> guard{pool->mtx};
                 if (pool->ready.count(rec.container_id) == 0
-                    && pool->making.insert(rec.container_id).second)
-                  std::thread{make_spare, pool, self->state.opts.engine, rec.container_id,
-                              self->state.opts.working_dir, self->state.opts.open_timeout}
-                    .detach();
+                    && pool->making.insert(rec.container_id).second) {
+                  auto job = [pool, ep = self->state.opts.engine, c = rec.container_id,
+                              wd = self->state.opts.working_dir,
+                              t = self->state.opts.open_timeout]() -> caf::expected<bool> {
+                    make_spare(pool, ep, c, wd, t);
+                    return true;
+                  };
+                  caf::anon_send(spawn_blocking(self->system(), std::move(job)),
+                                 start_atom::value);
+                }
               }
               auto relay = self->spawn<caf::linked>(relay_fun, std::move(a));
               self->request(relay, self->state.opts.open_timeout + relay_margin,
