@@ -71,7 +71,7 @@ struct worker_data {
   bool stop_requested = false;
   std::string stop_reason;
   std::vector<caf::typed_response_promise<worker_status>> stop_waiters;
-  static constexpr const char* name = names::label_worker;
+  static constexpr const char* name = "hal9000.worker";  // the actor's name
 };
 
 using self_ptr = worker_actor::stateful_pointer<worker_data>;
