@@ -75,6 +75,14 @@ parent_options parent_options_from(const config& cfg) {
 
 // -- names and labels -------------------------------------------------------------
 
+std::string namespace_owner_name(const std::string& prefix) {
+  return names::parent_container(prefix);
+}
+
+std::string namespace_owner_name(const config& cfg) {
+  return namespace_owner_name(cfg.parent_prefix);
+}
+
 std::string parent_name(const parent_options& o) {
   return names::parent_container(o.name_prefix);
 }

@@ -54,6 +54,12 @@ parent_options parent_options_from(const config& cfg);
 
 // -- names and labels -------------------------------------------------------------
 
+/// The container that owns the network namespace workers join
+/// ("<prefix>-parent"): the one place that names it. Sessions record it as
+/// their "parent"; workers join "container:<it>".
+std::string namespace_owner_name(const std::string& prefix);
+std::string namespace_owner_name(const config& cfg);
+
 std::string parent_name(const parent_options& o);
 std::string chroma_name(const parent_options& o);
 std::string chroma_volume(const parent_options& o);

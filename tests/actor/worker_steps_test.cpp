@@ -281,7 +281,7 @@ TEST_F(worker_steps, the_session_command_exiting_ends_a_busy_worker) {
   event("die", 0);
   EXPECT_EQ(states().back(), "gone");
   EXPECT_EQ(seen->at(seen->size() - 2).to, "stopping");
-  EXPECT_EQ(seen->back().reason, "session command exited with code 0");
+  EXPECT_EQ(seen->back().reason, "exited with code 0");
 }
 
 TEST_F(worker_steps, an_oom_kill_while_warm_fails_the_worker_and_names_the_limit) {
