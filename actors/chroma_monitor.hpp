@@ -11,6 +11,7 @@
 
 #include "messages/chroma.hpp"
 #include "messages/docker.hpp"
+#include "runtime/names.hpp"
 
 namespace hal9000 {
 struct config;
@@ -65,7 +66,7 @@ void spawn_die_watch(caf::actor_system& sys, docker::docker_actor docker,
 /// (HAL9000_PARENT_PREFIX: <prefix>-parent[-*], runtime/names.hpp).
 restarter_actor spawn_docker_restarter(caf::actor_system& sys,
                                        docker::docker_actor docker,
-                                       std::string container = "hal9000-chromadb",
+                                       std::string container = names::chromadb_container("hal9000"),
                                        int32_t stop_timeout_s = 5,
                                        std::string parent_prefix = "hal9000");
 

@@ -283,7 +283,7 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
           return missing("a terminal relay");
         req.who.token.clear();
         auto rp = self->make_response_promise<terminal_open_reply>();
-        self->request(terminals, std::chrono::seconds(30),
+        self->request(terminals, self->state.opts.terminal_budget,
                       terminal_authed_req{user, std::move(req)})
           .then(
             [rp, user](terminal_open_reply& r) mutable {

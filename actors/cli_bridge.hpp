@@ -49,6 +49,9 @@ struct bridge_options {
   std::string listen;  // "host:port" as published
   bool tls = false;
   std::chrono::milliseconds peer_timeout{5000};
+  /// How long a terminal open may take (terminal_open_budget of the
+  /// terminal service the runtime spawned).
+  std::chrono::milliseconds terminal_budget{30000};
   /// Shown in every status (e.g. which worker image was chosen and why).
   std::vector<std::string> notes;
   /// Called after a daemon_stop reply went out (all: stop sessions too).

@@ -10,6 +10,7 @@
 
 #include "actors/cli_bridge_state.hpp"
 #include "messages/error.hpp"
+#include "runtime/blocking.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/users.hpp"
 
@@ -116,20 +117,9 @@ caf::result<user_setup_reply> user_setup(pointer self, const user_setup_req& req
                       "nothing to set up: give the API key on standard input");
   setup_job job{o.cfg.home, o.tokens, o.cfg.worker_uid, o.cfg.worker_gid,
                 user, req.key, req.for_user, o.cfg.port};
-  auto helper = self->spawn<caf::detached>([job](caf::event_based_actor* h) -> caf::behavior {
-    return {
-      [=](start_atom) -> caf::result<user_setup_reply> {
-        h->quit();
-        auto r = run_setup(job);
-        if (!r)
-          return std::move(r.error());
-        return std::move(*r);
-      },
-    };
-  });
   auto rp = self->make_response_promise<user_setup_reply>();
   bool with_key = !req.key.empty();
-  self->request(helper, 30s, start_atom::value)
+  run_blocking(self, 30s, [job] { return run_setup(job); })
     .then(
       [rp, user, with_key](user_setup_reply& r) mutable {
         audit("user.setup", {{"who", user}, {"user", r.user_id}, {"key", with_key},

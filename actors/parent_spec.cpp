@@ -119,10 +119,10 @@ std::vector<std::string> volume_names(const parent_options& o) {
 std::map<std::string, std::string> labels_for(const parent_options& o,
                                               const std::string& role) {
   auto out = o.labels;
-  out["hal9000.managed"] = "true";
-  out["hal9000.daemon"] = o.daemon_id;
+  out[names::label_managed] = "true";
+  out[names::label_daemon] = o.daemon_id;
   if (!role.empty())
-    out["hal9000.role"] = role;
+    out[names::label_role] = role;
   return out;
 }
 
@@ -221,11 +221,11 @@ std::string ownership_problem(const parent_options& o,
     auto i = c.labels.find(key);
     return i == c.labels.end() ? std::string{} : i->second;
   };
-  if (label("hal9000.managed") != "true")
+  if (label(names::label_managed) != "true")
     return "container " + c.name
            + " exists but was not made by hal9000 (no label hal9000.managed=true): "
              "remove or rename it";
-  if (auto id = label("hal9000.daemon"); id != o.daemon_id)
+  if (auto id = label(names::label_daemon); id != o.daemon_id)
     return "container " + c.name + " belongs to hal9000 daemon '" + id
            + "', not to this one ('" + o.daemon_id
            + "'): stop that daemon or set HAL9000_DAEMON_ID";

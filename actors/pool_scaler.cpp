@@ -20,11 +20,33 @@
 #include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/names.hpp"
 #include "runtime/validate.hpp"
 
 namespace hal9000 {
 
 namespace {
+
+// -- one timeout budget: the pool waits for its worker's own deadline ----------
+
+constexpr std::chrono::milliseconds budget_margin{5000};
+
+worker_options deadlines_of(const pool_options& o) {
+  worker_options w;
+  w.docker_timeout = o.docker_timeout;
+  w.ack_timeout = o.ack_timeout;
+  return w;
+}
+
+/// How long the pool waits for a worker's claim reply (serve()).
+std::chrono::milliseconds worker_claim_budget(const pool_options& o) {
+  return worker_claim_deadline(deadlines_of(o)) + budget_margin;
+}
+
+/// How long the pool waits for a worker's stop reply.
+std::chrono::milliseconds worker_stop_budget(const pool_options& o) {
+  return worker_stop_deadline(deadlines_of(o)) + budget_margin;
+}
 
 using std::chrono::steady_clock;
 
@@ -161,6 +183,7 @@ worker_options worker_opts(self_ptr self, const std::string& id) {
   w.rename_before_reply = o.rename_before_reply;
   w.ack_timeout = o.ack_timeout;
   w.docker_timeout = o.docker_timeout;
+  w.host = o.host;
   return w;
 }
 
@@ -230,7 +253,7 @@ void stop_worker(self_ptr self, const std::string& id, std::string reason,
     return;
   }
   st.logic.set_state(id, worker_state::stopping, self->clock().now());
-  self->request(i->second, st.opts.docker_timeout * 2, stop_atom::value, std::move(reason))
+  self->request(i->second, worker_stop_budget(st.opts), stop_atom::value, std::move(reason))
     .then(
       [done](worker_status&) {
         if (done)
@@ -286,7 +309,7 @@ void serve(self_ptr self, pool_logic::assignment a) {
   auto& st = self->state;
   auto& pc = st.claims.at(a.claim);
   auto w = st.workers.at(a.worker);
-  auto timeout = st.opts.docker_timeout + st.opts.ack_timeout;
+  auto timeout = worker_claim_budget(st.opts);
   auto cid = a.claim;
   pc.worker = a.worker;
   self->request(w, timeout, claim_atom::value, pc.req)
@@ -315,6 +338,8 @@ void serve(self_ptr self, pool_logic::assignment a) {
 // was killed). It counts as failed, its container and slot are removed (what
 // Docker has of it is the truth, not what the actor last said), and refill
 // replaces it. A session it served ends through the observer.
+void reconcile(self_ptr self, std::string found = "found stopped by the periodic check");
+
 void worker_died(self_ptr self, const std::string& id, const caf::error& reason) {
   auto& st = self->state;
   auto info = st.info[id];
@@ -353,13 +378,14 @@ void worker_died(self_ptr self, const std::string& id, const caf::error& reason)
   auto clean_slot = [self, id] {
     if (!is_valid_name(id))
       return;
-    auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, id, true);
-    self->request(cleaner, self->state.opts.docker_timeout, cleanup_atom::value)
+    auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, id, true,
+                                      self->state.opts.host);
+    self->request(cleaner, self->state.opts.docker_timeout, start_atom::value)
       .then([](std::string&) {}, [](caf::error&) {});
   };
   if (!st.docker)  // deterministic tests: no containers, no slots
     return;
-  if (!cid.empty())
+  if (!cid.empty()) {
     self->request(st.docker, st.opts.docker_timeout, docker::remove_req{cid, true, false})
       .then([clean_slot] { clean_slot(); },
             [self, clean_slot, cid](caf::error& err) {
@@ -368,8 +394,13 @@ void worker_died(self_ptr self, const std::string& id, const caf::error& reason)
                                                + " of a dead worker: " + error_message(err));
               clean_slot();
             });
-  else
-    clean_slot();
+    return;
+  }
+  // It died before reporting a container (creating): Docker may hold one
+  // under its labels all the same. Ask Docker now rather than at the next
+  // periodic check: an unknown pool container is removed, with its slot.
+  clean_slot();
+  reconcile(self);
 }
 
 void dispatch(self_ptr self) {
@@ -444,14 +475,14 @@ pool_status status_of(self_ptr self) {
 
 std::map<std::string, std::string> worker_filter(const pool_options& o) {
   auto labels = o.extra_labels;
-  labels["hal9000.role"] = "worker";
-  labels["hal9000.daemon"] = o.daemon_id;
+  labels[names::label_role] = "worker";
+  labels[names::label_daemon] = o.daemon_id;
   return labels;
 }
 
 // found: how a worker's end was found, for its end's detail
 // ("found stopped by the periodic check").
-void reconcile(self_ptr self, std::string found = "found stopped by the periodic check") {
+void reconcile(self_ptr self, std::string found) {
   auto& st = self->state;
   if (!st.docker)
     return;
@@ -461,7 +492,7 @@ void reconcile(self_ptr self, std::string found = "found stopped by the periodic
         auto& st = self->state;
         std::map<std::string, const docker::container_summary*> seen;
         for (auto& c : list) {
-          auto w = c.labels.find("hal9000.worker");
+          auto w = c.labels.find(names::label_worker);
           auto wid = w == c.labels.end() ? std::string{} : w->second;
           if (st.workers.count(wid)) {
             seen[wid] = &c;
@@ -469,7 +500,7 @@ void reconcile(self_ptr self, std::string found = "found stopped by the periodic
           }
           // Unknown, never renamed: it never served a session; provably ours
           // to remove (a warm or cold worker of a previous pool).
-          if (c.name.rfind("hal9000-warm-", 0) == 0 || c.name.rfind("hal9000-cold-", 0) == 0)
+          if (c.name.rfind(names::warm_prefix, 0) == 0 || c.name.rfind(names::cold_prefix, 0) == 0)
             self->request(st.docker, st.opts.docker_timeout, docker::remove_req{c.id, true, false})
               .then(
                 [self, wid] {
@@ -478,8 +509,8 @@ void reconcile(self_ptr self, std::string found = "found stopped by the periodic
                   if (!is_valid_name(wid))
                     return;
                   auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home,
-                                                    wid, false);
-                  self->request(cleaner, self->state.opts.docker_timeout, cleanup_atom::value)
+                                                    wid, false, self->state.opts.host);
+                  self->request(cleaner, self->state.opts.docker_timeout, start_atom::value)
                     .then([](std::string&) {}, [](caf::error&) {});
                 },
                 [self, name = c.name](caf::error& err) {
@@ -495,7 +526,7 @@ void reconcile(self_ptr self, std::string found = "found stopped by the periodic
           auto i = seen.find(id);
           docker::event e;
           e.id = cid;
-          e.labels["hal9000.worker"] = id;
+          e.labels[names::label_worker] = id;
           e.labels[found_label] = found;
           if (i == seen.end())
             e.action = "destroy";
@@ -544,7 +575,7 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
     .then(
       [self, rp, name, timeout](std::vector<docker::container_summary>& list) mutable {
         auto i = std::find_if(list.begin(), list.end(), [&](const docker::container_summary& c) {
-          auto w = c.labels.find("hal9000.worker");
+          auto w = c.labels.find(names::label_worker);
           return c.name == name || (w != c.labels.end() && w->second == name);
         });
         if (i == list.end()) {
@@ -552,7 +583,7 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
           return;
         }
         worker_status ws;
-        auto w = i->labels.find("hal9000.worker");
+        auto w = i->labels.find(names::label_worker);
         ws.id = w == i->labels.end() ? "" : w->second;
         ws.container_id = i->id;
         ws.container_name = i->name;
@@ -568,8 +599,8 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
                 return;
               }
               auto cleaner = spawn_slot_cleanup(self->system(), self->state.opts.home, ws.id,
-                                                true);
-              self->request(cleaner, timeout, cleanup_atom::value)
+                                                true, self->state.opts.host);
+              self->request(cleaner, timeout, start_atom::value)
                 .then(
                   [rp, done](std::string& problems) mutable {
                     if (!problems.empty())
@@ -883,7 +914,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
       if (st.engine_back_ns > 0 && e.time_nano > 0 && e.time_nano < st.engine_back_ns
           && (e.action == "die" || e.action == "destroy"))
         e.labels[found_label] = "while the Docker engine restarted";
-      auto w = e.labels.find("hal9000.worker");
+      auto w = e.labels.find(names::label_worker);
       std::string id = w != e.labels.end() ? w->second : std::string{};
       if (!st.workers.count(id)) {
         auto c = st.by_container.find(e.id);
@@ -938,18 +969,14 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
 
 } // namespace
 
-namespace {
-constexpr std::chrono::milliseconds budget_margin{5000};
-} // namespace
-
 std::chrono::milliseconds pool_claim_budget(const pool_options& o) {
-  // The pool asks its worker with docker_timeout + ack_timeout (serve()).
-  return o.claim_timeout + o.docker_timeout + o.ack_timeout + budget_margin;
+  // Queued up to claim_timeout, then the pool asks its worker (serve()).
+  return o.claim_timeout + worker_claim_budget(o) + budget_margin;
 }
 
 std::chrono::milliseconds pool_release_budget(const pool_options& o) {
-  // stop_worker and a release ask the worker with docker_timeout * 2.
-  return o.docker_timeout * 2 + budget_margin;
+  // stop_worker and a release ask the worker with worker_stop_budget.
+  return worker_stop_budget(o) + budget_margin;
 }
 
 std::chrono::milliseconds pool_stop_budget(const pool_options& o) {

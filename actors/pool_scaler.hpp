@@ -65,6 +65,9 @@ struct pool_options {
   /// Called (on the pool's thread; must not block) whenever refilling starts
   /// or stops: the runtime keeps pool/pool-manager.pid with it.
   std::function<void(bool running)> on_running;
+  /// The workers' host-side steps (slot, mounts, handshake, cleanup) and the
+  /// pool's own slot cleanups; null: the real ones (actors/worker.hpp).
+  std::shared_ptr<const worker_host_steps> host;
 };
 
 /// Options from the daemon's configuration.

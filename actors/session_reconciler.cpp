@@ -24,6 +24,7 @@
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/names.hpp"
 #include "runtime/time_format.hpp"
 #include "runtime/validate.hpp"
 
@@ -65,7 +66,7 @@ bool under(const std::string& path, const std::string& base) {
 }
 
 bool is_leftover_name(const std::string& name) {
-  return name.rfind("hal9000-warm-", 0) == 0 || name.rfind("hal9000-cold-", 0) == 0;
+  return name.rfind(names::warm_prefix, 0) == 0 || name.rfind(names::cold_prefix, 0) == 0;
 }
 
 // Docker's own words for a container that is not running any more.
@@ -436,7 +437,7 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
   std::set<std::string> names;
   for (auto& c : containers) {
     names.insert(c.name);
-    auto wid = label(c, "hal9000.worker");
+    auto wid = label(c, names::label_worker);
     if (!is_valid_name(wid))
       wid = "adopted-" + c.id.substr(0, 12);
     if (is_leftover_name(c.name)) {
@@ -494,8 +495,8 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
 
 std::map<std::string, std::string> worker_filter(const reconcile_options& o) {
   auto labels = o.extra_labels;
-  labels["hal9000.role"] = "worker";
-  labels["hal9000.daemon"] = o.daemon_id;
+  labels[names::label_role] = "worker";
+  labels[names::label_daemon] = o.daemon_id;
   return labels;
 }
 

@@ -26,6 +26,7 @@
 
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
+#include "runtime/blocking.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time_format.hpp"
@@ -318,26 +319,16 @@ void start_planned(self_ptr self, session_start req, start_plan plan, session_pr
 
 // Every check before anything is claimed: the path (realpath on the user's
 // path), the name, the limits and whether the token's user may use the
-// project, checked as that user. Blocking, so in a one-shot detached helper.
-caf::actor spawn_planner(self_ptr self) {
+// project, checked as that user. Blocking, so off the scheduler
+// (run_blocking): the handle replies the start_plan or the refusal.
+auto plan_start(self_ptr self, const session_start& req) {
   auto settings = self->state.opts.settings;
-  return self->spawn<caf::detached>(
-    [settings](caf::event_based_actor* h) -> caf::behavior {
-      return {
-        [h, settings](start_atom, session_start& req) -> caf::result<start_plan> {
-          h->quit();
-          auto plan = plan_start_as_user(settings, req);
-          if (!plan)
-            return std::move(plan.error());
-          return std::move(*plan);
-        },
-      };
-    });
+  return run_blocking(self, self->state.opts.store_timeout,
+                      [settings, req] { return plan_start_as_user(settings, req); });
 }
 
 void start(self_ptr self, session_start req, session_promise rp) {
-  auto helper = spawn_planner(self);
-  self->request(helper, self->state.opts.store_timeout, start_atom::value, req)
+  plan_start(self, req)
     .then(
       [self, req, rp](start_plan& plan) mutable {
         start_planned(self, std::move(req), std::move(plan), std::move(rp));
@@ -433,8 +424,7 @@ void restart(self_ptr self, session_record rec, std::string user, std::string cl
     req.pids_limit = rec.limits.pids_limit;
   }
   auto who = user + " (" + client + ")";
-  auto helper = spawn_planner(self);
-  self->request(helper, self->state.opts.store_timeout, start_atom::value, req)
+  plan_start(self, req)
     .then(
       [self, rec, req, who, rp](start_plan& plan) mutable {
         audit("session.restart", {{"session", rec.name}, {"project", rec.project_dir},

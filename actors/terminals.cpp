@@ -25,6 +25,7 @@
 #include "docker/exec_stream.hpp"
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
+#include "runtime/blocking.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/validate.hpp"
 
@@ -33,6 +34,11 @@ namespace hal9000 {
 namespace {
 
 using namespace std::chrono_literals;
+
+// What a relay may take beyond its exec open (the relay actor's own start and
+// first reply): the service waits open_timeout + this for its relay.
+constexpr std::chrono::milliseconds relay_margin{5000};
+
 using clock_type = std::chrono::steady_clock;
 
 // Private messages from a relay's I/O thread to the relay actor.
@@ -809,22 +815,34 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                     a.spare = std::move(s->stream);
                   }
                 }
-                // The next attach finds one ready (a thread: the engine
-                // blocks), made once this one's screen is on its way.
-                a.after_first_output = [pool, engine = self->state.opts.engine,
+                // The next attach finds one ready, made once this one's
+                // screen is on its way (called on the relay's I/O thread;
+                // the engine blocks, so a run_blocking helper makes it). The
+                // service's weak handle: no spare once the daemon shuts down.
+                a.after_first_output = [service = caf::weak_actor_ptr{self->ctrl()}, pool,
+                                        engine = self->state.opts.engine,
                                         container = rec.container_id,
                                         dir = self->state.opts.working_dir,
                                         timeout = self->state.opts.open_timeout,
                                         rows = r.rows, cols = r.cols] {
                   std::lock_guard<std::mutex> guard{pool->mtx};
                   pool->prune();
-                  if (pool->ready.count(container) == 0 && pool->making.insert(container).second)
-                    std::thread{make_spare, pool, engine, container, dir, timeout, rows, cols}
-                      .detach();
+                  auto alive = service.lock();
+                  if (!alive)
+                    return;
+                  if (pool->ready.count(container) == 0 && pool->making.insert(container).second) {
+                    auto job = [=]() -> caf::expected<bool> {
+                      make_spare(pool, engine, container, dir, timeout, rows, cols);
+                      return true;
+                    };
+                    caf::anon_send(spawn_blocking(*alive->home_system, std::move(job)),
+                                   start_atom::value);
+                  }
                 };
               }
               auto relay = self->spawn<caf::linked>(relay_fun, std::move(a));
-              self->request(relay, self->state.opts.open_timeout + 5s, term_open_atom::value)
+              self->request(relay, self->state.opts.open_timeout + relay_margin,
+                            term_open_atom::value)
                 .then([rp](terminal_open_reply& reply) mutable { rp.deliver(std::move(reply)); },
                       [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
             },
@@ -840,6 +858,10 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
     };
   };
   return sys.spawn(fn, std::move(opts), std::move(store));
+}
+
+std::chrono::milliseconds terminal_open_budget(const terminals_options& opts) {
+  return opts.store_timeout + opts.open_timeout + relay_margin + relay_margin;
 }
 
 } // namespace hal9000

@@ -30,6 +30,11 @@ struct terminals_options {
 terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                                 session_store_actor store);
 
+/// The longest an open may take to be answered: the store lookup, then the
+/// relay's exec open (open_timeout) plus the relay's own margin. Callers (the
+/// bridge) wait at least this long.
+std::chrono::milliseconds terminal_open_budget(const terminals_options& opts);
+
 /// The shell script an attach runs on a terminal inside the container
 /// (script(1)): notes "<pid> <tty>" in $HAL9000_PIDFILE, sets the size to
 /// $HAL9000_ROWS x $HAL9000_COLS, puts $COLORTERM and $LANG into the tmux

@@ -33,8 +33,10 @@
 
 #include "actors/session_rules.hpp"
 #include "messages/error.hpp"
+#include "runtime/blocking.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
+#include "runtime/names.hpp"
 #include "runtime/session_mounts.hpp"
 #include "runtime/users.hpp"
 
@@ -50,6 +52,7 @@ struct worker_data {
   worker_observer_actor pool;
   worker_observer_actor observer;
   late_bind::slot_paths slot;
+  std::shared_ptr<const worker_host_steps> host;  // slot and handshake steps
   worker_state state = worker_state::creating;
   std::string container_id;
   std::string container_name;
@@ -76,7 +79,7 @@ struct worker_data {
   std::string stop_reason;
   end_reason stop_end;           // a typed stop requested while busy with a step
   std::vector<caf::typed_response_promise<worker_status>> stop_waiters;
-  static constexpr const char* name = "hal9000.worker";
+  static constexpr const char* name = "hal9000.worker";  // the actor's name
 };
 
 // The worker's own interface: settle_atom ends the wait for an oom event
@@ -172,18 +175,12 @@ end_reason removed_outside(self_ptr self) {
 
 // The kernel's own count of OOM kills in the container's cgroup (v1
 // memory.oom_control or v2 memory.events, actors/session_rules.hpp): several
-// kills may come as one engine event. Read on its own thread (file I/O).
+// kills may come as one engine event. Read off the scheduler (file I/O).
 void read_kernel_count(self_ptr self) {
   auto cid = self->state.container_id;
-  auto reader = self->spawn<caf::detached>([cid](caf::event_based_actor* h) -> caf::behavior {
-    return {
-      [=](oomcount_atom) -> int64_t {
-        h->quit();
-        return read_oom_kills("/sys/fs/cgroup", cid);
-      },
-    };
-  });
-  self->request(reader, std::chrono::seconds(5), oomcount_atom::value)
+  run_blocking(self, std::chrono::seconds(5), [cid]() -> caf::expected<int64_t> {
+    return read_oom_kills("/sys/fs/cgroup", cid);
+  })
     .then(
       [self](int64_t n) {
         auto& st = self->state;
@@ -385,31 +382,31 @@ void create_now(self_ptr self) {
       });
 }
 
+// The slot first (mkdir: off the scheduler), then the container. Cold: the
+// project (id-mapped) and the user's home go into the slot too; the container
+// binds them at create.
 void create_container(self_ptr self) {
   auto& st = self->state;
-  if (st.opts.local_control)
-    if (auto err = late_bind::make_slot(st.slot, true))
-      return fail_creating(self, err, "slot: ");
-  if (!st.opts.cold || !st.opts.local_control)
+  if (!st.opts.local_control)
     return create_now(self);
-  // Cold: the project (id-mapped) and the user's home go into the slot first,
-  // off the scheduler; the container binds them at create.
-  st.mounted = true;
+  bool cold = st.opts.cold;
+  if (cold)
+    st.mounted = true;  // whatever got mounted is unmounted at teardown
+  auto host = st.host;
   auto slot = st.slot;
   auto plan = mount_plan(st.opts, st.opts.cold_claim);
-  auto helper = self->spawn<caf::detached>(
-    [=](caf::event_based_actor* h) -> caf::behavior {
-      return {
-        [=](start_atom) -> caf::result<std::vector<std::string>> {
-          h->quit();
-          auto r = mount_session(slot, plan);
-          if (!r)
-            return std::move(r.error());
-          return std::move(*r);
-        },
-      };
-    });
-  self->request(helper, st.opts.docker_timeout, start_atom::value)
+  // Errors name their step; as internal, never taken for a missing image.
+  auto job = [host, slot, plan, cold]() -> caf::expected<std::vector<std::string>> {
+    if (auto err = host->make_slot(slot))
+      return make_error(errc::internal, "slot: " + error_message(err));
+    if (!cold)
+      return std::vector<std::string>{};
+    auto r = host->mount(slot, plan);
+    if (!r)
+      return make_error(errc::internal, "mounting the project: " + error_message(r.error()));
+    return r;
+  };
+  run_blocking(self, st.opts.docker_timeout, std::move(job))
     .then(
       [self](std::vector<std::string>& warnings) {
         auto& st = self->state;
@@ -422,7 +419,7 @@ void create_container(self_ptr self) {
       },
       [self](caf::error& err) {
         if (self->state.state == worker_state::creating)
-          fail_creating(self, err, "mounting the project: ");
+          fail_creating(self, err);
       });
 }
 
@@ -512,38 +509,32 @@ limits_update(self_ptr self, const claim_request& req) {
 void mount_and_handshake(self_ptr self) {
   auto& st = self->state;
   auto slot = st.slot;
-  auto name = st.claim.session_name;
-  auto workdir = late_bind::project_workdir(st.claim.project_dir);
   auto base = st.claim.command.empty() ? st.opts.default_command : st.claim.command;
   auto full = late_bind::with_env(st.claim.env, base);
   if (!full)
     return claim_failed(self, full.error());
-  auto cmd = *full;
-  auto timeout = st.opts.ack_timeout;
+  handshake_spec hs{st.claim.session_name, late_bind::project_workdir(st.claim.project_dir),
+                    *full, st.opts.ack_timeout};
   bool mount = !st.opts.cold;
   auto plan = mount_plan(st.opts, st.claim);
   if (mount)
     st.mounted = true;  // whatever got mounted is unmounted at teardown
-  auto helper = self->spawn<caf::detached>(
-    [=](caf::event_based_actor* h) -> caf::behavior {
-      return {
-        [=](start_atom) -> caf::result<std::vector<std::string>> {
-          h->quit();
-          std::vector<std::string> warnings;
-          if (mount) {
-            auto r = mount_session(slot, plan);
-            if (!r)
-              return std::move(r.error());
-            warnings = std::move(*r);
-          }
-          auto pid = late_bind::handshake(slot, name, workdir, cmd, timeout);
-          if (!pid)
-            return std::move(pid.error());
-          return warnings;
-        },
-      };
-    });
-  self->request(helper, timeout + st.opts.docker_timeout, start_atom::value)
+  auto host = st.host;
+  auto job = [host, slot, plan, hs, mount]() -> caf::expected<std::vector<std::string>> {
+    std::vector<std::string> warnings;
+    if (mount) {
+      auto r = host->mount(slot, plan);
+      if (!r)
+        return std::move(r.error());
+      warnings = std::move(*r);
+    }
+    auto pid = host->handshake(slot, hs);
+    if (!pid)
+      return std::move(pid.error());
+    return warnings;
+  };
+  // The mounts take a few ms; the ack wait is bounded by ack_timeout.
+  run_blocking(self, worker_claim_deadline(st.opts), std::move(job))
     .then(
       [self](std::vector<std::string>& warnings) {
         auto& w = self->state.warnings;
@@ -728,8 +719,9 @@ void finish_teardown(self_ptr self) {
     return gone("");
   // rmdir(2) and umount2(2) wait for the kernel (~4 ms per rmdir on this
   // machine's ext4): off the scheduler.
-  auto cleaner = spawn_slot_cleanup(self->system(), st.opts.home, st.opts.id, st.mounted);
-  self->request(cleaner, st.opts.docker_timeout, cleanup_atom::value)
+  auto cleaner = spawn_slot_cleanup(self->system(), st.opts.home, st.opts.id, st.mounted,
+                                    st.host);
+  self->request(cleaner, st.opts.docker_timeout, start_atom::value)
     .then([gone](std::string& problems) { gone(problems); },
           [gone](caf::error& err) { gone("cleaning the slot: " + error_message(err)); });
 }
@@ -785,6 +777,7 @@ behavior worker_fun(self_ptr self, worker_options opts, docker::docker_actor doc
                     worker_observer_actor pool, worker_observer_actor observer) {
   auto& st = self->state;
   st.slot = late_bind::slot_for(opts.home, opts.id);
+  st.host = opts.host ? opts.host : real_host_steps();
   st.applied = opts.cold && opts.cold_claim.has_limits ? opts.cold_claim.limits
                                                        : opts.limits;
   st.opts = std::move(opts);
@@ -833,16 +826,24 @@ std::string to_string(worker_state x) {
   return "unknown";
 }
 
+std::chrono::milliseconds worker_claim_deadline(const worker_options& opts) {
+  return opts.docker_timeout + opts.ack_timeout;
+}
+
+std::chrono::milliseconds worker_stop_deadline(const worker_options& opts) {
+  return opts.docker_timeout * 2;
+}
+
 std::string worker_container_name(const worker_options& opts) {
-  return std::string{opts.cold ? "hal9000-cold-" : "hal9000-warm-"} + opts.id;
+  return std::string{opts.cold ? names::cold_prefix : names::warm_prefix} + opts.id;
 }
 
 std::map<std::string, std::string> worker_labels(const worker_options& opts) {
   auto labels = opts.extra_labels;
-  labels["hal9000.managed"] = "true";
-  labels["hal9000.role"] = "worker";
-  labels["hal9000.daemon"] = opts.daemon_id;
-  labels["hal9000.worker"] = opts.id;
+  labels[names::label_managed] = "true";
+  labels[names::label_role] = "worker";
+  labels[names::label_daemon] = opts.daemon_id;
+  labels[names::label_worker] = opts.id;
   return labels;
 }
 
@@ -920,23 +921,42 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
   return spec;
 }
 
-caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,
-                              std::string worker_id, bool unmount) {
-  return sys.spawn<caf::detached>([=](caf::event_based_actor* self) -> caf::behavior {
-    return {
-      [=](cleanup_atom) -> std::string {
-        self->quit();
-        auto slot = late_bind::slot_for(home, worker_id);
-        // Unmount first: remove_slot never recurses and fails on a mount
-        // point, so a host project is never deleted.
-        if (unmount)
-          if (auto err = late_bind::unmount_slot(slot))
-            return error_message(err);
-        if (auto err = late_bind::remove_slot(slot))
-          return error_message(err);
-        return "";
-      },
+std::shared_ptr<const worker_host_steps> real_host_steps() {
+  static auto steps = [] {
+    auto s = std::make_shared<worker_host_steps>();
+    s->make_slot = [](const late_bind::slot_paths& slot) {
+      return late_bind::make_slot(slot, true);
     };
+    s->mount = [](const late_bind::slot_paths& slot, const session_mount_plan& plan) {
+      return mount_session(slot, plan);
+    };
+    s->handshake = [](const late_bind::slot_paths& slot, const handshake_spec& hs) {
+      return late_bind::handshake(slot, hs.session_name, hs.workdir, hs.command, hs.deadline);
+    };
+    s->cleanup = [](const std::string& home, const std::string& worker_id,
+                    bool unmount) -> std::string {
+      auto slot = late_bind::slot_for(home, worker_id);
+      // Unmount first: remove_slot never recurses and fails on a mount
+      // point, so a host project is never deleted.
+      if (unmount)
+        if (auto err = late_bind::unmount_slot(slot))
+          return error_message(err);
+      if (auto err = late_bind::remove_slot(slot))
+        return error_message(err);
+      return "";
+    };
+    return std::shared_ptr<const worker_host_steps>{std::move(s)};
+  }();
+  return steps;
+}
+
+caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,
+                              std::string worker_id, bool unmount,
+                              std::shared_ptr<const worker_host_steps> host) {
+  if (!host)
+    host = real_host_steps();
+  return spawn_blocking(sys, [=]() -> caf::expected<std::string> {
+    return host->cleanup(home, worker_id, unmount);
   });
 }
 

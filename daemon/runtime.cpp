@@ -30,6 +30,7 @@
 #include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/mcp_config.hpp"
+#include "runtime/names.hpp"
 #include "runtime/volumes.hpp"
 #include "runtime/worker_image.hpp"
 
@@ -380,8 +381,8 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     // A killed ChromaDB is noticed by its die event, not the next tick.
     if (rt.parent)
       chroma::spawn_die_watch(sys, rt.docker,
-                              {{"hal9000.role", "chromadb"},
-                               {"hal9000.daemon", cfg.daemon_id}},
+                              {{names::label_role, "chromadb"},
+                               {names::label_daemon, cfg.daemon_id}},
                               rt.chroma);
   }
   if (opts.with_bridge) {
@@ -400,6 +401,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
     terminals_options to;
     to.engine = docker::endpoint{cfg.docker_host, cfg.docker_tls_verify, cfg.docker_cert_path};
     to.working_dir = late_bind::container_workspace;
+    bo.terminal_budget = terminal_open_budget(to);
     rt.terminals = spawn_terminals(sys, std::move(to), rt.store);
     rt.bridge = spawn_cli_bridge(sys, std::move(bo),
                                  bridge_peers{rt.docker, rt.pool, rt.store, rt.chroma,

@@ -14,6 +14,8 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "runtime/names.hpp"
+#include "support/fake_engine_actor.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace hal9000;
@@ -38,6 +40,9 @@ struct stand_in_data {
   worker_state state = worker_state::creating;
   std::string session;
   bool crash_on_claim = false;  // fault injection: dies instead of serving
+  bool slow_claim = false;      // answers at its own claim deadline, not before
+  caf::typed_response_promise<claim_reply> late;
+  claim_reply late_reply;
   static constexpr const char* name = "stand_in_worker";
 };
 
@@ -45,7 +50,9 @@ using stand_in_ptr = worker_actor::stateful_pointer<stand_in_data>;
 
 void report(stand_in_ptr self, worker_state to, std::string reason = {}) {
   auto& st = self->state;
-  worker_transition t{st.opts.id, "c-" + st.opts.id, to_string(st.state), to_string(to),
+  // Like a real worker: no container while creating (create not answered yet).
+  auto cid = to == worker_state::creating ? std::string{} : "c-" + st.opts.id;
+  worker_transition t{st.opts.id, cid, to_string(st.state), to_string(to),
                       reason, 0, st.session, "", st.opts.cold ? "cold" : "warm"};
   st.state = to;
   self->send(st.pool, t);
@@ -83,12 +90,20 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
       }
       self->state.session = req.session_name;
       report(self, worker_state::claimed);
-      report(self, worker_state::busy);
       claim_reply r;
       r.session_name = req.session_name;
       r.worker_id = self->state.opts.id;
       r.container_id = "c-" + self->state.opts.id;
       r.served = self->state.opts.cold ? "cold" : "warm";
+      if (self->state.slow_claim) {  // the reply comes at worker_claim_deadline
+        self->state.late = self->make_response_promise<claim_reply>();
+        self->state.late_reply = r;
+        docker::event done;
+        done.action = "reply-late";
+        self->delayed_send(self, worker_claim_deadline(self->state.opts), done);
+        return self->state.late;
+      }
+      report(self, worker_state::busy);
       return r;
     },
     [self](stop_atom, std::string& reason) -> worker_status {
@@ -112,6 +127,12 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
         self->quit(make_error(errc::internal, "injected crash"));
       else if (e.action == "arm")
         self->state.crash_on_claim = true;
+      else if (e.action == "slow")
+        self->state.slow_claim = true;
+      else if (e.action == "reply-late") {
+        report(self, worker_state::busy);
+        self->state.late.deliver(self->state.late_reply);
+      }
       else if (e.action == "die") {
         report(self, worker_state::failed, "exited with code 137");
         report(self, worker_state::gone);
@@ -175,7 +196,7 @@ struct pool_fixture : ::testing::Test {
     return o;
   }
 
-  void start(pool_options o, bool late_bind = true) {
+  void start(pool_options o, bool late_bind = true, docker::docker_actor docker = {}) {
     rec->max = o.max_warm;
     auto observer = sys.spawn(recording, rec);
     auto reg = spawned;
@@ -187,7 +208,7 @@ struct pool_fixture : ::testing::Test {
       (*reg)[w.id] = h;
       return h;
     };
-    pool = spawn_pool_with(sys, std::move(o), {}, observer, factory, late_bind,
+    pool = spawn_pool_with(sys, std::move(o), std::move(docker), observer, factory, late_bind,
                            late_bind ? "" : "late binding switched off");
     sched.run();
   }
@@ -286,6 +307,92 @@ TEST_F(pool_fixture, a_worker_actor_that_dies_abnormally_is_failed_and_replaced)
   for (auto& t : rec->all)
     observed = observed || (t.worker_id == victim && t.to == "failed");
   EXPECT_TRUE(observed) << "the observer (session store) learns of the failure";
+}
+
+// Host steps that only record the pool's slot cleanups (worker id, unmount).
+std::shared_ptr<const worker_host_steps>
+recording_cleanups(std::shared_ptr<std::vector<std::pair<std::string, bool>>> cleaned) {
+  auto s = std::make_shared<worker_host_steps>(*real_host_steps());
+  s->cleanup = [cleaned](const std::string&, const std::string& id, bool unmount) {
+    cleaned->emplace_back(id, unmount);
+    return std::string{};
+  };
+  return s;
+}
+
+// Issue 11 (supervision): a dead worker actor's container is reconciled with
+// Docker: removed, its slot unmounted and removed, a replacement created.
+TEST_F(pool_fixture, a_dead_worker_actors_container_is_removed_from_docker_with_its_slot) {
+  auto engine = std::make_shared<test::fake_engine>();
+  auto cleaned = std::make_shared<std::vector<std::pair<std::string, bool>>>();
+  auto o = options(2, 4);
+  o.host = recording_cleanups(cleaned);
+  start(o, true, test::spawn_fake_engine(sys, engine));
+  to_all("creating", "start");
+  ASSERT_EQ(status().warm, 2u);
+  auto victim = status().workers.front().id;
+  docker::event crash;
+  crash.action = "crash";
+  caf::anon_send(spawned->at(victim), crash);
+  sched.run();
+  EXPECT_EQ(engine->removed, (std::vector<std::string>{"c-" + victim}));
+  EXPECT_EQ(*cleaned, (std::vector<std::pair<std::string, bool>>{{victim, true}}))
+    << "its slot is unmounted and removed";
+  auto s = status();
+  EXPECT_EQ(s.warm, 1u);
+  EXPECT_EQ(s.creating, 1u) << "replaced at once";
+}
+
+// A worker actor that dies before it reported its container (creating) may
+// still have one in Docker: the pool asks Docker at once and removes it.
+TEST_F(pool_fixture, a_worker_actor_dead_while_creating_has_its_container_found_and_removed) {
+  auto engine = std::make_shared<test::fake_engine>();
+  auto cleaned = std::make_shared<std::vector<std::pair<std::string, bool>>>();
+  auto o = options(1, 2);
+  o.host = recording_cleanups(cleaned);
+  start(o, true, test::spawn_fake_engine(sys, engine));
+  ASSERT_EQ(status().creating, 1u);
+  auto victim = status().workers.front().id;
+  docker::container_summary c;
+  c.id = "c-orphan";
+  c.name = std::string{names::warm_prefix} + victim;
+  c.labels = {{names::label_worker, victim}};
+  engine->containers.push_back(c);
+  auto lists = engine->lists;
+  docker::event crash;
+  crash.action = "crash";
+  caf::anon_send(spawned->at(victim), crash);
+  sched.run();
+  EXPECT_GT(engine->lists, lists) << "Docker was asked without waiting for the periodic check";
+  EXPECT_EQ(engine->removed, (std::vector<std::string>{"c-orphan"}));
+  EXPECT_TRUE(engine->containers.empty());
+  auto s = status();
+  EXPECT_EQ(s.failed, 1u);
+  EXPECT_EQ(s.creating, 1u) << "replaced at once";
+}
+
+// Issue 11 (one timeout budget): the pool waits longer than its worker's own
+// claim deadline, so a worker that answers at that deadline is not abandoned
+// (the pool used to give up at exactly the same moment, and fired first).
+TEST_F(pool_fixture, a_claim_answered_at_the_workers_own_deadline_is_not_abandoned) {
+  auto o = options(1, 2);
+  o.docker_timeout = 30s;
+  o.ack_timeout = 5s;
+  start(o);
+  to_all("creating", "start");
+  to_all("warm", "slow");
+  auto h = self->request(pool, caf::infinite, claim_atom::value, req("patient"));
+  sched.run();
+  worker_options w;
+  w.docker_timeout = o.docker_timeout;
+  w.ack_timeout = o.ack_timeout;
+  sched.advance_time(worker_claim_deadline(w));
+  sched.run();
+  caf::expected<claim_reply> r{caf::sec::unexpected_response};
+  h.receive([&](claim_reply& x) { r = std::move(x); }, [&](caf::error& e) { r = e; });
+  ASSERT_TRUE(r) << error_message(r.error());
+  EXPECT_EQ(r->session_name, "patient");
+  EXPECT_LT(worker_claim_deadline(w), pool_claim_budget(o));
 }
 
 TEST_F(pool_fixture, a_claim_taken_by_a_worker_that_dies_goes_to_another) {
