@@ -729,10 +729,12 @@ behavior busy(self_ptr self) {
         on_oom(self);
       } else if (e.action == "die" && !st.deciding) {
         st.exit_code = e.exit_code;
-        // SIGKILL from nobody outside and no OOM kill counted yet: the
-        // engine may send "oom" just after "die", or a read of the kernel's
-        // counter is in flight. Wait a moment for it before deciding.
-        if (e.exit_code == 137 && st.kill_signal == 0 && (!oom_near(self) || st.counting)) {
+        // A SIGKILL: from outside (a kill event came first), a `docker rm -f`
+        // may follow with its destroy; from nobody outside with no OOM kill
+        // counted yet, the engine may send "oom" just after "die", or a read
+        // of the kernel's counter is in flight. Wait a moment before deciding.
+        if (e.exit_code == 137
+            && (st.kill_signal != 0 || !oom_near(self) || st.counting)) {
           st.deciding = true;
           self->delayed_send(self, oom_event_grace, settle_atom::value);
           return;
