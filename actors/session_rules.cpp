@@ -188,9 +188,12 @@ caf::expected<start_plan> plan_start_as_user(const session_settings& s,
 // -- what happened to a session ------------------------------------------------
 
 end_reason end_from_exit(int64_t exit_code, bool oom_at_end,
-                         const std::string& memory_limit) {
+                         const std::string& memory_limit, int kill_signal) {
   end_reason r;
-  if (exit_code == 137 && oom_at_end) {
+  if (kill_signal > 0 && exit_code > 128) {
+    r.kind = end_kind::signaled;
+    r.code = exit_code < 128 + 65 ? static_cast<int32_t>(exit_code - 128) : kill_signal;
+  } else if (exit_code == 137 && oom_at_end) {
     r.kind = end_kind::oom_killed;
     r.memory_limit = memory_limit;
   } else if (exit_code > 128 && exit_code < 128 + 65) {
@@ -261,6 +264,23 @@ int64_t parse_oom_kill(const std::string& text) {
       return -1;
     }
   return -1;
+}
+
+oom_count next_oom_count(uint32_t counted, int64_t kernel, bool readable,
+                         uint32_t engine_events) {
+  oom_count r;
+  r.count = counted;
+  r.readable = readable || kernel >= 0;
+  if (kernel >= 0) {
+    if (kernel > static_cast<int64_t>(counted))
+      r.count = static_cast<uint32_t>(kernel);
+  } else if (!readable) {
+    r.count = counted + engine_events;  // no counter on this host: the engine's word
+  } else if (engine_events > 0) {
+    r.count = counted + 1;  // the cgroup went with the container
+  }
+  r.rose = r.count > counted;
+  return r;
 }
 
 int64_t read_oom_kills(const std::string& cgroup_root, const std::string& container_id) {

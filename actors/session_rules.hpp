@@ -121,15 +121,21 @@ constexpr std::chrono::milliseconds oom_event_grace{500};
 /// The end of a session whose container stopped with exit_code (the die
 /// event's exitCode, or State.ExitCode): the container's exit code is its
 /// main process's (an init forwards it: 128+S for a signal S).
+///   kill_signal S > 0 and exit_code > 128    -> signaled (exit_code - 128)
 ///   exit_code 137 (SIGKILL) and oom_at_end   -> oom_killed (memory_limit)
 ///   128 < exit_code < 128+65                 -> signaled (exit_code - 128)
 ///   exit_code >= 0                           -> exited (exit_code)
 ///   exit_code < 0                            -> exited, code unknown
-/// oom_at_end: the kernel OOM-killed a process of the container's cgroup
+/// oom_at_end: the kernel's OOM-kill count of the container's cgroup rose
 /// within oom_window of the exit. An OOM kill of a child long before a clean
 /// exit therefore never makes the end "OOM-killed".
+/// kill_signal: the signal of the engine's last "kill" event before the die
+/// (`docker kill`, `docker stop`), 0 when there was none. Someone killed the
+/// container from outside: that is its end, even when a child was
+/// OOM-killed just before (Docker's State.OOMKilled says only that some
+/// process of the cgroup was).
 end_reason end_from_exit(int64_t exit_code, bool oom_at_end,
-                         const std::string& memory_limit);
+                         const std::string& memory_limit, int kill_signal = 0);
 
 /// The end of a session whose container was found stopped when the daemon
 /// came back (no events to time): Docker's State.OOMKilled sticks for the
@@ -154,6 +160,25 @@ std::vector<std::string> oom_counter_files(const std::string& cgroup_root,
 /// The "oom_kill N" line of memory.events (v2) or memory.oom_control (v1,
 /// kernel >= 4.13); -1 when there is none.
 int64_t parse_oom_kill(const std::string& text);
+
+/// The session's OOM-kill count after one read of the kernel's counter.
+/// kernel: what the read gave (-1: no counter readable); counted: the count so
+/// far; readable: whether an earlier read of this container's counter worked;
+/// engine_events: the engine's "oom" events since the previous read. The
+/// kernel's counter is the truth when readable (the engine sends an "oom" per
+/// OOM notification of the cgroup, hundreds for one kill on cgroup v1, so its
+/// events only say "read the counter"). When no counter was ever readable
+/// (another cgroup driver, a daemon in a container) each engine event counts
+/// as one kill. When a counter that was readable is gone (the cgroup is
+/// removed as the container dies, before a late read), the engine's events
+/// since stand for one kill.
+struct oom_count {
+  uint32_t count = 0;     // the session's OOM kills now
+  bool readable = false;  // the kernel's counter has been read
+  bool rose = false;      // count > counted: news (one event for the batch)
+};
+oom_count next_oom_count(uint32_t counted, int64_t kernel, bool readable,
+                         uint32_t engine_events);
 
 /// Reads the first of oom_counter_files that exists; -1 when none does or
 /// has the counter. A few small reads of /sys: run it off the scheduler.

@@ -26,6 +26,7 @@
 
 #include "actors/worker.hpp"
 
+#include <cstdlib>
 #include <chrono>
 #include <optional>
 
@@ -67,7 +68,12 @@ struct worker_data {
   bool mounted = false;          // the project is bound onto the slot
   std::vector<std::string> warnings;  // from mounting (a fallback taken)
   uint32_t oom_kills = 0;        // OOM kills in the container's cgroup so far
-  std::optional<steady_clock::time_point> last_oom;  // when the last was seen
+  std::optional<steady_clock::time_point> last_oom;  // when the count last rose
+  bool counter_readable = false; // the kernel's OOM-kill counter was read once
+  bool counting = false;         // a read of that counter is in flight
+  bool count_again = false;      // engine "oom" events came during that read
+  uint32_t unread_ooms = 0;      // engine "oom" events no read has covered yet
+  int kill_signal = 0;           // the engine's last "kill" event's signal
   end_reason end;                // why the container ended (none while it runs)
   std::string network_lost;      // why its namespace is gone ("" while fine)
   bool deciding = false;         // died by SIGKILL: waiting for a late oom event
@@ -155,7 +161,8 @@ bool oom_near(self_ptr self) {
 
 // Why the container ended, from its die event (rules: session_rules.hpp).
 end_reason end_of(self_ptr self, int64_t exit_code) {
-  auto r = end_from_exit(exit_code, oom_near(self), memory_limit_text(self));
+  auto r = end_from_exit(exit_code, oom_near(self), memory_limit_text(self),
+                         self->state.kill_signal);
   r.detail = self->state.found;
   return r;
 }
@@ -174,27 +181,53 @@ end_reason removed_outside(self_ptr self) {
 }
 
 // The kernel's own count of OOM kills in the container's cgroup (v1
-// memory.oom_control or v2 memory.events, actors/session_rules.hpp): several
-// kills may come as one engine event. Read off the scheduler (file I/O).
+// memory.oom_control or v2 memory.events, actors/session_rules.hpp) is the
+// session's count: the engine sends one "oom" event per OOM notification of
+// the cgroup (hundreds for one kill on cgroup v1), so its events only start a
+// read, and events that come while a read is in flight make one more read.
+// Only when no counter is readable here (another cgroup driver, a daemon in a
+// container) does each engine event count as a kill (next_oom_count). The
+// file is read on its own thread (file I/O off the scheduler).
 void read_kernel_count(self_ptr self) {
-  auto cid = self->state.container_id;
-  run_blocking(self, std::chrono::seconds(5), [cid]() -> caf::expected<int64_t> {
-    return read_oom_kills("/sys/fs/cgroup", cid);
-  })
-    .then(
-      [self](int64_t n) {
-        auto& st = self->state;
-        if (n <= static_cast<int64_t>(st.oom_kills))
-          return;
-        st.oom_kills = static_cast<uint32_t>(n);
-        if (st.state == worker_state::claimed || st.state == worker_state::busy)
-          transition(self, st.state, "OOM kills inside the session: "
-                                       + std::to_string(n));
-      },
-      [](caf::error&) {
-        // No cgroup file here (another driver, a daemon in a container): the
-        // engine's events alone count.
-      });
+  auto& st = self->state;
+  if (st.counting) {
+    st.count_again = true;
+    return;
+  }
+  st.counting = true;
+  auto covered = st.unread_ooms;
+  st.unread_ooms = 0;
+  auto cid = st.container_id;
+  auto done = [self, covered](int64_t n) {
+    auto& st = self->state;
+    st.counting = false;
+    auto c = next_oom_count(st.oom_kills, n, st.counter_readable, covered);
+    st.counter_readable = c.readable;
+    if (c.rose) {
+      st.oom_kills = c.count;
+      st.last_oom = steady_clock::now();
+      // One piece of news per batch of new kills (the recorder makes it one
+      // session.oom event with the new count).
+      if (st.state == worker_state::claimed || st.state == worker_state::busy) {
+        auto limit = memory_limit_text(self);
+        transition(self, st.state,
+                   "a process inside session " + st.claim.session_name + " was OOM-killed"
+                     + (limit.empty() ? std::string{} : " (memory limit " + limit + ")"));
+      }
+    }
+    if (st.count_again || st.unread_ooms > 0) {
+      st.count_again = false;
+      if (st.unread_ooms > 0)
+        return read_kernel_count(self);
+    }
+    // A SIGKILL's die waited for this read: the count says whether the
+    // kernel killed at the time of death.
+    if (st.deciding)
+      decide(self);
+  };
+  run_blocking(self, std::chrono::seconds(5),
+               [cid]() -> caf::expected<int64_t> { return read_oom_kills("/sys/fs/cgroup", cid); })
+    .then(done, [done](caf::error&) { done(-1); });
 }
 
 // The kernel OOM-killed a process in the container. While it serves a
@@ -286,18 +319,19 @@ auto mark_netlost(self_ptr self) {
 
 void on_oom(self_ptr self) {
   auto& st = self->state;
-  ++st.oom_kills;
-  st.last_oom = steady_clock::now();
-  if (st.state == worker_state::claimed || st.state == worker_state::busy) {
-    auto limit = memory_limit_text(self);
-    transition(self, st.state,
-               "a process inside session " + st.claim.session_name + " was OOM-killed"
-                 + (limit.empty() ? std::string{} : " (memory limit " + limit + ")"));
-  }
-  if (!st.container_id.empty())
-    read_kernel_count(self);
-  if (st.deciding)
-    decide(self);
+  ++st.unread_ooms;
+  read_kernel_count(self);
+}
+
+// The engine's "kill" event: someone (docker kill / stop) signalled the
+// container; a die that follows is that signal's, not an OOM kill's.
+void on_kill(self_ptr self, const docker::event& e) {
+  auto i = e.labels.find("signal");
+  if (i == e.labels.end())
+    return;
+  auto n = std::atoi(i->second.c_str());
+  if (n > 0)
+    self->state.kill_signal = n;
 }
 
 // -- creating ----------------------------------------------------------------------
@@ -432,7 +466,9 @@ behavior creating(self_ptr self) {
     [self](docker::event& e) {
       auto& st = self->state;
       note_found(self, e);
-      if (e.action == "oom") {
+      if (e.action == "kill") {
+        on_kill(self, e);
+      } else if (e.action == "oom") {
         on_oom(self);
       } else if (e.action == "die") {
         st.end = end_of(self, e.exit_code);
@@ -599,7 +635,9 @@ auto claim_handler(self_ptr self) {
 auto warm_event(self_ptr self) {
   return [self](docker::event& e) {
     note_found(self, e);
-    if (e.action == "oom")
+    if (e.action == "kill")
+      on_kill(self, e);
+    else if (e.action == "oom")
       on_oom(self);
     else if (e.action == "die")
       begin_teardown(self, worker_state::failed, end_of(self, e.exit_code));
@@ -631,7 +669,9 @@ behavior claimed(self_ptr self) {
     [self](docker::event& e) {
       auto& st = self->state;
       note_found(self, e);
-      if (e.action == "oom") {
+      if (e.action == "kill") {
+        on_kill(self, e);
+      } else if (e.action == "oom") {
         on_oom(self);
       } else if (e.action == "die") {
         st.end = end_of(self, e.exit_code);
@@ -673,13 +713,18 @@ behavior busy(self_ptr self) {
     [self](docker::event& e) {
       auto& st = self->state;
       note_found(self, e);
-      if (e.action == "oom") {
+      if (e.action == "kill") {
+        on_kill(self, e);
+      } else if (e.action == "oom") {
         on_oom(self);
       } else if (e.action == "die" && !st.deciding) {
         st.exit_code = e.exit_code;
-        // SIGKILL with no OOM kill seen yet: the engine may send "oom" just
-        // after "die". Wait a moment for it before deciding.
-        if (e.exit_code == 137 && !oom_near(self)) {
+        // A SIGKILL: from outside (a kill event came first), a `docker rm -f`
+        // may follow with its destroy; from nobody outside with no OOM kill
+        // counted yet, the engine may send "oom" just after "die", or a read
+        // of the kernel's counter is in flight. Wait a moment before deciding.
+        if (e.exit_code == 137
+            && (st.kill_signal != 0 || !oom_near(self) || st.counting)) {
           st.deciding = true;
           self->delayed_send(self, oom_event_grace, settle_atom::value);
           return;
@@ -693,7 +738,8 @@ behavior busy(self_ptr self) {
     },
     mark_netlost(self),
     [self](settle_atom) {
-      if (self->state.deciding)
+      // A read of the kernel's counter in flight decides when it answers.
+      if (self->state.deciding && !self->state.counting)
         decide(self);
     },
   };

@@ -45,7 +45,6 @@ using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
 using pid_atom = caf::atom_constant<caf::atom("pid")>;
 using settle_atom = caf::atom_constant<caf::atom("settle")>;
-using oomcount_atom = caf::atom_constant<caf::atom("oomcount")>;
 using decide_atom = caf::atom_constant<caf::atom("decide")>;
 
 } // namespace hal9000

@@ -275,6 +275,76 @@ TEST_F(truth_fixture, a_main_process_oom_kill_ends_the_session_as_oom_killed) {
   EXPECT_EQ(ended.back().value("reason", ""), "OOM-killed (memory limit 64m)");
 }
 
+// The kernel's OOM-kill counter of a container's cgroup, read here as the
+// test's own witness (v1 memory.oom_control or v2 memory.events, cgroupfs or
+// systemd driver); -1 when this host has none of them.
+long long kernel_oom_kills(const std::string& cid) {
+  auto out = trim(sh("for f in /sys/fs/cgroup/memory/docker/" + cid + "/memory.oom_control"
+                     " /sys/fs/cgroup/memory/system.slice/docker-" + cid + ".scope/memory.oom_control"
+                     " /sys/fs/cgroup/system.slice/docker-" + cid + ".scope/memory.events"
+                     " /sys/fs/cgroup/docker/" + cid + "/memory.events; do"
+                     " [ -r $f ] && { awk '$1==\"oom_kill\"{print $2}' $f; break; }; done"));
+  if (out.empty())
+    return -1;
+  return std::stoll(out);
+}
+
+// Issue 14, D4: one child hog under a small limit makes the engine send many
+// "oom" events (one per OOM notification of the cgroup on v1); the session
+// counts what the kernel counted, with one session.oom event per new batch.
+TEST_F(truth_fixture, a_child_oom_is_counted_as_the_kernels_counter_says) {
+  start_daemon();
+  auto s = start(project("count"), "--name oomcount --memory 64m");
+  auto cid = s.value("container_id", "");
+  ASSERT_FALSE(cid.empty()) << s.dump();
+  if (kernel_oom_kills(cid) < 0)
+    GTEST_SKIP() << "no readable cgroup OOM-kill counter for the container on this host";
+  int rc = -1;
+  sh("docker exec " + cid + " sh -c 'head -c 600m /dev/zero | tail' >/dev/null 2>&1", &rc);
+  ASSERT_NE(rc, 0) << "the hog was not killed";
+  auto kernel = kernel_oom_kills(cid);
+  ASSERT_GE(kernel, 1) << "the kernel counted no OOM kill";
+  ASSERT_TRUE(wait_for([&] { return record("oomcount").value("oom_kills", 0) >= kernel; }, 10s))
+    << record("oomcount").dump();
+  // The engine's events that are still on their way must not add to it: wait
+  // until no session.oom event is newer than the count (the count has
+  // settled) and compare.
+  ASSERT_TRUE(wait_for([&] {
+    auto ev = events("session.oom", "oomcount");
+    return !ev.empty() && ev.back().value("details", json::object()).value("oom_kills", "")
+                            == std::to_string(record("oomcount").value("oom_kills", 0));
+  }, 10s));
+  EXPECT_EQ(record("oomcount").value("oom_kills", 0), kernel_oom_kills(cid))
+    << record("oomcount").dump();
+  EXPECT_EQ(session_file("oomcount").value("oom_kills", 0), kernel_oom_kills(cid));
+  auto ev = events("session.oom", "oomcount");
+  EXPECT_LE(static_cast<long long>(ev.size()), kernel) << "one event per batch of new kills";
+  EXPECT_EQ(record("oomcount").value("state", ""), "running");
+}
+
+// Issue 14, D5: a child OOM-killed, then at once `docker kill`: the engine
+// says kill signal=9, die 137, and the container's OOMKilled is true; the
+// main process was not the kernel's: "killed by signal 9".
+TEST_F(truth_fixture, a_child_oom_then_docker_kill_is_killed_by_signal_9) {
+  start_daemon();
+  auto s = start(project("oomkill"), "--name oomkill --memory 64m");
+  auto cid = s.value("container_id", "");
+  ASSERT_FALSE(cid.empty()) << s.dump();
+  int rc = -1;
+  sh("docker exec " + cid + " sh -c 'head -c 600m /dev/zero | tail' >/dev/null 2>&1", &rc);
+  ASSERT_NE(rc, 0) << "the hog was not killed";
+  sh("docker kill -s KILL " + cid + " >/dev/null");
+  ASSERT_TRUE(wait_state("oomkill", "ended", 10s)) << record("oomkill").dump();
+  auto rec = record("oomkill");
+  EXPECT_EQ(rec.value("end_reason", ""), "killed by signal 9") << rec.dump();
+  EXPECT_EQ(rec["end"].value("kind", ""), "signaled") << rec.dump();
+  EXPECT_EQ(session_file("oomkill").value("end_reason", ""), "killed by signal 9");
+  auto ended = events("session.ended", "oomkill");
+  ASSERT_FALSE(ended.empty());
+  EXPECT_EQ(ended.back().value("reason", ""), "killed by signal 9") << ended.back().dump();
+  EXPECT_FALSE(ended.back().value("oom", true)) << ended.back().dump();
+}
+
 TEST_F(truth_fixture, a_sigkill_without_oom_is_killed_by_signal_and_a_removal_is_outside) {
   start_daemon();
   auto a = start(project("killed"), "--name killed");

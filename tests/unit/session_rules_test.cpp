@@ -230,6 +230,48 @@ TEST(SessionRules, OnlyASigkillAtAnOomKillIsOomKilled) {
   EXPECT_EQ(to_string(end_from_exit(255, false, "")), "exited with code 255");
 }
 
+// Issue 14, D5: a child OOM-killed, then `docker kill` within the OOM window:
+// the engine's kill event (signal 9) before the die names the end, whatever
+// Docker's sticky OOMKilled says.
+TEST(SessionRules, AKillEventBeforeTheDieIsKilledBySignalEvenAtAnOomKill) {
+  auto r = end_from_exit(137, true, "256m", 9);
+  EXPECT_EQ(r.kind, end_kind::signaled);
+  EXPECT_EQ(r.code, 9);
+  EXPECT_EQ(to_string(r), "killed by signal 9");
+  EXPECT_EQ(to_string(end_from_exit(143, true, "256m", 15)), "killed by signal 15");
+  // A TERM the command handled: it exited on its own.
+  EXPECT_EQ(to_string(end_from_exit(0, true, "256m", 15)), "exited with code 0");
+  // No kill event: the OOM kill at death is the main process's.
+  EXPECT_EQ(end_from_exit(137, true, "256m", 0).kind, end_kind::oom_killed);
+}
+
+// Issue 14, D4: the kernel's counter is the count; the engine's many "oom"
+// events for one kill only make a read.
+TEST(SessionRules, TheKernelsCounterIsTheOomCountNotTheEnginesEvents) {
+  // cgroup v1: 515 engine events, the kernel says 2.
+  auto c = next_oom_count(0, 2, false, 515);
+  EXPECT_EQ(c.count, 2u);
+  EXPECT_TRUE(c.readable);
+  EXPECT_TRUE(c.rose);
+  // More events, no new kill: no news, the count stays.
+  auto same = next_oom_count(2, 2, true, 40);
+  EXPECT_EQ(same.count, 2u);
+  EXPECT_FALSE(same.rose);
+  // A lower figure never lowers the count (a stale read).
+  EXPECT_EQ(next_oom_count(3, 2, true, 1).count, 3u);
+  // No counter on this host at all: each engine event is a kill.
+  auto none = next_oom_count(1, -1, false, 3);
+  EXPECT_EQ(none.count, 4u);
+  EXPECT_FALSE(none.readable);
+  EXPECT_TRUE(none.rose);
+  // The counter was readable and is gone (the cgroup went with the
+  // container): the engine's events since stand for one kill.
+  auto gone = next_oom_count(2, -1, true, 7);
+  EXPECT_EQ(gone.count, 3u);
+  EXPECT_TRUE(gone.readable);
+  EXPECT_FALSE(next_oom_count(2, -1, true, 0).rose);
+}
+
 TEST(SessionRules, AStoppedContainerFoundAtStartUsesTheStickyFlagOnlyWithSigkill) {
   docker::container_info info;
   info.state = "exited";
