@@ -145,6 +145,12 @@ caf::result<session_reply> session_start(pointer self, const session_start_req& 
   auto project = validate_project_path(req.path, cfg.allowed_roots, cfg.home);
   if (!project)
     return project.error();
+  // In its container the daemon sees the state directory at its host path
+  // too (HAL9000_HOST_HOME, under an allowed root): refused the same way.
+  if (!cfg.host_home.empty())
+    if (auto again = validate_project_path(req.path, cfg.allowed_roots, cfg.host_home);
+        !again)
+      return again.error();
   auto name = req.name.empty() ? default_session_name(*project) : req.name;
   if (auto err = valid_name(name))
     return err;

@@ -64,6 +64,7 @@ parent_options parent_options_from(const config& cfg) {
   o.chromadb_port = cfg.chromadb_port;
   o.chromadb_data_dir = cfg.chromadb_data_dir;
   o.daemon_id = cfg.daemon_id;
+  o.daemon_in_parent = runs_in_container(cfg);
   o.env = to_env(cfg);
   return o;
 }
@@ -71,7 +72,12 @@ parent_options parent_options_from(const config& cfg) {
 // -- names and labels -------------------------------------------------------------
 
 std::string parent_name(const parent_options& o) {
-  return o.name_prefix + "-parent";
+  return o.daemon_in_parent ? o.name_prefix + "-netns"
+                            : daemon_container_name(o.name_prefix);
+}
+
+std::string daemon_container_name(const std::string& prefix) {
+  return prefix + "-parent";
 }
 
 std::string chroma_name(const parent_options& o) {
@@ -177,6 +183,66 @@ docker::container_spec chroma_spec(const parent_options& o,
     s.cap_add = {"CHOWN", "SETUID", "SETGID"};
   }
   return s;
+}
+
+// -- the daemon's own container ---------------------------------------------------------
+
+docker::container_spec daemon_spec(const config& cfg, const daemon_host& h) {
+  auto inside = cfg;
+  inside.home = daemon_home_in_container;
+  inside.host_home = h.home;
+  inside.daemon_mode = daemon_mode_container;
+  docker::container_spec s;
+  s.name = daemon_container_name(cfg.parent_prefix);
+  s.image = cfg.parent_image;
+  s.cmd = {"hal9000d", "run"};
+  s.env = to_kv(daemon_env(inside));
+  parent_options o;
+  o.daemon_id = cfg.daemon_id;
+  s.labels = labels_for(o, "daemon");
+  s.network_mode = "host";
+  s.init = true;  // tini as pid 1: hal9000d's exit (or kill -9) ends the container
+  s.restart_policy = "on-failure";
+  auto bind = [](std::string src, std::string dst, bool ro, std::string prop) {
+    return docker::mount_spec{"bind", std::move(src), std::move(dst), ro, std::move(prop)};
+  };
+  // Roots first, then the state directory (Docker orders by target depth
+  // anyway): /root/.hal9000 may lie under the root /root.
+  for (auto& [root, propagates] : h.roots)
+    s.mounts.push_back(bind(root, root, false, propagates ? "rslave" : ""));
+  if (!h.docker_socket.empty())
+    s.mounts.push_back(bind(h.docker_socket, h.docker_socket, false, ""));
+  if (!cfg.docker_cert_path.empty())
+    s.mounts.push_back(bind(cfg.docker_cert_path, cfg.docker_cert_path, true, ""));
+  s.mounts.push_back(bind(h.home, daemon_home_in_container, false, ""));
+  s.mounts.push_back(bind(h.home + "/mounts", std::string{daemon_home_in_container} + "/mounts",
+                          false, h.mounts_shared ? "rshared" : ""));
+  s.cap_drop = {"ALL"};
+  // mount(2) (and the user namespaces of id-mapped mounts) needs SYS_ADMIN;
+  // users' Claude homes and tokens are other uids' files (CHOWN, DAC_*,
+  // FOWNER); SETUID/SETGID write a user namespace's id maps; KILL signals
+  // helpers it starts. Nothing else of Docker's defaults.
+  s.cap_add = {"SYS_ADMIN", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",
+               "SETUID", "SETGID", "KILL"};
+  s.security_opt = {"no-new-privileges"};
+  return s;
+}
+
+std::string daemon_container_problem(const config& cfg,
+                                     const docker::container_info& c) {
+  parent_options o;
+  o.daemon_id = cfg.daemon_id;
+  o.name_prefix = cfg.parent_prefix;
+  if (auto why = ownership_problem(o, c); !why.empty())
+    return why;
+  auto i = c.labels.find("hal9000.role");
+  auto role = i == c.labels.end() ? std::string{} : i->second;
+  if (role == "daemon")
+    return {};
+  return "container " + c.name + " is the network namespace of a hal9000d running on the "
+         "host (role " + role + "), not a daemon's container: keep that daemon with "
+         "`claudy daemon start --host-process`, or end it and its sessions with "
+         "`claudy daemon stop --all` first";
 }
 
 // -- what runs ------------------------------------------------------------------------

@@ -25,6 +25,10 @@ struct parent_options {
   uint16_t chromadb_port = 8000;                          // CHROMADB_PORT
   std::string chromadb_data_dir = "/data/chromadb";       // CHROMADB_DATA_DIR
   std::string daemon_id = "default";  // label hal9000.daemon
+  /// hal9000d itself runs in <prefix>-parent (HAL9000_DAEMON_MODE=container):
+  /// the namespace workers join is then a separate owner, <prefix>-netns,
+  /// that outlives the daemon's container (restarts, upgrades, resets).
+  bool daemon_in_parent = false;
   /// The daemon's effective configuration (to_env(config)): the parent's
   /// environment. The fields above override their own keys in it.
   std::map<std::string, std::string> env;
@@ -46,7 +50,13 @@ parent_options parent_options_from(const config& cfg);
 
 // -- names and labels -------------------------------------------------------------
 
+/// The network-namespace owner workers and ChromaDB join
+/// ("container:<name>"): <prefix>-parent for a daemon on the host,
+/// <prefix>-netns when the daemon runs in <prefix>-parent. The one place
+/// this name is decided.
 std::string parent_name(const parent_options& o);
+/// The container hal9000d runs in (container mode): <prefix>-parent.
+std::string daemon_container_name(const std::string& prefix);
 std::string chroma_name(const parent_options& o);
 std::string chroma_volume(const parent_options& o);
 std::string membank_volume(const parent_options& o);
@@ -87,6 +97,37 @@ docker::container_spec parent_spec(const parent_options& o);
 /// ChromaDB joined to the parent's namespace ("container:<parent name>").
 docker::container_spec chroma_spec(const parent_options& o,
                                    const chroma_settings& s);
+
+// -- the daemon's own container (claudy daemon start) ----------------------------------
+
+/// HAL9000_HOME inside the daemon's container, as the reference says.
+constexpr const char* daemon_home_in_container = "/root/.hal9000";
+
+/// What `claudy daemon start` found on the host for the daemon's container.
+struct daemon_host {
+  std::string home;            // HAL9000_HOME on the host (absolute)
+  std::string docker_socket;   // the engine's unix socket on the host; "" for tcp://
+  bool mounts_shared = false;  // home/mounts is a shared mount: bound rshared
+  /// Allowed roots that exist on the host, each with whether its mount
+  /// propagates (then bound rslave, so mounts made under it later show too).
+  std::vector<std::pair<std::string, bool>> roots;
+};
+
+/// hal9000d in <prefix>-parent: PARENT_IMAGE running `hal9000d run` on the
+/// host's network (the control port binds HAL9000_LISTEN on the host, loopback
+/// unless TLS; ChromaDB is at 127.0.0.1:CHROMADB_PORT as for a host daemon),
+/// daemon_env(cfg) as its environment with HAL9000_HOME=/root/.hal9000,
+/// HAL9000_HOST_HOME and HAL9000_DAEMON_MODE=container; the Docker socket,
+/// the state directory (mounts/ rshared when it can be) and the allowed roots
+/// at their own paths; CAP_SYS_ADMIN for mount(2) plus the file capabilities
+/// users' homes need, nothing else; restarted by Docker when it fails (kill -9,
+/// a crash), not after a clean stop. Labels: role daemon.
+docker::container_spec daemon_spec(const config& cfg, const daemon_host& h);
+
+/// "" when c is this configuration's daemon container (ours, role daemon);
+/// otherwise why not, with the fix.
+std::string daemon_container_problem(const config& cfg,
+                                     const docker::container_info& c);
 
 // -- what runs ------------------------------------------------------------------------
 

@@ -57,6 +57,10 @@ struct daemon_status {
   /// Memory Bank, plugins (and ChromaDB's with a parent): exists / created /
   /// missing as the last start found them.
   std::vector<volume_report> volumes;
+  // Appended in hal9000-proto-3:
+  /// Where hal9000d runs: "container (hal9000d in hal9000-parent, workers
+  /// join hal9000-netns)" or "host process".
+  std::string mode;
 };
 
 template <class Inspector>
@@ -66,7 +70,7 @@ typename Inspector::result_type inspect(Inspector& f, daemon_status& x) {
            x.docker_version, x.docker_host, x.docker_error, x.parent_state,
            x.chroma_state, x.chroma_latency_ms, x.pool_running, x.warm,
            x.creating, x.busy, x.min_warm, x.max_warm, x.sessions,
-           x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes);
+           x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes, x.mode);
 }
 
 // -- requests -------------------------------------------------------------------

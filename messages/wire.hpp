@@ -9,7 +9,7 @@ class actor_system_config;
 
 namespace hal9000 {
 
-constexpr const char* wire_version = "hal9000-proto-2";
+constexpr const char* wire_version = "hal9000-proto-3";
 
 /// Registers every message type, typed handle and the error category under
 /// stable names. Call it once per actor_system_config.

@@ -60,6 +60,7 @@ reconcile_report reconcile_at_start(caf::actor_system& sys, const config& cfg,
                                     const runtime_options& opts, runtime_handles& rt) {
   reconcile_options ro;
   ro.home = cfg.home;
+  ro.host_home = cfg.host_home;
   ro.daemon_id = cfg.daemon_id;
   ro.extra_labels = opts.extra_labels;
   auto reconciler = spawn_reconciler(sys, ro, rt.docker, rt.store, rt.events);

@@ -120,6 +120,8 @@ std::string create_body(const container_spec& s) {
   }
   if (!s.network_mode.empty())
     hc["NetworkMode"] = s.network_mode;
+  if (!s.restart_policy.empty())
+    hc["RestartPolicy"] = {{"Name", s.restart_policy}};
   if (!s.ports.empty()) {
     json exposed = json::object();
     json bindings = json::object();

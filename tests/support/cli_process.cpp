@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "runtime/pid_lock.hpp"
 #include "test_env.hpp"
 
 namespace hal9000::test {
@@ -57,12 +58,15 @@ daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
   // Its own shared volumes (<id>-memorybank, <id>-plugins), never the engine's
   // real hal9000-* ones.
   vars["HAL9000_PARENT_PREFIX"] = daemon_id;
+  // A process on the host unless a test asks for the container mode.
+  vars["HAL9000_DAEMON_MODE"] = "host";
 }
 
 daemon_env::~daemon_env() {
-  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0) {
-    ::kill(pid, SIGKILL);
-  }
+  // The lock holder's pid as this process sees it (a daemon in a container
+  // writes its own namespace's pid into the file).
+  if (auto pid = lock_holder(home + "/hal9000d.pid"); pid && *pid > 0)
+    ::kill(*pid, SIGKILL);
   sh("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
      + " 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
   sh("vols=$(docker volume ls -q --filter label=hal9000.daemon=" + daemon_id
