@@ -114,16 +114,31 @@ figure sessions_figure(const std::string& name, int n, F before_each, int& failu
   return summarize(name, samples);
 }
 
-// The daemon's pid as this process sees it (a daemon in a container writes
-// its own namespace's pid into the file; the lock holder is translated).
+std::string mode_now;  // "host" or "container"
+
+// The daemon's pid in its own pid namespace (the pid file; the lock proves
+// it alive).
 int daemon_pid() {
   auto pid = hal9000::lock_holder(home + "/hal9000d.pid");
   return pid ? *pid : 0;
 }
 
+// kill -9 of the daemon, where it runs; then waits until the lock is free.
+bool kill_daemon() {
+  auto pid = daemon_pid();
+  if (pid <= 0)
+    return false;
+  if (mode_now == "container")
+    capture("docker exec " + daemon_id + "-parent kill -9 " + std::to_string(pid)
+            + " >/dev/null 2>&1");
+  else if (::kill(pid, SIGKILL) != 0)
+    return false;
+  return wait_until([] { return daemon_pid() == 0; }, std::chrono::seconds(10));
+}
+
 void cleanup() {
   run_quiet({claudy, "daemon", "stop", "--all"});
-  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
+  if (auto pid = daemon_pid(); pid > 0 && mode_now == "host" && ::kill(pid, 0) == 0)
     ::kill(pid, SIGKILL);
   capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
           + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
@@ -150,6 +165,7 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
                       int cold_n, int total, int restarts) {
   mode_figures out;
   project_counter = 0;
+  mode_now = mode;
   char home_tmpl[] = "/tmp/hal9000-session-bench-XXXXXX";
   char proj_tmpl[] = "/tmp/hal9000-session-bench-projects-XXXXXX";
   if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
@@ -214,10 +230,8 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
   // until `daemon start` returns (it also waits for the first warm workers).
   std::vector<double> reconcile, start_cmd;
   for (int r = 0; r < restarts; ++r) {
-    auto pid = daemon_pid();
-    if (pid <= 0 || ::kill(pid, SIGKILL) != 0)
+    if (!kill_daemon())
       break;
-    wait_until([pid] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10));
     auto t0 = clock::now();
     auto starter = start_quiet({claudy, "daemon", "start", "--timeout", "120"});
     if (starter < 0)

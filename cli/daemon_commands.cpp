@@ -269,8 +269,6 @@ int stop(const context& ctx, bool all, bool* was_host = nullptr) {
   auto who = (*conn)->who();
   if (!who)
     return fail(who.error());
-  auto pid = ctx.host.empty() ? lock_holder(ctx.cfg.home + "/hal9000d.pid")
-                              : caf::expected<pid_t>{caf::error{}};
   // Where it runs (status' mode), known before it stops answering.
   bool in_container = false;
   if (ctx.host.empty())
@@ -278,11 +276,13 @@ int stop(const context& ctx, bool all, bool* was_host = nullptr) {
       in_container = st->mode.rfind(daemon_mode_container, 0) == 0;
   if (was_host)
     *was_host = !in_container;
+  // A host daemon's pid (a daemon in a container writes its own namespace's).
+  auto pid = ctx.host.empty() && !in_container ? lock_holder(ctx.cfg.home + "/hal9000d.pid")
+                                               : caf::expected<pid_t>{caf::error{}};
   auto reply = (*conn)->call<daemon_stop_reply>(daemon_stop_req{*who, all}, 60s);
   if (!reply)
     return fail(reply.error());
-  // Done only once the daemon's process is gone (locally we can see it: the
-  // lock holder's pid is translated into our pid namespace, container or not).
+  // Done only once the daemon's process is gone (locally we can see it).
   if (pid) {
     auto until = std::chrono::steady_clock::now() + 30s;
     while (process_running(*pid)) {

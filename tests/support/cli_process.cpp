@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "runtime/pid_lock.hpp"
 #include "test_env.hpp"
 
 namespace hal9000::test {
@@ -63,10 +62,12 @@ daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
 }
 
 daemon_env::~daemon_env() {
-  // The lock holder's pid as this process sees it (a daemon in a container
-  // writes its own namespace's pid into the file).
-  if (auto pid = lock_holder(home + "/hal9000d.pid"); pid && *pid > 0)
-    ::kill(*pid, SIGKILL);
+  // A host daemon only: one in a container writes its own namespace's pid
+  // (its container goes with the others below).
+  auto mode = vars.find("HAL9000_DAEMON_MODE");
+  if (mode == vars.end() || mode->second != "container")
+    if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
+      ::kill(pid, SIGKILL);
   sh("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
      + " 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
   sh("vols=$(docker volume ls -q --filter label=hal9000.daemon=" + daemon_id
