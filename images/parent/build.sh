@@ -41,7 +41,8 @@ build() {
   ensure_base_image
   stage "build container from $BASE_IMAGE"
   start_build_container "$BASE_IMAGE"
-  stage "apt-get install hal9000d's libraries: $pkgs"
+  stage "apt-get install hal9000d's libraries ($(echo $pkgs | wc -w) packages)"
+  run echo "packages: $pkgs"
   # shellcheck disable=SC2086
   in_build sh -c "apt-get update -q &&
     apt-get install -y -q --no-install-recommends ca-certificates $pkgs &&
