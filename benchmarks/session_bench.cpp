@@ -128,10 +128,14 @@ bool kill_daemon() {
   auto pid = daemon_pid();
   if (pid <= 0)
     return false;
-  if (mode_now == "container")
+  if (mode_now == "container") {
+    // kill(1) returns once the signal is sent; Docker restarts the container
+    // at once (on-failure), maybe before we could see the lock free.
     capture("docker exec " + daemon_id + "-parent kill -9 " + std::to_string(pid)
             + " >/dev/null 2>&1");
-  else if (::kill(pid, SIGKILL) != 0)
+    return true;
+  }
+  if (::kill(pid, SIGKILL) != 0)
     return false;
   return wait_until([] { return daemon_pid() == 0; }, std::chrono::seconds(10));
 }
