@@ -79,6 +79,7 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
   st.home = o.cfg.home;
   if (runs_in_container(o.cfg)) {
     auto po = parent_options_from(o.cfg);
+    st.container = daemon_container_name(o.cfg.parent_prefix);
     st.mode = "container (hal9000d in " + daemon_container_name(o.cfg.parent_prefix)
               + ", HAL9000_HOME " + o.cfg.host_home + " on the host"
               + (o.cfg.manage_parent ? ", workers join " + parent_name(po) : std::string{})

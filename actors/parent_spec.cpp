@@ -196,7 +196,10 @@ docker::container_spec daemon_spec(const config& cfg, const daemon_host& h) {
   s.name = daemon_container_name(cfg.parent_prefix);
   s.image = cfg.parent_image;
   s.cmd = {"hal9000d", "run"};
-  s.env = to_kv(daemon_env(inside));
+  auto env = daemon_env(inside);
+  if (!h.owner.empty())
+    env["HAL9000_HOME_OWNER"] = h.owner;
+  s.env = to_kv(env);
   parent_options o;
   o.daemon_id = cfg.daemon_id;
   s.labels = labels_for(o, "daemon");

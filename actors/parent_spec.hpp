@@ -111,6 +111,10 @@ struct daemon_host {
   /// Allowed roots that exist on the host, each with whether its mount
   /// propagates (then bound rslave, so mounts made under it later show too).
   std::vector<std::pair<std::string, bool>> roots;
+  /// "uid:gid" of the user who ran `claudy daemon start` when not root
+  /// (HAL9000_HOME_OWNER): the daemon, root in its container, hands that user
+  /// the state directory and the control token, as a daemon they ran would.
+  std::string owner;
 };
 
 /// hal9000d in <prefix>-parent: PARENT_IMAGE running `hal9000d run` on the

@@ -178,7 +178,7 @@ int start_in_container(const context& ctx, std::chrono::steady_clock::time_point
                   << deadline.count() / 1000 << " s (" << error_message(last) << ")";
       }
       std::cerr << "; last lines of `docker logs " << name << "`:\n" << logs;
-      if (auto err = remove_daemon_container(eng, ctx.cfg))
+      if (auto err = remove_daemon_container(eng, name))
         std::cerr << "claudy: " << error_message(err) << "\n";
       return exit_unavailable;
     }
@@ -269,11 +269,13 @@ int stop(const context& ctx, bool all, bool* was_host = nullptr) {
   auto who = (*conn)->who();
   if (!who)
     return fail(who.error());
-  // Where it runs (status' mode), known before it stops answering.
-  bool in_container = false;
+  // Where it runs (its container, by the daemon's own word), known before
+  // it stops answering.
+  std::string container;
   if (ctx.host.empty())
     if (auto st = (*conn)->call<daemon_status>(daemon_status_req{*who}, ctx.timeout))
-      in_container = st->mode.rfind(daemon_mode_container, 0) == 0;
+      container = st->container;
+  bool in_container = !container.empty();
   if (was_host)
     *was_host = !in_container;
   // A host daemon's pid (a daemon in a container writes its own namespace's).
@@ -296,14 +298,13 @@ int stop(const context& ctx, bool all, bool* was_host = nullptr) {
   // `docker rm -f` or start right after sees it so); --all removes it.
   if (in_container) {
     engine eng{ctx.cfg};
-    if (!wait_daemon_container_stopped(eng, ctx.cfg, 30s))
+    if (!wait_daemon_container_stopped(eng, container, 30s))
       return fail(make_error(errc::deadline_exceeded,
-                             daemon_container_name(ctx.cfg.parent_prefix)
-                               + " still runs 30 s after hal9000d stopped"));
+                             container + " still runs 30 s after hal9000d stopped"));
     if (all) {
-      if (auto err = remove_daemon_container(eng, ctx.cfg))
+      if (auto err = remove_daemon_container(eng, container))
         return fail(err);
-      reply->done.push_back("removed " + daemon_container_name(ctx.cfg.parent_prefix));
+      reply->done.push_back("removed " + container);
     }
   }
   if (ctx.json) {

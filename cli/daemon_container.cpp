@@ -69,6 +69,8 @@ bool is_dir(const std::string& p) {
 caf::expected<daemon_host> prepare_host(const config& cfg, std::string& said) {
   daemon_host h;
   h.home = cfg.home;
+  if (::geteuid() != 0)
+    h.owner = std::to_string(::geteuid()) + ":" + std::to_string(::getegid());
   for (auto dir : {cfg.home, cfg.home + "/logs"})
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
       return make_error(errc::internal, "cannot create " + dir + ": " + std::strerror(errno));
@@ -100,8 +102,9 @@ caf::expected<daemon_host> prepare_host(const config& cfg, std::string& said) {
 
 } // namespace
 
-caf::expected<daemon_container_state> daemon_container(engine& e, const config& cfg) {
-  auto name = daemon_container_name(cfg.parent_prefix);
+namespace {
+
+caf::expected<daemon_container_state> container_state_of(engine& e, const std::string& name) {
   auto info = e.get().call<docker::container_info>(docker::inspect_req{name});
   daemon_container_state out;
   if (!info) {
@@ -114,7 +117,14 @@ caf::expected<daemon_container_state> daemon_container(engine& e, const config& 
   out.restarting = info->state == "restarting";
   out.exit_code = info->exit_code;
   out.id = info->id;
+  out.role = info->labels.count("hal9000.role") ? info->labels.at("hal9000.role") : "";
   return out;
+}
+
+} // namespace
+
+caf::expected<daemon_container_state> daemon_container(engine& e, const config& cfg) {
+  return container_state_of(e, daemon_container_name(cfg.parent_prefix));
 }
 
 caf::expected<std::string> launch_daemon_container(engine& e, const config& cfg,
@@ -177,11 +187,11 @@ std::string daemon_container_logs(engine& e, const config& cfg, int lines) {
   return out;
 }
 
-bool wait_daemon_container_stopped(engine& e, const config& cfg,
+bool wait_daemon_container_stopped(engine& e, const std::string& name,
                                    std::chrono::milliseconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   for (;;) {
-    auto st = daemon_container(e, cfg);
+    auto st = container_state_of(e, name);
     if (st && (!st->exists || (!st->running && !st->restarting)))
       return true;
     if (std::chrono::steady_clock::now() >= until)
@@ -191,9 +201,16 @@ bool wait_daemon_container_stopped(engine& e, const config& cfg,
   }
 }
 
-caf::error remove_daemon_container(engine& e, const config& cfg) {
-  auto name = daemon_container_name(cfg.parent_prefix);
-  auto err = e.get().call_void(docker::remove_req{name, true, false});
+caf::error remove_daemon_container(engine& e, const std::string& name) {
+  auto st = container_state_of(e, name);
+  if (!st)
+    return st.error();
+  if (!st->exists)
+    return caf::none;
+  if (st->role != "daemon")
+    return make_error(errc::conflict, "not removing " + name + ": it is no daemon's container "
+                                      "(label hal9000.role=" + st->role + ")");
+  auto err = e.get().call_void(docker::remove_req{st->id, true, false});
   if (err && error_code(err) != errc::not_found)
     return with_context(err, "cannot remove " + name);
   return caf::none;

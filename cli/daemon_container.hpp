@@ -36,6 +36,7 @@ struct daemon_container_state {
   bool restarting = false;
   int64_t exit_code = 0;
   std::string id;
+  std::string role;  // label hal9000.role
 };
 
 /// Makes <prefix>-parent run hal9000d with the configuration of now: created
@@ -56,11 +57,13 @@ caf::expected<daemon_container_state> daemon_container(engine& e, const config& 
 /// The last `lines` lines of its log (docker logs).
 std::string daemon_container_logs(engine& e, const config& cfg, int lines);
 
-/// Waits until the container is not running (or gone), up to deadline.
-bool wait_daemon_container_stopped(engine& e, const config& cfg,
+/// Waits until the container called name is not running (or gone), up to
+/// deadline.
+bool wait_daemon_container_stopped(engine& e, const std::string& name,
                                    std::chrono::milliseconds deadline);
 
-/// Removes it (forced); fine when it is not there.
-caf::error remove_daemon_container(engine& e, const config& cfg);
+/// Removes the container called name (forced) when it is a daemon's (label
+/// hal9000.role=daemon; conflict otherwise); fine when it is not there.
+caf::error remove_daemon_container(engine& e, const std::string& name);
 
 } // namespace hal9000::cli

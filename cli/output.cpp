@@ -43,6 +43,7 @@ nlohmann::json to_json(const daemon_status& st) {
     {"sessions", st.sessions},
     {"late_bind", st.late_bind},
     {"mode", st.mode},
+    {"container", st.container},
     {"control", {{"listen", st.listen}, {"tls", st.tls}}},
     {"notes", st.notes},
     {"user", st.user},
