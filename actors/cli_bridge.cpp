@@ -256,6 +256,12 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
           return err;
         return session_attach_or_stop(self, req);
       },
+      [=](mcp_check_req& req) -> caf::result<mcp_report> {
+        std::string user;
+        if (auto err = authenticate(self, req.who, "doctor", &user))
+          return err;
+        return mcp_check(self, req, user);
+      },
       [=](events_subscribe_req& req) -> caf::result<events_subscribe_reply> {
         if (auto err = authenticate(self, req.who, "events"))
           return err;

@@ -54,6 +54,7 @@ int claudy_main(int argc, char** argv) {
   add_events_command(app, ctx, rc);
   add_session_commands(app, ctx, rc);
   add_setup_command(app, ctx, rc);
+  add_doctor_command(app, ctx, rc);
   add_completion_command(app, rc);
 
   // Configuration first: every command needs HAL9000_HOME and the port.

@@ -16,6 +16,7 @@ void add_daemon_commands(CLI::App& app, context& ctx, int& rc);
 void add_pool_commands(CLI::App& app, context& ctx, int& rc);
 void add_session_commands(CLI::App& app, context& ctx, int& rc);
 void add_setup_command(CLI::App& app, context& ctx, int& rc);
+void add_doctor_command(CLI::App& app, context& ctx, int& rc);
 
 /// The top-level `claudy PATH` options.
 struct session_flags {

@@ -16,6 +16,7 @@
 
 #include "messages/credentials.hpp"
 #include "messages/events.hpp"
+#include "messages/mcp.hpp"
 #include "messages/parent.hpp"
 #include "messages/pool.hpp"
 #include "messages/resource_limits.hpp"
@@ -260,6 +261,9 @@ using cli_bridge_actor = caf::typed_actor<
   caf::replies_to<events_subscribe_req>::with<events_subscribe_reply>,
   /// permission denied (unauthenticated) for for_user unless root;
   /// invalid_argument for a malformed key or unknown user.
-  caf::replies_to<user_setup_req>::with<user_setup_reply>>;
+  caf::replies_to<user_setup_req>::with<user_setup_reply>,
+  /// not_found for an unknown or ended session; the report carries what
+  /// each MCP server answered (messages/mcp.hpp).
+  caf::replies_to<mcp_check_req>::with<mcp_report>>;
 
 } // namespace hal9000

@@ -91,6 +91,9 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
     .add_message_type<session_reply>("hal9000::session_reply")
     .add_message_type<sessions_req>("hal9000::sessions_req")
     .add_message_type<session_req>("hal9000::session_req")
+    .add_message_type<mcp_server_state>("hal9000::mcp_server_state")
+    .add_message_type<mcp_check_req>("hal9000::mcp_check_req")
+    .add_message_type<mcp_report>("hal9000::mcp_report")
     .add_message_type<cli_bridge_actor>("hal9000::cli_bridge_actor");
 }
 

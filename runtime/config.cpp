@@ -83,6 +83,7 @@ caf::error apply(config& c, const std::string& k, const std::string& v) {
   else if (k == "HAL9000_MAX_CREATING") return parse_uint(k, v, c.max_creating, 1, 32);
   else if (k == "HAL9000_CLAIM_TIMEOUT") return parse_uint(k, v, c.claim_timeout_s, 1, 3600);
   else if (k == "HAL9000_FORCE_COLD") return parse_bool(k, v, c.force_cold);
+  else if (k == "HAL9000_MANAGED_MCP") return parse_bool(k, v, c.managed_mcp);
   else if (k == "HAL9000_MANAGE_PARENT") return parse_bool(k, v, c.manage_parent);
   else if (k == "HAL9000_PARENT_PREFIX") c.parent_prefix = v;
   else if (k == "WORKER_MEMORY") c.worker_memory = v;
@@ -127,7 +128,7 @@ const char* const known_keys[] = {
   "HAL9000_ALLOWED_ROOTS", "DOCKER_HOST", "DOCKER_TLS_VERIFY",
   "DOCKER_CERT_PATH", "HAL9000_DOCKER_CONCURRENCY", "HAL9000_DAEMON_ID",
   "HAL9000_WORKER_UID", "HAL9000_WORKER_GID", "HAL9000_CLAUDE_HOME",
-  "HAL9000_DAEMON_MODE", "HAL9000_HOST_HOME",
+  "HAL9000_DAEMON_MODE", "HAL9000_HOST_HOME", "HAL9000_MANAGED_MCP",
 };
 
 bool valid_daemon_id(const std::string& s) {
@@ -311,6 +312,7 @@ std::map<std::string, std::string> daemon_env(const config& c) {
   env["HAL9000_WORKER_GID"] = std::to_string(c.worker_gid);
   env["HAL9000_CLAUDE_HOME"] = c.claude_home;
   env["HAL9000_DOCKER_CONCURRENCY"] = std::to_string(c.docker_concurrency);
+  env["HAL9000_MANAGED_MCP"] = b(c.managed_mcp);
   env["DOCKER_HOST"] = c.docker_host;
   if (!c.worker_command.empty())
     env["WORKER_COMMAND"] = c.worker_command;

@@ -45,6 +45,8 @@ struct config {
   uint32_t max_creating = 2;         // HAL9000_MAX_CREATING (creations in flight)
   uint32_t claim_timeout_s = 30;     // HAL9000_CLAIM_TIMEOUT
   bool force_cold = false;           // HAL9000_FORCE_COLD (claims never late-bind)
+  /// Bind HAL9000_HOME/mcp/managed-mcp.json into every worker (runtime/mcp_config.hpp).
+  bool managed_mcp = true;           // HAL9000_MANAGED_MCP
 
   // -- worker limits (Docker syntax, validated by runtime/limits.hpp) ------------
   std::string worker_memory = "4g";    // WORKER_MEMORY

@@ -18,12 +18,66 @@
 #include "actors/worker_recorder.hpp"
 #include "messages/error.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/mcp_config.hpp"
 #include "runtime/volumes.hpp"
 #include "runtime/worker_image.hpp"
 
 namespace hal9000 {
 
 namespace {
+
+// The worker image's label naming where its MCP servers are ("" when it has
+// none, or the image cannot be inspected). Blocks: called at start only.
+std::string image_mcp_label(caf::actor_system& sys, const docker::docker_actor& docker,
+                            const std::string& image) {
+  std::string label;
+  caf::scoped_actor self{sys};
+  self->request(docker, std::chrono::seconds(10), docker::image_inspect_req{image})
+    .receive(
+      [&](docker::image_info& info) {
+        if (auto i = info.labels.find(mcp::image_label); i != info.labels.end())
+          label = i->second;
+      },
+      [](caf::error&) {});
+  return label;
+}
+
+// Claude Code's managed MCP configuration for every worker: written into
+// HAL9000_HOME/mcp and bound read-only at /etc/claude-code/managed-mcp.json.
+// Only for an image that carries the servers (a managed file takes every
+// other MCP server away from Claude Code), and only an engine on this host
+// can bind a file of ours; otherwise say why.
+void add_managed_mcp(const config& cfg, const mcp::settings& s, const std::string& image,
+                     const std::string& image_label,
+                     std::vector<docker::mount_spec>& mounts,
+                     std::vector<std::string>& notes) {
+  if (!cfg.managed_mcp) {
+    notes.push_back("MCP servers: not configured for Claude Code in workers (HAL9000_MANAGED_MCP=false)");
+    return;
+  }
+  if (image_label.empty()) {
+    notes.push_back("MCP servers: not configured for Claude Code in workers: " + image
+                    + " does not carry hal9000's MCP servers (label " + mcp::image_label
+                    + "; hal9000/worker:local does)");
+    return;
+  }
+  if (cfg.docker_host.rfind("unix://", 0) != 0) {
+    notes.push_back("MCP servers: not configured for Claude Code in workers: the engine ("
+                    + cfg.docker_host + ") cannot bind a file of this host");
+    return;
+  }
+  auto path = mcp::write_managed_mcp(cfg.home, s, notes);
+  if (!path) {
+    auto msg = "MCP servers: not configured for Claude Code in workers: "
+               + error_message(path.error());
+    log()->error("{}", msg);
+    notes.push_back(msg);
+    return;
+  }
+  // As the engine sees it (HAL9000_HOST_HOME when the daemon runs in its container).
+  mounts.push_back(docker::mount_spec{"bind", engine_path(cfg, *path), mcp::container_config,
+                                      true, ""});
+}
 
 using namespace std::chrono_literals;
 
@@ -109,6 +163,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   // The parent first: workers join its network namespace when it runs.
   auto chroma_opts = chroma::options_from(cfg);
   std::string network_mode = "bridge";
+  mcp::settings mcp_settings{mcp::worker_chroma_host(cfg.chromadb_host), cfg.chromadb_port};
   if (cfg.manage_parent) {
     auto po = parent_options_from(cfg);
     po.labels = opts.extra_labels;
@@ -121,6 +176,9 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
               || st.parent == container_state::different_config) {
             network_mode = "container:" + st.parent_name;
             chroma_opts.url = "http://127.0.0.1:" + std::to_string(st.chromadb_port);
+            // Where the parent's ChromaDB really is (a parent kept from an
+            // earlier run may publish another port than configured).
+            mcp_settings.chroma_port = st.chromadb_port;
           }
         },
         [&](caf::error& err) {
@@ -143,6 +201,9 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
 
   auto po = pool_options_from(cfg);
   po.volumes = worker_volumes(shared);
+  add_managed_mcp(cfg, mcp_settings, image->image,
+                  image->pull_in_background ? "" : image_mcp_label(sys, rt.docker, image->image),
+                  po.volumes, rt.notes);
   po.image = image->image;
   po.extra_labels = opts.extra_labels;
   po.network_mode = network_mode;

@@ -45,6 +45,7 @@ cli_bridge_actor::behavior_type fake_hanging_bridge(cli_bridge_actor::pointer) {
     [](session_req&) { return never<session_reply>(); },
     [](events_subscribe_req&) { return never<events_subscribe_reply>(); },
     [](user_setup_req&) { return never<user_setup_reply>(); },
+    [](mcp_check_req&) { return never<mcp_report>(); },
   };
 }
 
