@@ -18,6 +18,7 @@ namespace hal9000 {
 struct worker_options {
   std::string id;                // unique; part of the container name and labels
   std::string home;              // HAL9000_HOME
+  std::string host_home;         // HAL9000_HOME as the engine sees it ("" = home)
   std::string daemon_id = "default";
   std::string image;
   resource_limits limits;        // at create (parsed with runtime/limits.hpp)

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -96,6 +98,19 @@ int run(config cfg) {
   if (!token) {
     std::cerr << "hal9000d: " << error_message(token.error()) << "\n";
     return 1;
+  }
+  // In its container, started by a user who is not root (cli/daemon_container):
+  // that user keeps the state directory and reads the control token.
+  if (auto* owner = std::getenv("HAL9000_HOME_OWNER"); owner && *owner) {
+    unsigned uid = 0, gid = 0;
+    if (std::sscanf(owner, "%u:%u", &uid, &gid) != 2) {
+      std::cerr << "hal9000d: invalid HAL9000_HOME_OWNER='" << owner << "': expected UID:GID\n";
+      return 2;
+    }
+    for (auto path : {cfg.home, cfg.home + "/auth", cfg.home + "/auth/token"})
+      if (::chown(path.c_str(), uid, gid) != 0)
+        std::cerr << "hal9000d: cannot hand " << path << " to " << owner << ": "
+                  << std::strerror(errno) << "\n";
   }
   init_logging(cfg.home, true);
   log()->info("hal9000d {} starting (pid {}, home {}, wire {})", HAL9000_VERSION,
