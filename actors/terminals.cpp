@@ -21,7 +21,7 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "actors/docker/exec_stream.hpp"
+#include "docker/exec_stream.hpp"
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
 #include "runtime/logging.hpp"

@@ -3,7 +3,7 @@
 // the session up in the store, lets a user into their own sessions only
 // (root into any), and spawns one relay per open: an actor that owns an
 // Engine API exec and a thread of its own for the exec's blocking stream
-// (actors/docker/exec_stream.hpp), so no socket I/O runs on the scheduler.
+// (docker/exec_stream.hpp), so no socket I/O runs on the scheduler.
 // Every open, refusal and end is written to the audit log (who, session,
 // mode, how long, exit code).
 
@@ -12,7 +12,7 @@
 
 #include <caf/fwd.hpp>
 
-#include "actors/docker/http_client.hpp"
+#include "docker/http_client.hpp"
 #include "messages/session_store.hpp"
 #include "messages/terminal.hpp"
 

@@ -39,7 +39,7 @@
 
 #include <caf/all.hpp>
 
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"

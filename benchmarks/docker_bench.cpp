@@ -22,8 +22,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "actors/docker/docker_actor.hpp"
-#include "actors/docker/engine_client.hpp"
+#include "actors/docker_actor.hpp"
+#include "docker/engine_client.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
 

@@ -14,7 +14,7 @@
 
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
-#include "runtime/runtime.hpp"
+#include "daemon/runtime.hpp"
 
 using namespace std::chrono_literals;
 

@@ -11,7 +11,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chroma_monitor.hpp"
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "messages/error.hpp"
 #include "support/chroma_server.hpp"
 #include "support/test_env.hpp"

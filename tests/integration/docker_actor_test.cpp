@@ -5,7 +5,7 @@
 #include <caf/scoped_actor.hpp>
 #include <gtest/gtest.h>
 
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "support/docker_events.hpp"
 #include "support/test_env.hpp"
 

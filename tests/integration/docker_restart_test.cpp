@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "support/docker_events.hpp"
 #include "support/test_env.hpp"
 

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "messages/error.hpp"
-#include "runtime/runtime.hpp"
+#include "daemon/runtime.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 

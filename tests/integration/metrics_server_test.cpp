@@ -13,7 +13,7 @@
 
 #include "actors/cli_bridge.hpp"
 #include "messages/error.hpp"
-#include "runtime/metrics_server.hpp"
+#include "daemon/metrics_server.hpp"
 #include "support/test_env.hpp"
 
 using namespace hal9000;

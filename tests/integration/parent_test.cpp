@@ -21,7 +21,7 @@
 #include <caf/send.hpp>
 
 #include "actors/chroma_monitor.hpp"
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "actors/parent_keeper.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"

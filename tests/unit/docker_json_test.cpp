@@ -2,8 +2,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "actors/docker/http_client.hpp"
-#include "actors/docker/json_codec.hpp"
+#include "docker/http_client.hpp"
+#include "docker/json_codec.hpp"
 #include "messages/error.hpp"
 
 using namespace hal9000;

@@ -1,4 +1,4 @@
-#include "cli/daemon.hpp"
+#include "daemon/daemon.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -16,20 +16,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
 #include "runtime/auth_token.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
-#include "runtime/metrics_server.hpp"
+#include "daemon/metrics_server.hpp"
 #include "runtime/home_layout.hpp"
 #include "runtime/pid_lock.hpp"
-#include "runtime/runtime.hpp"
+#include "daemon/runtime.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/tls.hpp"
 
-namespace hal9000::cli {
+namespace hal9000::daemon {
 
 namespace {
 
@@ -225,4 +225,4 @@ int daemon_main(int argc, char** argv) {
   return 0;
 }
 
-} // namespace hal9000::cli
+} // namespace hal9000::daemon

@@ -1,4 +1,4 @@
-#include "runtime/metrics_server.hpp"
+#include "daemon/metrics_server.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -1,11 +1,11 @@
-#include "actors/docker/event_stream.hpp"
+#include "docker/event_stream.hpp"
 
 #include <cstdio>
 
 #include <curl/curl.h>
 
-#include "actors/docker/engine_client.hpp"
-#include "actors/docker/json_codec.hpp"
+#include "docker/engine_client.hpp"
+#include "docker/json_codec.hpp"
 #include "messages/error.hpp"
 
 namespace hal9000::docker {

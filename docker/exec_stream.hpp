@@ -22,8 +22,8 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/docker/engine_client.hpp"
-#include "actors/docker/http_client.hpp"
+#include "docker/engine_client.hpp"
+#include "docker/http_client.hpp"
 
 namespace hal9000::docker {
 

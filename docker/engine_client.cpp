@@ -1,10 +1,10 @@
-#include "actors/docker/engine_client.hpp"
+#include "docker/engine_client.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <thread>
 
-#include "actors/docker/json_codec.hpp"
+#include "docker/json_codec.hpp"
 #include "messages/error.hpp"
 
 namespace hal9000::docker {

@@ -1,4 +1,4 @@
-#include "actors/docker/exec_stream.hpp"
+#include "docker/exec_stream.hpp"
 
 #include <cctype>
 #include <cerrno>

@@ -1,4 +1,4 @@
-#include "actors/docker/json_codec.hpp"
+#include "docker/json_codec.hpp"
 
 #include <cstdlib>
 

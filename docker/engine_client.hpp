@@ -13,7 +13,7 @@
 #include <caf/error.hpp>
 #include <caf/expected.hpp>
 
-#include "actors/docker/http_client.hpp"
+#include "docker/http_client.hpp"
 #include "messages/docker.hpp"
 
 namespace hal9000::docker {

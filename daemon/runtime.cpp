@@ -1,4 +1,4 @@
-#include "runtime/runtime.hpp"
+#include "daemon/runtime.hpp"
 
 #include <unistd.h>
 
@@ -12,7 +12,7 @@
 
 #include "actors/chroma_monitor.hpp"
 #include "actors/cli_bridge.hpp"
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "actors/event_hub.hpp"
 #include "actors/parent_keeper.hpp"
 #include "actors/parent_spec.hpp"

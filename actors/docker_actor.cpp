@@ -6,7 +6,7 @@
 //                          |  (queues when all workers are busy)   | blocking
 //                          |                                       v libcurl
 //   subscribers <--event-- front <--anon_send-- event_stream thread (/events)
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 
 #include <deque>
 #include <functional>
@@ -21,8 +21,8 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
-#include "actors/docker/engine_client.hpp"
-#include "actors/docker/event_stream.hpp"
+#include "docker/engine_client.hpp"
+#include "docker/event_stream.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
 

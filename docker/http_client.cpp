@@ -1,4 +1,4 @@
-#include "actors/docker/http_client.hpp"
+#include "docker/http_client.hpp"
 
 #include <algorithm>
 #include <cctype>
