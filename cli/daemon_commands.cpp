@@ -1,9 +1,11 @@
 // claudy daemon start [--host-process] | stop | status | restart | run
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
@@ -13,11 +15,9 @@
 
 #include "cli/commands.hpp"
 #include "cli/context.hpp"
-#include "cli/daemon_container.hpp"
 #include "cli/exit_codes.hpp"
 #include "cli/output.hpp"
 #include "cli/start_wait.hpp"
-#include "actors/parent_spec.hpp"
 #include "messages/error.hpp"
 #include "runtime/home_layout.hpp"
 #include "runtime/pid_lock.hpp"
@@ -146,44 +146,59 @@ int status(const context& ctx) {
   return print_status_of(**conn, ctx, false);
 }
 
-// Container mode: hal9000d inside <prefix>-parent (cli/daemon_container.hpp).
-// Waits until its control endpoint answers, or says why the container ended
-// (its log's tail) and removes it, so Docker does not restart a daemon that
-// cannot start; then waits until it is ready.
+// Runs `hal9000d container ARGS...` (daemon/daemon_container.hpp: the few
+// Docker calls of the container mode, so claudy never talks to the engine)
+// with this claudy's whole configuration in its environment (daemon_env), its
+// stderr on ours; its exit code (claudy's codes), or 3 when it cannot run.
+int run_container_helper(const context& ctx, std::vector<std::string> args) {
+  auto binary = daemon_binary();
+  args.insert(args.begin(), {binary, "container"});
+  auto env = daemon_env(ctx.cfg);
+  auto pid = ::fork();
+  if (pid < 0)
+    return fail(make_error(errc::internal, std::string{"fork: "} + std::strerror(errno)));
+  if (pid == 0) {
+    for (auto& [k, v] : env)
+      ::setenv(k.c_str(), v.c_str(), 1);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);  // it speaks on stderr only
+    }
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::cerr << "claudy: cannot run " << binary << ": " << std::strerror(errno) << "\n";
+    ::_exit(exit_unavailable);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : exit_failure;
+}
+
+// Container mode: hal9000d inside <prefix>-parent. `hal9000d container start`
+// creates (or keeps) the container and waits until its control port accepts
+// a connection, or says why the container ended (its log's tail) and removes
+// it, so Docker does not restart a daemon that cannot start; then we wait
+// until the daemon is ready.
 int start_in_container(const context& ctx, std::chrono::steady_clock::time_point until,
                        std::chrono::milliseconds deadline) {
-  auto name = daemon_container_name(ctx.cfg.parent_prefix);
-  engine eng{ctx.cfg};
-  std::string said;
-  auto id = launch_daemon_container(eng, ctx.cfg, said);
-  if (!ctx.quiet && !ctx.json && !said.empty())
-    std::cerr << said;
-  if (!id)
-    return fail(id.error());
-  caf::error last;
+  std::vector<std::string> args{"start", "--timeout",
+                                std::to_string(std::max<int64_t>(1, deadline.count() / 1000))};
+  if (ctx.quiet || ctx.json)
+    args.push_back("--quiet");
+  if (auto rc = run_container_helper(ctx, args); rc != exit_ok)
+    return rc;
   for (;;) {
     auto conn = ctx.connect(1s);
     if (conn)
       return wait_until_ready(**conn, ctx, until, false);
-    last = conn.error();
-    auto st = daemon_container(eng, ctx.cfg);
-    bool ended = st && (!st->exists || st->restarting || (!st->running && st->exit_code != 0));
-    if (ended || std::chrono::steady_clock::now() >= until) {
-      auto logs = daemon_container_logs(eng, ctx.cfg, 20);
-      if (ended) {
-        std::cerr << "claudy: hal9000d ended during start in " << name;
-        if (st->exists)
-          std::cerr << " (code " << st->exit_code << ")";
-      } else {
-        std::cerr << "claudy: hal9000d in " << name << " did not answer within "
-                  << deadline.count() / 1000 << " s (" << error_message(last) << ")";
-      }
-      std::cerr << "; last lines of `docker logs " << name << "`:\n" << logs;
-      if (auto err = remove_daemon_container(eng, name))
-        std::cerr << "claudy: " << error_message(err) << "\n";
-      return exit_unavailable;
-    }
-    // Polls the port with a deadline; the daemon gives no other signal.
+    if (std::chrono::steady_clock::now() >= until)
+      return fail(conn.error());
+    // The port answered; the handshake may need a moment more.
     std::this_thread::sleep_for(20ms);
   }
 }
@@ -299,15 +314,13 @@ int stop(const context& ctx, bool all, bool* was_host = nullptr) {
   // In container mode, also until Docker says its container stopped (so a
   // `docker rm -f` or start right after sees it so); --all removes it.
   if (in_container) {
-    engine eng{ctx.cfg};
-    if (!wait_daemon_container_stopped(eng, container, 30s))
-      return fail(make_error(errc::deadline_exceeded,
-                             container + " still runs 30 s after hal9000d stopped"));
-    if (all) {
-      if (auto err = remove_daemon_container(eng, container))
-        return fail(err);
+    std::vector<std::string> args{"stop", "--timeout", "30"};
+    if (all)
+      args.push_back("--remove");
+    if (auto rc = run_container_helper(ctx, args); rc != exit_ok)
+      return rc;
+    if (all)
       reply->done.push_back("removed " + container);
-    }
   }
   if (ctx.json) {
     std::cout << nlohmann::json{{"stopped", true}, {"done", reply->done}}.dump(2) << "\n";

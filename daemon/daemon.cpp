@@ -1,4 +1,5 @@
 #include "daemon/daemon.hpp"
+#include "daemon/daemon_container.hpp"
 
 #include <atomic>
 #include <csignal>
@@ -199,6 +200,20 @@ int daemon_main(int argc, char** argv) {
                       "ADDRESS:PORT of the control endpoint (HAL9000_LISTEN); "
                       "non-loopback needs TLS");
   run_cmd->add_option("--home", home, "State directory (HAL9000_HOME)");
+  // claudy's helper for the container mode (daemon/daemon_container.hpp).
+  auto* container_cmd = app.add_subcommand(
+    "container", "Start or stop hal9000d's own container, <prefix>-parent (what `claudy "
+    "daemon start` and `stop` run)");
+  std::string container_op;
+  int container_timeout = 30;
+  bool container_quiet = false, container_remove = false;
+  container_cmd->add_option("op", container_op, "start | stop")
+    ->required()
+    ->check(CLI::IsMember({"start", "stop"}));
+  container_cmd->add_option("--timeout", container_timeout, "Seconds to wait")
+    ->check(CLI::Range(1, 3600));
+  container_cmd->add_flag("--quiet", container_quiet, "Say nothing but errors");
+  container_cmd->add_flag("--remove", container_remove, "stop: remove the container too");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -221,6 +236,9 @@ int daemon_main(int argc, char** argv) {
     return ping(*cfg);
   if (run_cmd->parsed())
     return run(std::move(*cfg));
+  if (container_cmd->parsed())
+    return container_main(*cfg, container_op, container_timeout, container_quiet,
+                          container_remove);
   std::cout << app.help();
   return 0;
 }

@@ -186,8 +186,9 @@ protected:
     EXPECT_EQ(r.rc, 0) << r.out;
     auto j = json::parse(r.out, nullptr, false);
     EXPECT_FALSE(j.is_discarded()) << r.out;
-    if (!j.is_discarded())
+    if (!j.is_discarded()) {
       EXPECT_EQ(j.value("served", ""), "warm") << r.out;
+    }
     return name;
   }
 

@@ -5,6 +5,7 @@
 
 #include "actors/parent_spec.hpp"
 #include "runtime/config.hpp"
+#include "runtime/names.hpp"
 
 using namespace hal9000;
 
@@ -217,6 +218,22 @@ TEST(parent_spec, the_namespace_owner_is_separate_when_the_daemon_runs_in_the_pa
   EXPECT_EQ(daemon_container_name("p"), "p-parent");
   EXPECT_EQ(parent_spec(o).name, "p-netns");
   EXPECT_EQ(chroma_spec(o, configured_chroma(o)).network_mode, "container:p-netns");
+  EXPECT_EQ(egress_spec(o).network_mode, "container:p-netns");
+  // The namespace owner's name is reserved for sessions too.
+  EXPECT_TRUE(names::is_reserved("p-netns", "p"));
+  EXPECT_TRUE(names::is_parent("p-netns", "p"));
+}
+
+TEST(parent_spec, the_egress_log_is_bound_from_where_the_engine_sees_it) {
+  auto c = sample_config();
+  c.home = "/root/.hal9000";
+  c.host_home = "/srv/h";
+  c.daemon_mode = daemon_mode_container;
+  auto o = parent_options_from(c);
+  EXPECT_EQ(o.egress_log_dir, "/root/.hal9000/egress/log");  // made by the daemon
+  auto s = egress_spec(o);
+  ASSERT_EQ(s.mounts.size(), 1u);
+  EXPECT_EQ(s.mounts[0].source, "/srv/h/egress/log");  // bound by the engine
 }
 
 TEST(parent_spec, the_daemon_container_follows_the_guide) {
@@ -254,12 +271,26 @@ TEST(parent_spec, the_daemon_container_follows_the_guide) {
   EXPECT_EQ(mount_at(s, "/home")->propagation, "rslave");
   ASSERT_TRUE(mount_at(s, "/tmp"));
   EXPECT_EQ(mount_at(s, "/tmp")->propagation, "");
-  // Only what mount(2) and other users' files need.
+  // The host's pid namespace: the sandbox enters <prefix>-netns by the pid
+  // Docker reports. The host's users for NSS, read-only.
+  EXPECT_EQ(s.pid_mode, "host");
+  for (auto db : {"/etc/passwd", "/etc/group"}) {
+    ASSERT_TRUE(mount_at(s, db)) << db;
+    EXPECT_TRUE(mount_at(s, db)->read_only) << db;
+  }
+  // Only what mount(2), setns(2), the egress filter and other users' files
+  // need: none of Docker's other defaults.
   EXPECT_EQ(s.cap_drop, (std::vector<std::string>{"ALL"}));
-  EXPECT_TRUE(has(s.cap_add, "SYS_ADMIN"));
-  EXPECT_FALSE(has(s.cap_add, "NET_ADMIN"));
-  EXPECT_FALSE(has(s.cap_add, "SYS_PTRACE"));
+  for (auto cap : {"SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "SETUID", "SETGID"})
+    EXPECT_TRUE(has(s.cap_add, cap)) << cap;
+  for (auto cap : {"MKNOD", "SYS_MODULE", "SYS_RAWIO", "NET_BIND_SERVICE", "SETFCAP"})
+    EXPECT_FALSE(has(s.cap_add, cap)) << cap;
   EXPECT_TRUE(has(s.security_opt, "no-new-privileges"));
+  // The upstream CA the credential proxy trusts, at its own path.
+  EXPECT_FALSE(mount_at(s, "/etc/ssl/test-ca.pem"));
+  c.proxy_ca = "/etc/ssl/test-ca.pem";
+  ASSERT_TRUE(mount_at(daemon_spec(c, h), "/etc/ssl/test-ca.pem"));
+  EXPECT_TRUE(mount_at(daemon_spec(c, h), "/etc/ssl/test-ca.pem")->read_only);
   // A private host mount: no rshared bind (Docker would refuse it).
   h.mounts_shared = false;
   EXPECT_EQ(mount_at(daemon_spec(c, h), "/root/.hal9000/mounts")->propagation, "");

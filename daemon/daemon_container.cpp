@@ -1,21 +1,28 @@
-#include "cli/daemon_container.hpp"
+#include "daemon/daemon_container.hpp"
 
 #include <cerrno>
 #include <cstring>
+#include <iostream>
 #include <thread>
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "actors/docker/docker_actor.hpp"
+#include "actors/docker_actor.hpp"
 #include "actors/parent_spec.hpp"
+#include "cli/exit_codes.hpp"
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/system_config.hpp"
 
-namespace hal9000::cli {
+namespace hal9000::daemon {
 
 namespace {
 
@@ -216,4 +223,92 @@ caf::error remove_daemon_container(engine& e, const std::string& name) {
   return caf::none;
 }
 
-} // namespace hal9000::cli
+namespace {
+
+// Whether host:port accepts a TCP connection now (the control endpoint is
+// up; claudy then authenticates and waits until it is ready).
+bool port_answers(const std::string& host, uint16_t port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  auto h = host == "0.0.0.0" ? std::string{"127.0.0.1"} : host == "::" ? std::string{"::1"} : host;
+  if (::getaddrinfo(h.c_str(), std::to_string(port).c_str(), &hints, &res) != 0 || !res)
+    return false;
+  bool ok = false;
+  for (auto* a = res; a && !ok; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    if (fd < 0)
+      continue;
+    ok = ::connect(fd, a->ai_addr, a->ai_addrlen) == 0;
+    ::close(fd);
+  }
+  ::freeaddrinfo(res);
+  return ok;
+}
+
+int start_and_wait(const config& cfg, int timeout_s, bool quiet) {
+  auto name = daemon_container_name(cfg.parent_prefix);
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  engine eng{cfg};
+  std::string said;
+  auto id = launch_daemon_container(eng, cfg, said);
+  if (!quiet && !said.empty())
+    std::cerr << said;
+  if (!id) {
+    std::cerr << "claudy: " << error_message(id.error()) << "\n";
+    return cli::exit_code_for(id.error());
+  }
+  for (;;) {
+    if (port_answers(cfg.listen_host, cfg.port))
+      return cli::exit_ok;
+    auto st = daemon_container(eng, cfg);
+    bool ended = st && (!st->exists || st->restarting || (!st->running && st->exit_code != 0));
+    if (ended || std::chrono::steady_clock::now() >= until) {
+      auto logs = daemon_container_logs(eng, cfg, 20);
+      if (ended) {
+        std::cerr << "claudy: hal9000d ended during start in " << name;
+        if (st->exists)
+          std::cerr << " (code " << st->exit_code << ")";
+      } else {
+        std::cerr << "claudy: hal9000d in " << name << " did not answer on " << cfg.listen_host
+                  << ":" << cfg.port << " within " << timeout_s << " s";
+      }
+      std::cerr << "; last lines of `docker logs " << name << "`:\n" << logs;
+      if (auto err = remove_daemon_container(eng, name))
+        std::cerr << "claudy: " << error_message(err) << "\n";
+      return cli::exit_unavailable;
+    }
+    // Polls the port with a deadline; the daemon gives no other signal.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+int stop_and_wait(const config& cfg, int timeout_s, bool remove) {
+  auto name = daemon_container_name(cfg.parent_prefix);
+  engine eng{cfg};
+  if (!wait_daemon_container_stopped(eng, name, std::chrono::seconds(timeout_s))) {
+    std::cerr << "claudy: " << name << " still runs " << timeout_s
+              << " s after hal9000d stopped\n";
+    return cli::exit_failure;
+  }
+  if (remove)
+    if (auto err = remove_daemon_container(eng, name)) {
+      std::cerr << "claudy: " << error_message(err) << "\n";
+      return cli::exit_code_for(err);
+    }
+  return cli::exit_ok;
+}
+
+} // namespace
+
+int container_main(const config& cfg, const std::string& op, int timeout_s, bool quiet,
+                   bool remove) {
+  if (op == "start")
+    return start_and_wait(cfg, timeout_s, quiet);
+  if (op == "stop")
+    return stop_and_wait(cfg, timeout_s, remove);
+  std::cerr << "hal9000d container: expected start or stop, got '" << op << "'\n";
+  return cli::exit_usage;
+}
+
+} // namespace hal9000::daemon

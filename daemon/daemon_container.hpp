@@ -1,8 +1,9 @@
 #pragma once
-// claudy's side of the container mode: hal9000d inside <prefix>-parent
-// (actors/parent_spec.hpp daemon_spec). claudy talks to the engine itself,
-// through its own docker actor, for the few calls that create, watch and
-// remove that container; everything else goes through the daemon.
+// The engine's side of the container mode: hal9000d inside <prefix>-parent
+// (actors/parent_spec.hpp daemon_spec). `claudy daemon start` and `stop` run
+// `hal9000d container start|stop` (container_main below) for the few Docker
+// calls that create, watch and remove that container, so claudy itself never
+// talks to the engine; everything else goes through the daemon.
 
 #include <chrono>
 #include <memory>
@@ -12,7 +13,7 @@
 
 #include "runtime/config.hpp"
 
-namespace hal9000::cli {
+namespace hal9000::daemon {
 
 /// A docker actor in an actor system of claudy's own.
 class engine {
@@ -66,4 +67,15 @@ bool wait_daemon_container_stopped(engine& e, const std::string& name,
 /// hal9000.role=daemon; conflict otherwise); fine when it is not there.
 caf::error remove_daemon_container(engine& e, const std::string& name);
 
-} // namespace hal9000::cli
+/// `hal9000d container start [--timeout S] [--quiet]`: launch_daemon_container,
+/// then wait until the control port (HAL9000_LISTEN) accepts a connection
+/// (exit 0) or the container ends or the timeout passes (its log's last lines
+/// on stderr, the container removed so Docker does not restart a daemon that
+/// cannot start; exit 3). `hal9000d container stop [--remove] [--timeout S]`:
+/// waits until <prefix>-parent no longer runs, then (--remove) removes it when
+/// it is a daemon's. Errors have claudy's exit codes (README). The
+/// configuration comes from the environment (claudy passes daemon_env).
+int container_main(const config& cfg, const std::string& op, int timeout_s, bool quiet,
+                   bool remove);
+
+} // namespace hal9000::daemon
