@@ -266,13 +266,14 @@ docker::container_spec daemon_spec(const config& cfg, const daemon_host& h) {
   // mount(2) and setns(2) (and the user namespaces of id-mapped mounts) need
   // SYS_ADMIN; users' Claude homes and tokens are other uids' files (CHOWN,
   // DAC_*, FOWNER); SETUID/SETGID write a user namespace's id maps and run a
-  // check as the session's user; KILL signals helpers it starts; NET_ADMIN
+  // check as the session's user, SETFCAP maps uid 0 there (Linux >= 5.12
+  // asks for it: root-owned projects and uid-0 worker images); KILL signals helpers it starts; NET_ADMIN
   // and NET_RAW load the egress filter into the namespace owner's network
   // namespace (iptables-restore); SYS_PTRACE opens another container's
   // /proc/<pid>/ns/net and reads /proc/<pid>/fd (whose socket was refused).
   // Nothing else of Docker's defaults.
   s.cap_add = {"SYS_ADMIN", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",
-               "SETUID", "SETGID", "KILL", "NET_ADMIN", "NET_RAW", "SYS_PTRACE"};
+               "SETUID", "SETGID", "SETFCAP", "KILL", "NET_ADMIN", "NET_RAW", "SYS_PTRACE"};
   // Docker's seccomp profile lacks the new mount API (open_tree, move_mount,
   // mount_setattr) of id-mapped mounts on older engines, and an AppArmor
   // docker-default profile denies mount(2) outright: both off for this one

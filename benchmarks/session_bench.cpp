@@ -95,8 +95,8 @@ figure sessions_figure(const std::string& name, int n, F before_each, int& failu
 
 std::string mode_now;  // "host" or "container"
 
-// The daemon's pid in its own pid namespace (the pid file; the lock proves
-// it alive).
+// The daemon's pid (the pid file; the lock proves it alive). A host pid in
+// both modes: the daemon's container shares the host's pid namespace.
 int daemon_pid() {
   auto pid = hal9000::lock_holder(home + "/hal9000d.pid");
   return pid ? *pid : 0;

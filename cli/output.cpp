@@ -27,7 +27,8 @@ nlohmann::json sandbox_json(const sandbox_status& sb) {
                         {"input_tokens", x.usage.input_tokens},
                         {"output_tokens", x.usage.output_tokens},
                         {"in_flight", x.in_flight}, {"last_call", x.last_call}});
-  return {{"attached", sb.attached}, {"proxy_url", sb.proxy_url}, {"upstream", sb.upstream},
+  return {{"attached", sb.attached}, {"parent_pid", sb.parent_pid},
+          {"proxy_url", sb.proxy_url}, {"upstream", sb.upstream},
           {"egress", sb.egress}, {"allow", sb.allow}, {"filter_proxy", sb.filter_proxy},
           {"refusals", sb.refusals}, {"error", sb.error}, {"sessions", sessions}};
 }

@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <arpa/inet.h>
@@ -125,6 +126,7 @@ caf::expected<daemon_container_state> container_state_of(engine& e, const std::s
   out.exit_code = info->exit_code;
   out.id = info->id;
   out.role = info->labels.count("hal9000.role") ? info->labels.at("hal9000.role") : "";
+  out.started_at = info->started_at;
   return out;
 }
 
@@ -258,11 +260,21 @@ int start_and_wait(const config& cfg, int timeout_s, bool quiet) {
     std::cerr << "claudy: " << error_message(id.error()) << "\n";
     return cli::exit_code_for(id.error());
   }
+  // Docker restarts the daemon when it fails (on-failure): one restart is a
+  // daemon killed or crashed before this start (kill -9; it comes back and
+  // reconciles), a third start without the port answering is a daemon that
+  // cannot start (a bad setting): removed, or Docker would restart it forever.
+  std::set<std::string> starts;
   for (;;) {
     if (port_answers(cfg.listen_host, cfg.port))
       return cli::exit_ok;
     auto st = daemon_container(eng, cfg);
-    bool ended = st && (!st->exists || st->restarting || (!st->running && st->exit_code != 0));
+    if (st && st->exists && !st->started_at.empty()
+        && st->started_at != "0001-01-01T00:00:00Z")
+      starts.insert(st->started_at);
+    bool ended = st
+                 && (!st->exists || starts.size() >= 3
+                     || (!st->running && !st->restarting && st->exit_code == 0));
     if (ended || std::chrono::steady_clock::now() >= until) {
       auto logs = daemon_container_logs(eng, cfg, 20);
       if (ended) {
@@ -291,11 +303,18 @@ int stop_and_wait(const config& cfg, int timeout_s, bool remove) {
               << " s after hal9000d stopped\n";
     return cli::exit_failure;
   }
-  if (remove)
+  if (remove) {
     if (auto err = remove_daemon_container(eng, name)) {
       std::cerr << "claudy: " << error_message(err) << "\n";
       return cli::exit_code_for(err);
     }
+    // The host's half of late binding (made by launch_daemon_container):
+    // HAL9000_HOME/mounts, and anything left under it, is unmounted here, as a
+    // host daemon's `stop --all` does, so the directory can be removed.
+    if (::geteuid() == 0)
+      if (auto err = late_bind::unmount_all_under(late_bind::mounts_dir(cfg.home)))
+        std::cerr << "claudy: " << error_message(err) << "\n";
+  }
   return cli::exit_ok;
 }
 

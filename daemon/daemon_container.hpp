@@ -38,6 +38,7 @@ struct daemon_container_state {
   int64_t exit_code = 0;
   std::string id;
   std::string role;  // label hal9000.role
+  std::string started_at;  // State.StartedAt: changes with every (re)start
 };
 
 /// Makes <prefix>-parent run hal9000d with the configuration of now: created

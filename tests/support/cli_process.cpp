@@ -62,8 +62,8 @@ daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
 }
 
 daemon_env::~daemon_env() {
-  // A host daemon only: one in a container writes its own namespace's pid
-  // (its container goes with the others below).
+  // A host daemon only: one in its container goes with the containers below
+  // (killing it alone would only make Docker restart it).
   auto mode = vars.find("HAL9000_DAEMON_MODE");
   if (mode == vars.end() || mode->second != "container")
     if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)

@@ -281,9 +281,10 @@ TEST(parent_spec, the_daemon_container_follows_the_guide) {
   // Only what mount(2), setns(2), the egress filter and other users' files
   // need: none of Docker's other defaults.
   EXPECT_EQ(s.cap_drop, (std::vector<std::string>{"ALL"}));
-  for (auto cap : {"SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "SETUID", "SETGID"})
+  for (auto cap : {"SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "SETUID", "SETGID",
+                   "SETFCAP"})
     EXPECT_TRUE(has(s.cap_add, cap)) << cap;
-  for (auto cap : {"MKNOD", "SYS_MODULE", "SYS_RAWIO", "NET_BIND_SERVICE", "SETFCAP"})
+  for (auto cap : {"MKNOD", "SYS_MODULE", "SYS_RAWIO", "NET_BIND_SERVICE", "FSETID"})
     EXPECT_FALSE(has(s.cap_add, cap)) << cap;
   EXPECT_TRUE(has(s.security_opt, "no-new-privileges"));
   // The upstream CA the credential proxy trusts, at its own path.
