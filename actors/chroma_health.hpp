@@ -42,7 +42,6 @@ public:
   void on_restart_done(clock::time_point now);
   void on_restart_failed(const std::string& error, clock::time_point now);
 
-  bool restart_in_flight() const { return restart_in_flight_; }
   std::chrono::milliseconds backoff() const { return backoff_; }
   const status& current() const { return status_; }
 

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <map>
 #include <optional>
@@ -113,6 +114,39 @@ std::string pid_file(const std::string& tag) {
   return "/tmp/.hal9000-term-" + tag;
 }
 
+// Whether the session runs tmux: sets HAL9000_TMUX (a spare asks before it
+// is needed; an attach without a spare, when it starts).
+constexpr const char* tmux_probe =
+  "HAL9000_TMUX=; tmux has-session -t claude 2>/dev/null && HAL9000_TMUX=1;";
+// What a spare prints when it is ready (on its terminal, echo off).
+constexpr char spare_marker = 'H';
+// A terminal in canonical mode reads lines of up to 4095 bytes; a settings
+// line longer than this (it is about 1 KB) is not given to a spare.
+constexpr size_t max_settings_line = 4000;
+
+// The attach script after the probe: the size, TERM, then tmux (or a
+// login shell when the session runs no tmux).
+std::string attach_rest(bool colorterm, bool lang, bool read_only) {
+  std::string tmux = "tmux";
+  if (colorterm)
+    tmux += " set-environment -t claude COLORTERM \"$COLORTERM\" \\;";
+  if (lang)
+    tmux += " set-environment -t claude LANG \"$LANG\" \\;";
+  tmux += std::string{" attach-session"} + (read_only ? " -r" : "") + " -t claude";
+  // A spare sized its terminal ahead (HAL9000_SIZED_*, the size of the
+  // attach before): stty runs only when this client's differs. A TERM the
+  // container has no terminfo for (say xterm-kitty) would stop tmux: the
+  // closest common one instead.
+  return "[ \"$HAL9000_ROWS\" -gt 0 ] && { [ \"$HAL9000_ROWS\" != \"$HAL9000_SIZED_ROWS\" ]"
+         " || [ \"$HAL9000_COLS\" != \"$HAL9000_SIZED_COLS\" ]; }"
+         " && stty rows \"$HAL9000_ROWS\" cols \"$HAL9000_COLS\""
+         " 2>/dev/null; t=${TERM%\"${TERM#?}\"}; [ -e \"/usr/share/terminfo/$t/$TERM\" ]"
+         " || [ -e \"/lib/terminfo/$t/$TERM\" ] || [ -e \"/etc/terminfo/$t/$TERM\" ]"
+         " || export TERM=xterm-256color;"
+         " if [ -n \"$HAL9000_TMUX\" ]; then exec "
+         + tmux + "; fi; stty echo 2>/dev/null; exec bash -l 2>/dev/null || exec sh";
+}
+
 // Applies the latest window size to the terminal inside the container
 // (stty -F: the kernel then signals SIGWINCH to its foreground, as a
 // terminal emulator's resize does). Each is an exec of its own (tens of ms):
@@ -144,14 +178,24 @@ void run_resizer(shared_ptr sh, docker::endpoint ep, std::string container, std:
 // exec ends or the client leaves. Runs on its own thread: every call blocks.
 void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, bool terminal,
             terminal_sink sink, caf::actor relay, std::chrono::milliseconds open_timeout,
-            std::string tag, std::shared_ptr<docker::exec_stream> spare, std::string first) {
+            std::string tag, std::shared_ptr<docker::exec_stream> spare, std::string first,
+            std::function<void()> after_first_output) {
   auto owned = spare ? std::move(spare) : std::make_shared<docker::exec_stream>(ep);
   auto& xs = *owned;
   if (xs.fd() < 0) {
     if (auto err = xs.open(spec, open_timeout)) {
       caf::anon_send(relay, term_opened_atom::value, std::move(err));
+      if (after_first_output)
+        after_first_output();
       return;
     }
+  }
+  // A spare's settings go first: the container starts drawing the screen
+  // while the reply travels to the client.
+  if (!first.empty()) {
+    auto n = xs.write_some(first.data(), first.size());
+    if (n && *n > 0)
+      first.erase(0, *n);
   }
   caf::anon_send(relay, term_opened_atom::value, caf::error{});
   std::thread resizer;
@@ -165,6 +209,12 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, bool ter
       return;
     caf::anon_send(sink, term_output{stream, sent, std::string{data, n}});
     sent += n;
+    // The next attach's spare is made once this one's screen is on its way,
+    // not before: making it costs the engine an exec, on the same CPUs.
+    if (after_first_output) {
+      after_first_output();
+      after_first_output = nullptr;
+    }
   };
   auto deliver = [&](const char* data, size_t n) {
     if (spec.tty) {
@@ -264,6 +314,8 @@ void run_io(shared_ptr sh, docker::endpoint ep, docker::exec_spec spec, bool ter
     if (ended)
       break;
   }
+  if (after_first_output)
+    after_first_output();
   {
     std::lock_guard<std::mutex> guard{sh->mtx};
     sh->ended = true;
@@ -349,6 +401,7 @@ struct relay_args {
   std::string tag;  // pid_file's; empty: nothing to clean up
   std::shared_ptr<docker::exec_stream> spare;  // an exec already running, or null
   std::string first;  // input written first (a spare's settings)
+  std::function<void()> after_first_output;  // once, on the I/O thread; or null
 };
 
 relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> self,
@@ -375,8 +428,18 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
     sh->detach = true;
     sh->poke();
   });
-  std::thread{run_io,  st.sh,   a.engine, a.spec, a.terminal, a.sink,
-              caf::actor_cast<caf::actor>(self), a.open_timeout, a.tag, a.spare, a.first}
+  std::thread{run_io,
+              st.sh,
+              a.engine,
+              a.spec,
+              a.terminal,
+              a.sink,
+              caf::actor_cast<caf::actor>(self),
+              a.open_timeout,
+              a.tag,
+              a.spare,
+              a.first,
+              a.after_first_output}
     .detach();
   auto mine = [self](const std::string& key) {
     if (key == self->state.key)
@@ -533,10 +596,14 @@ caf::expected<docker::exec_spec> spec_for(const terminals_options& o,
 }
 
 // One exec per session's container started ahead of need, so an attach
-// waits for no exec create and start (tens of ms at the engine): a shell
-// that notes its pid, reads one line of settings, then runs the attach
-// script as any attach does. Made on a thread of its own after each attach;
-// a spare whose container went is noticed (its stream ended) and dropped.
+// waits for no exec create and start (tens of ms at the engine), nor for
+// what the attach script does before it knows the client: script(1) has
+// made the terminal, echo is off, tmux has-session has answered. Then the
+// spare prints one marker byte (consumed here) and reads one line of
+// settings (spare_settings) on its terminal, which runs the rest of the
+// attach script. Made on a thread of its own once an attach's screen is on
+// its way; a spare whose container went is noticed (its stream ended) and
+// dropped.
 struct spare_pool {
   struct spare {
     std::string tag;
@@ -545,6 +612,18 @@ struct spare_pool {
   std::mutex mtx;
   std::map<std::string, spare> ready;     // by container id
   std::set<std::string> making;
+
+  // Drops spares whose stream ended (their container went): a socket each.
+  // mtx held.
+  void prune() {
+    for (auto it = ready.begin(); it != ready.end();) {
+      pollfd p{it->second.stream->fd(), POLLIN, 0};
+      if (::poll(&p, 1, 0) != 0)
+        it = ready.erase(it);
+      else
+        ++it;
+    }
+  }
 
   // A live spare for container, or none.
   std::optional<spare> take(const std::string& container) {
@@ -564,19 +643,65 @@ struct spare_pool {
 
 using spare_pool_ptr = std::shared_ptr<spare_pool>;
 
+// Reads a new spare's stream up to its marker byte, so that nothing of it
+// reaches a client and its settings are read with echo off. Errors:
+// deadline_exceeded, or internal when anything else came first.
+caf::error await_marker(docker::exec_stream& xs, std::chrono::milliseconds timeout) {
+  docker::exec_demuxer demux;
+  std::string got;
+  auto take = [&](const char* data, size_t n) {
+    demux.feed(data, n, [&](uint8_t, const char* p, size_t len) { got.append(p, len); });
+  };
+  auto early = xs.take_early_bytes();
+  take(early.data(), early.size());
+  auto deadline = clock_type::now() + timeout;
+  char buf[256];
+  while (got.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now());
+    if (left.count() <= 0)
+      return make_error(errc::deadline_exceeded, "the spare exec did not get ready");
+    pollfd p{xs.fd(), POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) < 0 && errno != EINTR)
+      return make_error(errc::internal, "poll failed");
+    bool eof = false;
+    auto n = xs.read_some(buf, sizeof(buf), eof);
+    if (!n)
+      return n.error();
+    if (eof)
+      return make_error(errc::internal, "the spare exec ended");
+    take(buf, *n);
+  }
+  if (got != std::string(1, spare_marker))
+    return make_error(errc::internal, "the spare exec said something else first");
+  return caf::none;
+}
+
 void make_spare(spare_pool_ptr pool, docker::endpoint ep, std::string container,
-                std::string working_dir, std::chrono::milliseconds timeout) {
+                std::string working_dir, std::chrono::milliseconds timeout, uint16_t rows,
+                uint16_t cols) {
   auto tag = random_key().substr(0, 16);
   docker::exec_spec spec;
   spec.container = container;
   spec.working_dir = std::move(working_dir);
   spec.tty = false;
-  spec.cmd = {"sh", "-c",
-              "{ echo $$ > \"$0\"; } 2>/dev/null; IFS= read -r s || exit 0; eval \"$s\";"
-              " exec script -q -e -c \"$HAL9000_SCRIPT\" /dev/null",
-              pid_file(tag)};
+  spec.env = {"SHELL=/bin/sh", "HAL9000_PIDFILE=" + pid_file(tag)};
+  // Sized like the attach before it (the same terminal, most likely, comes
+  // back): that attach then needs no stty of its own.
+  std::string sized;
+  if (rows > 0 && cols > 0) {
+    auto r = std::to_string(rows), c = std::to_string(cols);
+    sized = "stty rows " + r + " cols " + c + " 2>/dev/null && HAL9000_SIZED_ROWS=" + r
+            + " HAL9000_SIZED_COLS=" + c + "; ";
+  }
+  spec.cmd = {"script", "-q", "-e", "-c",
+              std::string{"{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
+                          " stty -echo 2>/dev/null; HAL9000_SIZED_ROWS=; HAL9000_SIZED_COLS=; "}
+                + sized + tmux_probe + " printf " + spare_marker + "; IFS= read -r s || exit 0; eval \"$s\"",
+              "/dev/null"};
   auto stream = std::make_shared<docker::exec_stream>(ep);
   auto err = stream->open(spec, timeout);
+  if (!err)
+    err = await_marker(*stream, timeout);
   std::lock_guard<std::mutex> guard{pool->mtx};
   pool->making.erase(container);
   if (err) {
@@ -586,16 +711,16 @@ void make_spare(spare_pool_ptr pool, docker::endpoint ep, std::string container,
   pool->ready[container] = spare_pool::spare{tag, std::move(stream)};
 }
 
-// The settings line a spare reads: exports, every value quoted.
-std::string spare_settings(const docker::exec_spec& spec) {
+// The settings line a spare reads on its terminal (canonical mode: one
+// line, at most 4095 bytes; only printable ASCII, as every value is checked
+// to be): exports, every value quoted, then the rest of the attach script.
+std::string spare_settings(const docker::exec_spec& spec, const std::string& rest) {
   std::string line = "export";
   for (auto& kv : spec.env) {
     auto eq = kv.find('=');
     line += " " + kv.substr(0, eq) + "=" + shell_quote(kv.substr(eq + 1));
   }
-  // The attach script is the exec's -c argument (script -q -e -c X /dev/null).
-  line += " HAL9000_SCRIPT=" + shell_quote(spec.cmd.at(4)) + "\n";
-  return line;
+  return line + "; " + rest + "\n";
 }
 
 struct service_state {
@@ -608,21 +733,8 @@ struct service_state {
 } // namespace
 
 std::string attach_script(bool colorterm, bool lang, bool read_only) {
-  std::string tmux = "tmux";
-  if (colorterm)
-    tmux += " set-environment -t claude COLORTERM \"$COLORTERM\" \\;";
-  if (lang)
-    tmux += " set-environment -t claude LANG \"$LANG\" \\;";
-  tmux += std::string{" attach-session"} + (read_only ? " -r" : "") + " -t claude";
-  // A TERM the container has no terminfo for (say xterm-kitty) would stop
-  // tmux: the closest common one instead.
-  return "{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
-         " [ \"$HAL9000_ROWS\" -gt 0 ] && stty rows \"$HAL9000_ROWS\" cols \"$HAL9000_COLS\""
-         " 2>/dev/null; t=${TERM%\"${TERM#?}\"}; [ -e \"/usr/share/terminfo/$t/$TERM\" ]"
-         " || [ -e \"/lib/terminfo/$t/$TERM\" ] || [ -e \"/etc/terminfo/$t/$TERM\" ]"
-         " || export TERM=xterm-256color;"
-         " if tmux has-session -t claude 2>/dev/null; then exec "
-         + tmux + "; fi; exec bash -l 2>/dev/null || exec sh";
+  return std::string{"{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null; "} + tmux_probe
+         + " HAL9000_SIZED_ROWS=; HAL9000_SIZED_COLS=; " + attach_rest(colorterm, lang, read_only);
 }
 
 terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
@@ -683,20 +795,32 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                 auto& pool = self->state.spares;
                 if (auto s = pool->take(rec.container_id)) {
                   // The spare's pid note is the one to use from now on.
-                  a.tag = s->tag;
-                  for (auto& kv : a.spec.env)
+                  auto spec = a.spec;
+                  for (auto& kv : spec.env)
                     if (kv.rfind("HAL9000_PIDFILE=", 0) == 0)
                       kv = "HAL9000_PIDFILE=" + pid_file(s->tag);
-                  a.first = spare_settings(a.spec);
-                  a.spare = std::move(s->stream);
+                  auto line = spare_settings(
+                    spec, attach_rest(!r.colorterm.empty(), !r.lang.empty(), r.read_only));
+                  if (line.size() <= max_settings_line) {
+                    a.tag = s->tag;
+                    a.spec = std::move(spec);
+                    a.first = std::move(line);
+                    a.spare = std::move(s->stream);
+                  }
                 }
-                // The next attach finds one ready (a thread: the engine blocks).
-                std::lock_guard<std::mutex> guard{pool->mtx};
-                if (pool->ready.count(rec.container_id) == 0
-                    && pool->making.insert(rec.container_id).second)
-                  std::thread{make_spare, pool, self->state.opts.engine, rec.container_id,
-                              self->state.opts.working_dir, self->state.opts.open_timeout}
-                    .detach();
+                // The next attach finds one ready (a thread: the engine
+                // blocks), made once this one's screen is on its way.
+                a.after_first_output = [pool, engine = self->state.opts.engine,
+                                        container = rec.container_id,
+                                        dir = self->state.opts.working_dir,
+                                        timeout = self->state.opts.open_timeout,
+                                        rows = r.rows, cols = r.cols] {
+                  std::lock_guard<std::mutex> guard{pool->mtx};
+                  pool->prune();
+                  if (pool->ready.count(container) == 0 && pool->making.insert(container).second)
+                    std::thread{make_spare, pool, engine, container, dir, timeout, rows, cols}
+                      .detach();
+                };
               }
               auto relay = self->spawn<caf::linked>(relay_fun, std::move(a));
               self->request(relay, self->state.opts.open_timeout + 5s, term_open_atom::value)

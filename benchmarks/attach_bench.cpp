@@ -10,7 +10,12 @@
 //   exec.throughput         MB/s of `claudy exec NAME -- seq 1 N` (checked
 //                           byte for byte against a local seq: nothing lost or
 //                           reordered; baseline: docker exec)
-//   attach_bench [--n N] [--keys K] [--lines L]
+//   attach.first_byte.base  with --base DIR: the same from DIR's claudy and
+//                           hal9000d (say, main's build), a daemon and session
+//                           of their own, sampled in turn with ours and
+//                           docker's so that a loaded host weighs on all three
+//                           (and .tls_netns: likewise over TLS, in turn with ours)
+//   attach_bench [--n N] [--keys K] [--lines L] [--base DIR] [--first-byte-only]
 // Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id, no
 // parent) and removes everything it made. Needs root and hal9000/worker:local.
 
@@ -20,8 +25,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <poll.h>
 #include <pty.h>
@@ -45,6 +52,29 @@ std::string daemon_id;
 std::string netns;
 std::string host_if;
 
+// The baseline's daemon (--base DIR): its own claudy, home, port and id.
+struct base_daemon {
+  std::string claudy;
+  std::string home;
+  std::string port;
+  std::string id;
+  // Its settings for a child process, NAME=VALUE each.
+  std::vector<std::string> env() const {
+    // HAL9000_LISTEN too: once ours listens beyond loopback, the variable
+    // in this process's environment names our port.
+    return {"HAL9000_HOME=" + home, "HAL9000_PORT=" + port, "HAL9000_LISTEN=127.0.0.1:" + port,
+            "HAL9000_DAEMON_ID=" + id, "HAL9000_PARENT_PREFIX=" + id};
+  }
+  // The same for sh -c.
+  std::string sh_prefix() const {
+    std::string out;
+    for (auto& e : env())
+      out += e + " ";
+    return out;
+  }
+};
+base_daemon base;
+
 int sh(const std::string& cmd) {
   return run_quiet({"sh", "-c", cmd});
 }
@@ -54,13 +84,15 @@ struct pty_run {
   pid_t pid = -1;
   int fd = -1;
 
-  explicit pty_run(const std::string& cmdline) {
+  explicit pty_run(const std::string& cmdline, const std::vector<std::string>& env = {}) {
     winsize ws{};
     ws.ws_row = 24;
     ws.ws_col = 80;
     pid = ::forkpty(&fd, nullptr, nullptr, &ws);
     if (pid == 0) {
       ::setenv("TERM", "xterm-256color", 1);
+      for (auto& e : env)
+        ::putenv(const_cast<char*>(e.c_str()));
       ::execl("/bin/sh", "sh", "-c", ("exec " + cmdline).c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
@@ -106,22 +138,19 @@ struct pty_run {
   }
 };
 
-// Time from start to the first screen byte, n times.
-figure first_byte(const std::string& name, const std::string& cmdline, int n, int& failures) {
-  std::vector<double> samples;
-  for (int i = 0; i < n; ++i) {
-    auto t0 = clock::now();
-    pty_run p{cmdline};
-    auto got = p.read_some(10000);
-    if (got.empty()) {
-      ++failures;
-      continue;
-    }
-    samples.push_back(ms_since(t0));
-    p.drain(100);
-    p.detach();
-  }
-  return summarize(name, samples);
+// One sample of the time from start to the first screen byte (ms), or
+// none.
+std::optional<double> first_byte_once(const std::string& cmdline,
+                                      const std::vector<std::string>& env = {}) {
+  auto t0 = clock::now();
+  pty_run p{cmdline, env};
+  auto got = p.read_some(10000);
+  if (got.empty())
+    return std::nullopt;
+  auto ms = ms_since(t0);
+  p.drain(100);
+  p.detach();
+  return ms;
 }
 
 // Keystroke -> echo round trips through an attached client.
@@ -199,7 +228,28 @@ int daemon_pid() {
   return pid;
 }
 
+void cleanup_base() {
+  if (base.claudy.empty())
+    return;
+  sh(base.sh_prefix() + base.claudy + " daemon stop --all >/dev/null 2>&1");
+  std::ifstream in{base.home + "/hal9000d.pid"};
+  int pid = 0;
+  in >> pid;
+  if (pid > 0 && ::kill(pid, 0) == 0)
+    ::kill(pid, SIGKILL);
+  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + base.id
+          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
+  auto mounts = hal9000::late_bind::mounts_dir(base.home);
+  if (hal9000::late_bind::unmount_all_under(mounts)
+      || !hal9000::late_bind::mounts_under(mounts).empty()) {
+    std::fprintf(stderr, "attach_bench: mounts left under %s; not removing it\n", mounts.c_str());
+    return;
+  }
+  fs::remove_all(base.home);
+}
+
 void cleanup() {
+  cleanup_base();
   run_quiet({claudy, "daemon", "stop", "--all"});
   if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
     ::kill(pid, SIGKILL);
@@ -221,8 +271,15 @@ void cleanup() {
 
 int main(int argc, char** argv) {
   int n = 20, keys = 200, lines = 10000000;
+  std::string base_dir;
+  bool first_byte_only = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--first-byte-only") == 0)
+      first_byte_only = true;
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--n") == 0)
+    if (std::strcmp(argv[i], "--base") == 0)
+      base_dir = argv[i + 1];
+    else if (std::strcmp(argv[i], "--n") == 0)
       n = std::atoi(argv[i + 1]);
     else if (std::strcmp(argv[i], "--keys") == 0)
       keys = std::atoi(argv[i + 1]);
@@ -272,11 +329,65 @@ int main(int argc, char** argv) {
     cleanup();
     return 1;
   }
-  auto ours = first_byte("attach.first_byte.claudy", claudy + " attach " + name, n, failures);
-  auto docker = first_byte("attach.first_byte.docker_exec_it",
-                           "docker exec -it " + name + " tmux attach -t claude", n, failures);
+  // The baseline's daemon and session, beside ours.
+  std::string base_name;
+  if (!base_dir.empty()) {
+    base.claudy = fs::canonical(base_dir + "/claudy").string();
+    char base_tmpl[] = "/tmp/hal9000-attach-bench-base-XXXXXX";
+    if (!::mkdtemp(base_tmpl)) {
+      cleanup();
+      return 1;
+    }
+    base.home = base_tmpl;
+    base.port = std::to_string(free_port());
+    base.id = daemon_id + "-base";
+    if (sh(base.sh_prefix() + base.claudy + " daemon start >/dev/null 2>&1") != 0
+        || (base_name = start_session("base", base.sh_prefix() + base.claudy)).empty()) {
+      std::fprintf(stderr, "attach_bench: no baseline daemon or session from %s (see %s/logs)\n",
+                   base_dir.c_str(), base.home.c_str());
+      cleanup();
+      return 1;
+    }
+  }
+  // In turn, so that the host's load at any moment weighs on each alike.
+  std::vector<double> s_ours, s_docker, s_base;
+  for (int i = 0; i < n; ++i) {
+    auto take = [&](std::vector<double>& into, const std::string& cmd,
+                    const std::vector<std::string>& env) {
+      if (auto ms = first_byte_once(cmd, env))
+        into.push_back(*ms);
+      else
+        ++failures;
+    };
+    // The order turns each round: what one leaves behind (the engine
+    // finishing an exec) falls on each of the others alike.
+    for (int k = 0; k < 3; ++k) {
+      switch ((i + k) % 3) {
+        case 0:
+          take(s_ours, claudy + " attach " + name, {});
+          break;
+        case 1:
+          take(s_docker, "docker exec -it " + name + " tmux attach -t claude", {});
+          break;
+        default:
+          if (!base_name.empty())
+            take(s_base, base.claudy + " attach " + base_name, base.env());
+      }
+    }
+  }
+  auto ours = summarize("attach.first_byte.claudy", s_ours);
+  auto docker = summarize("attach.first_byte.docker_exec_it", s_docker);
   print(docker);
   print(ours, &docker);
+  if (!base_name.empty()) {
+    auto before = summarize("attach.first_byte.base", s_base);
+    print(before, &docker);
+    print(ours, &before);  // ratio > 1: ours is faster than the baseline
+  }
+  if (first_byte_only) {
+    cleanup();
+    return failures > 0 ? 1 : 0;
+  }
   auto echo_docker = echo("attach.echo.docker_exec_it",
                           "docker exec -it " + name + " tmux attach -t claude", keys, failures);
   auto echo_ours = echo("attach.echo.claudy", claudy + " attach " + name, keys, failures);
@@ -317,12 +428,48 @@ int main(int argc, char** argv) {
       auto remote = "ip netns exec " + netns + " " + claudy + " --host " + host_ip + ":" + port
                     + " --tls-dir " + home + "/tls/clients/bench";
       auto rname = start_session("tls", remote);
+      // The baseline likewise: its own certificates, its daemon restarted
+      // beyond loopback on its own port, a session from the namespace.
+      std::string base_remote, base_rname;
+      if (!base_name.empty()) {
+        auto pre = base.sh_prefix();
+        if (sh(pre + base.claudy + " daemon certs --client bench >/dev/null 2>&1") == 0
+            && sh(pre + base.claudy + " daemon stop >/dev/null 2>&1") == 0
+            && sh(pre + "HAL9000_LISTEN=0.0.0.0:" + base.port + " " + base.claudy
+                  + " daemon start >/dev/null 2>&1")
+                 == 0) {
+          base_remote = "ip netns exec " + netns + " " + base.claudy + " --host " + host_ip + ":"
+                        + base.port + " --tls-dir " + base.home + "/tls/clients/bench";
+          base_rname = start_session("tlsbase", base_remote);
+        }
+        if (base_rname.empty()) {
+          std::fprintf(stderr, "attach_bench: no baseline session over TLS\n");
+          ++failures;
+        }
+      }
       if (!rname.empty()) {
-        auto tls_first = first_byte("attach.first_byte.claudy.tls_netns",
-                                    remote + " attach " + rname, n, failures);
+        std::vector<double> t_ours, t_base;
+        for (int i = 0; i < n; ++i)
+          for (int k = 0; k < 2; ++k) {
+            bool mine = (i + k) % 2 == 0;
+            if (!mine && base_rname.empty())
+              continue;
+            auto ms = mine ? first_byte_once(remote + " attach " + rname)
+                           : first_byte_once(base_remote + " attach " + base_rname);
+            if (ms)
+              (mine ? t_ours : t_base).push_back(*ms);
+            else
+              ++failures;
+          }
+        auto tls_first = summarize("attach.first_byte.claudy.tls_netns", t_ours);
         auto tls_echo = echo("attach.echo.claudy.tls_netns", remote + " attach " + rname, keys,
                              failures);
         print(tls_first, &docker);
+        if (!base_rname.empty()) {
+          auto tls_base = summarize("attach.first_byte.base.tls_netns", t_base);
+          print(tls_base, &docker);
+          print(tls_first, &tls_base);
+        }
         print(tls_echo, &echo_docker);
       } else {
         std::fprintf(stderr, "attach_bench: no session from the other namespace\n");

@@ -7,11 +7,16 @@
 
 #include "messages/wire.hpp"
 #include "runtime/auth_token.hpp"
+#include "runtime/tls_library.hpp"
 
 namespace hal9000::cli {
 
 connection::connection(endpoint ep)
   : ep_(std::move(ep)), cfg_(true, ep_.tls) {
+  // One request at a time and a sink that never blocks: one scheduler
+  // thread is enough, and each thread less is less start-up and fewer
+  // wake-ups competing for the CPU on a loaded host.
+  cfg_.set("scheduler.max-threads", 1);
   sys_ = std::make_unique<caf::actor_system>(cfg_);
 }
 
@@ -21,6 +26,9 @@ connection::~connection() {
 }
 
 caf::error connection::connect(std::chrono::milliseconds timeout) {
+  if (ep_.tls.enabled() && !sys_->has_openssl_manager())
+    return make_error(errc::unavailable, "TLS is unavailable here: "
+                                           + error_message(tls_library::load()));
   auto mm = ep_.tls.enabled() ? sys_->openssl_manager().actor_handle()
                               : sys_->middleman().actor_handle();
   caf::error result;

@@ -21,7 +21,7 @@
 #include "messages/error.hpp"
 #include "runtime/home_layout.hpp"
 #include "runtime/pid_lock.hpp"
-#include "runtime/tls_certs.hpp"
+#include "runtime/tls_certs.hpp"  // cert_request
 
 namespace hal9000::cli {
 
@@ -332,18 +332,32 @@ int stop(const context& ctx, bool all, bool* was_host = nullptr) {
   return exit_ok;
 }
 
-int certs(const context& ctx, const cert_request& base) {
-  auto req = base;
-  req.home = ctx.cfg.home;
-  auto done = create_certs(req);
-  if (!done)
-    return fail(done.error());
+// Runs `hal9000d certs` (it creates the files with OpenSSL, which claudy
+// does not load: see runtime/tls_library.hpp); its output and exit code are
+// this command's.
+int certs(const context& ctx, const cert_request& req) {
+  auto binary = daemon_binary();
+  std::vector<std::string> args{binary, "certs", "--home", ctx.cfg.home};
+  for (auto& n : req.server_names) {
+    args.push_back("--server-name");
+    args.push_back(n);
+  }
+  for (auto& c : req.clients) {
+    args.push_back("--client");
+    args.push_back(c);
+  }
+  if (req.force_server)
+    args.push_back("--force-server");
   if (ctx.json)
-    std::cout << nlohmann::json{{"done", *done}}.dump(2) << "\n";
-  else
-    for (auto& line : *done)
-      std::cout << line << "\n";
-  return exit_ok;
+    args.push_back("--json");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  std::cout.flush();
+  ::execvp(binary.c_str(), argv.data());
+  std::cerr << "claudy: cannot run " << binary << ": " << std::strerror(errno) << "\n";
+  return exit_failure;
 }
 
 int run_foreground() {

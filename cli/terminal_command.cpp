@@ -127,9 +127,16 @@ struct shared_io {
   // The relay, once the open was answered.
   terminal_actor relay;
   std::string key;
-  // Output on its way to stdout and stderr (the writer thread's).
+  // Output on its way to stdout and stderr. One party writes at a time (it
+  // holds `writing`): the writer thread, or the sink itself when nothing is
+  // queued and the piece is small and the terminal takes it now (a thread
+  // hand-over less on the way to the screen), or the main thread flushing
+  // what came before raw mode.
   std::deque<term_output> out;
   std::condition_variable out_cv;
+  bool writing = false;
+  bool direct = false;       // raw mode is on: the sink may write itself
+  uint64_t reported = 0;     // output bytes reported consumed (the writer's)
   // Flow control.
   std::atomic<uint64_t> acked_in{0};
   int wake_r = -1;
@@ -143,6 +150,44 @@ struct shared_io {
 };
 
 using io_ptr = std::shared_ptr<shared_io>;
+
+// Writes one piece; tells the relay what was written (its flow control)
+// every 256 KiB. The caller holds io->writing, not io->mtx.
+void write_piece(shared_io& io, const term_output& piece, const terminal_actor& relay,
+                 const std::string& key) {
+  write_all(piece.stream == 2 ? 2 : 1, piece.data.data(), piece.data.size());
+  auto consumed = piece.offset + piece.data.size();
+  if (consumed - io.reported >= 256 * 1024 && relay) {
+    caf::anon_send(relay, term_consumed{key, consumed});
+    io.reported = consumed;
+  }
+}
+
+// Writes what is queued, in order, holding io->writing; lock holds io->mtx
+// on entry and exit.
+void flush_queued(shared_io& io, std::unique_lock<std::mutex>& lock) {
+  while (!io.out.empty()) {
+    auto piece = std::move(io.out.front());
+    io.out.pop_front();
+    auto relay = io.relay;
+    auto key = io.key;
+    io.writing = true;
+    lock.unlock();
+    write_piece(io, piece, relay, key);
+    lock.lock();
+    io.writing = false;
+  }
+  io.out_cv.notify_all();
+}
+
+// A small piece the terminal can take at once (never a blocking write on
+// an actor's thread).
+bool takes_now(const term_output& piece) {
+  if (piece.data.size() > 4096)
+    return false;
+  pollfd p{piece.stream == 2 ? 2 : 1, POLLOUT, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLOUT) != 0;
+}
 
 using watch_atom = caf::atom_constant<caf::atom("trmwatch")>;
 using sink_impl = terminal_sink::extend<caf::reacts_to<watch_atom, terminal_actor>>;
@@ -159,9 +204,20 @@ sink_impl::behavior_type sink_fun(sink_impl::pointer self, io_ptr io) {
   });
   return {
     [=](term_output& out) {
-      std::lock_guard<std::mutex> guard{io->mtx};
+      std::unique_lock<std::mutex> lock{io->mtx};
+      if (io->direct && !io->done() && !io->writing && io->out.empty() && takes_now(out)) {
+        io->writing = true;
+        auto relay = io->relay;
+        auto key = io->key;
+        lock.unlock();
+        write_piece(*io, out, relay, key);
+        lock.lock();
+        io->writing = false;
+        io->out_cv.notify_all();
+        return;
+      }
       io->out.push_back(std::move(out));
-      io->out_cv.notify_one();
+      io->out_cv.notify_all();
     },
     [=](term_ack& a) {
       io->acked_in = a.written;
@@ -178,38 +234,25 @@ sink_impl::behavior_type sink_fun(sink_impl::pointer self, io_ptr io) {
   };
 }
 
-// Writes output in order until the end and nothing is left; tells the relay
-// what was written (its flow control) every 256 KiB.
+// Writes queued output in order until the end and nothing is left (nor
+// being written by the sink).
 void write_loop(io_ptr io) {
-  uint64_t consumed = 0;
-  uint64_t reported = 0;
+  std::unique_lock<std::mutex> lock{io->mtx};
   for (;;) {
-    term_output piece;
-    terminal_actor relay;
-    std::string key;
-    {
-      std::unique_lock<std::mutex> lock{io->mtx};
-      io->out_cv.wait(lock, [&] { return !io->out.empty() || io->done(); });
-      if (io->out.empty())
-        return;
-      piece = std::move(io->out.front());
-      io->out.pop_front();
-      relay = io->relay;
-      key = io->key;
-    }
-    write_all(piece.stream == 2 ? 2 : 1, piece.data.data(), piece.data.size());
-    consumed = piece.offset + piece.data.size();
-    if (consumed - reported >= 256 * 1024 && relay) {
-      caf::anon_send(relay, term_consumed{key, consumed});
-      reported = consumed;
-    }
+    io->out_cv.wait(lock, [&] { return (!io->out.empty() || io->done()) && !io->writing; });
+    if (io->out.empty())
+      return;
+    flush_queued(*io, lock);
   }
 }
 
 // Reads stdin (and the self-pipe) until the end: keystrokes to the relay,
 // SIGWINCH as resizes, signals as the end. read_only: nothing is sent; C-b d
-// detaches here.
-void input_loop(io_ptr io, bool forward, bool read_only, bool tty_resizes) {
+// detaches here. size: the rows and columns the open request carried; a
+// resize goes out only when the size differs from the last one sent (each
+// costs the daemon an exec in the container).
+void input_loop(io_ptr io, bool forward, bool read_only, bool tty_resizes,
+                std::pair<uint16_t, uint16_t> size) {
   terminal_actor relay;
   std::string key;
   {
@@ -234,9 +277,11 @@ void input_loop(io_ptr io, bool forward, bool read_only, bool tty_resizes) {
       return;
     }
     if (g_winch.exchange(false) && tty_resizes) {
-      auto [rows, cols] = window_size();
-      if (rows > 0)
-        caf::anon_send(relay, term_resize{key, rows, cols});
+      auto now = window_size();
+      if (now.first > 0 && now != size) {
+        caf::anon_send(relay, term_resize{key, now.first, now.second});
+        size = now;
+      }
     }
     bool room = sent - std::min(sent, io->acked_in.load()) < terminal_window;
     pollfd fds[2] = {{0, static_cast<short>(stdin_open && room ? POLLIN : 0), 0},
@@ -321,6 +366,8 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
     req.rows = rows;
     req.cols = cols;
   }
+  auto req_rows = req.rows;
+  auto req_cols = req.cols;
   auto reply = (*conn)->call<terminal_open_reply>(std::move(req), 30s);
   if (!reply)
     return fail(reply.error());
@@ -343,11 +390,21 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
                            std::string{"cannot put the terminal in raw mode: "}
                              + std::strerror(errno)));
   }
-  // A resize between our size query and raw mode is not lost.
+  // A resize between our size query and raw mode is not lost (the input
+  // loop sends it only if the size changed meanwhile).
   if (ro.raw)
     g_winch = true;
+  {
+    // What came before raw mode goes out now, from here; from now on the
+    // sink may write small pieces itself.
+    std::unique_lock<std::mutex> lock{io->mtx};
+    io->out_cv.wait(lock, [&] { return !io->writing; });
+    flush_queued(*io, lock);
+    io->direct = true;
+  }
   std::thread writer{write_loop, io};
-  std::thread input{input_loop, io, ro.forward, ro.read_only, ro.raw};
+  std::thread input{input_loop, io, ro.forward, ro.read_only, ro.raw,
+                    std::make_pair(req_rows, req_cols)};
   {
     std::unique_lock<std::mutex> lock{io->mtx};
     io->cv.wait(lock, [&] { return io->done(); });

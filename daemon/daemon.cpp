@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/io/publish.hpp>
@@ -29,6 +30,8 @@
 #include "daemon/runtime.hpp"
 #include "runtime/system_config.hpp"
 #include "runtime/tls.hpp"
+#include "runtime/tls_certs.hpp"
+#include "cli/exit_codes.hpp"
 
 namespace hal9000::daemon {
 
@@ -214,6 +217,17 @@ int daemon_main(int argc, char** argv) {
     ->check(CLI::Range(1, 3600));
   container_cmd->add_flag("--quiet", container_quiet, "Say nothing but errors");
   container_cmd->add_flag("--remove", container_remove, "stop: remove the container too");
+  // `claudy daemon certs` runs this: OpenSSL is linked here, not in claudy.
+  cert_request cert_req;
+  bool cert_json = false;
+  auto* certs_cmd = app.add_subcommand(
+    "certs", "Create the CA, the daemon's certificate and client bundles (claudy daemon certs)");
+  certs_cmd->add_option("--home", home, "State directory (HAL9000_HOME)");
+  certs_cmd->add_option("--server-name", cert_req.server_names,
+                        "DNS name or IP the daemon is reached at (repeatable)");
+  certs_cmd->add_option("--client", cert_req.clients, "A client bundle with this name (repeatable)");
+  certs_cmd->add_flag("--force-server", cert_req.force_server, "Replace the daemon's certificate");
+  certs_cmd->add_flag("--json", cert_json, "Print what was done as JSON");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -234,6 +248,20 @@ int daemon_main(int argc, char** argv) {
   }
   if (ping_cmd->parsed())
     return ping(*cfg);
+  if (certs_cmd->parsed()) {
+    cert_req.home = cfg->home;
+    auto done = create_certs(cert_req);
+    if (!done) {
+      std::cerr << "claudy: " << error_message(done.error()) << "\n";
+      return cli::exit_code_for(done.error());
+    }
+    if (cert_json)
+      std::cout << nlohmann::json{{"done", *done}}.dump(2) << "\n";
+    else
+      for (auto& line : *done)
+        std::cout << line << "\n";
+    return 0;
+  }
   if (run_cmd->parsed())
     return run(std::move(*cfg));
   if (container_cmd->parsed())

@@ -189,6 +189,10 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   rt.reconciled = reconcile_at_start(sys, cfg, opts, rt);
   for (auto& e : rt.reconciled.errors)
     rt.notes.push_back("start-up reconciliation: " + e);
+  // An earlier run left something behind (sessions to adopt or end, workers
+  // or slots to remove): this start is a restart. A clean stop leaves none.
+  if (!rt.reconciled.actions.empty() || !rt.reconciled.adopted.empty())
+    rt.metrics->daemon_restarts.with({}).inc();
 
   auto image = choose_worker_image(sys, rt.docker, cfg);
   if (!image) {

@@ -70,7 +70,6 @@ public:
   /// GET /exec/{exec_id}/json: the exit code, nullopt while it runs.
   caf::expected<std::optional<int64_t>> exec_exit_code(const std::string& exec_id);
 
-  std::chrono::milliseconds default_timeout() const { return timeout_; }
   const endpoint& where() const { return http_.where(); }
 
   /// "/v1.41": negotiated once from GET /version.

@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include <fcntl.h>
-#include <openssl/rand.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,9 +28,18 @@ std::string token_path(const std::string& home) {
 }
 
 caf::expected<std::string> random_token() {
+  // The kernel's CSPRNG (blocks only before it is seeded at boot).
   unsigned char raw[32];
-  if (RAND_bytes(raw, sizeof(raw)) != 1)
-    return make_error(errc::internal, "no randomness for a token");
+  size_t got = 0;
+  while (got < sizeof(raw)) {
+    auto n = ::getrandom(raw + got, sizeof(raw) - got, 0);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return make_error(errc::internal, std::string{"no randomness for a token: "}
+                                          + std::strerror(errno));
+    got += static_cast<size_t>(n);
+  }
   static constexpr char hex[] = "0123456789abcdef";
   std::string token;
   for (auto b : raw) {

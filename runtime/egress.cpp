@@ -11,7 +11,7 @@
 #include <caf/expected.hpp>
 
 #include "messages/error.hpp"
-#include "runtime/proxy_server.hpp"
+#include "runtime/netns.hpp"
 
 namespace hal9000::egress {
 

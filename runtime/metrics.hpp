@@ -1,137 +1,121 @@
 #pragma once
-// A small thread-safe metrics registry rendered in Prometheus text exposition
-// format 0.0.4. No external library: counters, gauges and histograms with
-// fixed buckets, each in a family with fixed label names.
+// The daemon's metrics on prometheus-cpp (Debian's prometheus-cpp-dev, its core
+// library only): prometheus::Registry holds the families, prometheus-cpp's
+// TextSerializer writes the text exposition format 0.0.4, and
+// runtime/metrics_server serves it over cpp-httplib.
 //
-// Hot paths: look a series up once (`family.with({"warm"})`, a short mutex)
-// and keep the reference; updating it is a relaxed atomic operation. Series
-// live as long as their registry and never move.
+// What this header adds on top: families whose label names are fixed when they
+// are registered, so a series is named by its label values in order
+// (`family.with({"warm"})`), small lower-case handles over prometheus-cpp's
+// series, and the set of hal9000_* families (daemon_metrics).
+//
+// Series live as long as their registry and never move, so a handle may be
+// kept. with() takes the family's mutex and allocates (a label map, and a
+// histogram's buckets): hot paths look a series up once and keep the handle;
+// updating through it is an atomic operation (a short mutex for histograms).
 
-#include <atomic>
-#include <cstdint>
 #include <initializer_list>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
-#include <type_traits>
 #include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
 
 namespace hal9000::metrics {
 
-// -- series ---------------------------------------------------------------------
+// -- series handles ---------------------------------------------------------------
 
-/// Only goes up.
+/// Only goes up (a negative n is ignored).
 class counter {
 public:
-  void inc(uint64_t n = 1) { value_.fetch_add(n, std::memory_order_relaxed); }
-  uint64_t value() const { return value_.load(std::memory_order_relaxed); }
+  using native = prometheus::Counter;
+  explicit counter(native& c) : c_(&c) {}
+  void inc(double n = 1) { c_->Increment(n); }
+  double value() const { return c_->Value(); }
 
 private:
-  std::atomic<uint64_t> value_{0};
+  native* c_;
 };
 
 /// Goes up and down.
 class gauge {
 public:
-  void set(double v) { value_.store(v, std::memory_order_relaxed); }
-  void add(double v);
-  void inc() { add(1); }
-  void dec() { add(-1); }
-  double value() const { return value_.load(std::memory_order_relaxed); }
+  using native = prometheus::Gauge;
+  explicit gauge(native& g) : g_(&g) {}
+  void set(double v) { g_->Set(v); }
+  void add(double v) { g_->Increment(v); }  // v may be negative
+  double value() const { return g_->Value(); }
 
 private:
-  std::atomic<double> value_{0};
+  native* g_;
 };
 
-/// Observations counted into fixed buckets (upper bounds, ascending; +Inf is
-/// implicit), plus their sum and count.
+/// Observations counted into the family's buckets ("le": a value equal to a
+/// bound counts in that bound's bucket), with their sum and count.
 class histogram {
 public:
-  explicit histogram(const std::vector<double>& bounds);
-
-  void observe(double v);
-
-  const std::vector<double>& bounds() const { return bounds_; }
-  /// Cumulative counts per bound, then +Inf (size bounds() + 1).
-  std::vector<uint64_t> cumulative() const;
-  double sum() const { return sum_.load(std::memory_order_relaxed); }
-  uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  using native = prometheus::Histogram;
+  explicit histogram(native& h) : h_(&h) {}
+  void observe(double v) { h_->Observe(v); }
 
 private:
-  std::vector<double> bounds_;
-  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // per bucket, not cumulative
-  std::atomic<double> sum_{0};
-  std::atomic<uint64_t> count_{0};
+  native* h_;
 };
 
 // -- families -------------------------------------------------------------------
 
-enum class kind { counter, gauge, histogram };
-
-/// One metric name with its help text and label names; series by label values.
+/// One metric name with fixed label names; series by label values.
 template <class Series>
 class family {
 public:
-  family(std::string name, std::string help, std::vector<std::string> labels,
-         std::vector<double> bounds = {})
-    : name_(std::move(name)), help_(std::move(help)),
-      labels_(std::move(labels)), bounds_(std::move(bounds)) {}
+  using native = prometheus::Family<typename Series::native>;
+
+  family(native& f, std::vector<std::string> labels, std::vector<double> bounds = {})
+    : f_(&f), labels_(std::move(labels)), bounds_(std::move(bounds)) {}
 
   /// The series for these label values (one per label name, in order;
   /// missing values are empty, extra ones ignored). Created on first use.
-  Series& with(std::initializer_list<std::string> values) {
+  Series with(std::initializer_list<std::string> values) const {
     return with(std::vector<std::string>(values));
   }
-  Series& with(std::vector<std::string> values);
+  Series with(const std::vector<std::string>& values) const;
 
-  const std::string& name() const { return name_; }
-  const std::string& help() const { return help_; }
   const std::vector<std::string>& labels() const { return labels_; }
 
-  /// Calls fn(label_values, series) for each series, sorted by label values.
-  template <class F>
-  void for_each(F&& fn) const {
-    std::lock_guard<std::mutex> guard{mtx_};
-    for (auto& [values, series] : series_)
-      fn(values, *series);
-  }
-
 private:
-  std::string name_;
-  std::string help_;
+  native* f_;
   std::vector<std::string> labels_;
   std::vector<double> bounds_;  // histograms only
-  mutable std::mutex mtx_;
-  std::map<std::vector<std::string>, std::unique_ptr<Series>> series_;
 };
 
 using counter_family = family<counter>;
 using gauge_family = family<gauge>;
 using histogram_family = family<histogram>;
 
-template <class Series>
-Series& family<Series>::with(std::vector<std::string> values) {
-  values.resize(labels_.size());
-  std::lock_guard<std::mutex> guard{mtx_};
-  auto& slot = series_[std::move(values)];
-  if (!slot) {
-    if constexpr (std::is_same_v<Series, histogram>)
-      slot = std::make_unique<histogram>(bounds_);
-    else
-      slot = std::make_unique<Series>();
-  }
-  return *slot;
-}
+extern template class family<counter>;
+extern template class family<gauge>;
+extern template class family<histogram>;
 
 // -- the registry --------------------------------------------------------------------
 
 class registry {
 public:
-  /// Adds a family; returns the existing one when the name is already a
-  /// family of the same kind (help and labels of the first one stay).
-  /// Names and label names must match [a-zA-Z_:][a-zA-Z0-9_:]* (checked:
-  /// std::invalid_argument, as for a clash of kinds: a programming error).
+  registry();
+  ~registry();
+  registry(const registry&) = delete;
+  registry& operator=(const registry&) = delete;
+
+  /// Adds a family. A family without labels has its one series from the
+  /// start (it shows 0); one with labels shows once a series exists.
+  /// std::invalid_argument (a programming error) for a name used before, a
+  /// metric name not matching [a-zA-Z_:][a-zA-Z0-9_:]*, a label name not
+  /// matching [a-zA-Z_][a-zA-Z0-9_]* (or "le" on a histogram), or histogram
+  /// bounds not strictly ascending.
   counter_family& add_counter(const std::string& name, const std::string& help,
                               std::vector<std::string> labels = {});
   gauge_family& add_gauge(const std::string& name, const std::string& help,
@@ -140,43 +124,27 @@ public:
                                   std::vector<double> bounds,
                                   std::vector<std::string> labels = {});
 
-  /// Every family in the order it was added, in text format 0.0.4. A family
-  /// without series renders only its HELP and TYPE lines.
+  /// Every family with a series, in text format 0.0.4 (prometheus-cpp's
+  /// TextSerializer: counters, then gauges, then histograms).
   std::string render() const;
 
 private:
-  struct entry {
-    kind k;
-    std::string name;
-    std::unique_ptr<counter_family> c;
-    std::unique_ptr<gauge_family> g;
-    std::unique_ptr<histogram_family> h;
-  };
-  entry* find(const std::string& name, kind k);
-
-  mutable std::mutex mtx_;
-  std::vector<std::unique_ptr<entry>> entries_;
+  prometheus::Registry reg_;
+  std::mutex mtx_;  // guards the vectors below (add_*)
+  std::vector<std::unique_ptr<counter_family>> counters_;
+  std::vector<std::unique_ptr<gauge_family>> gauges_;
+  std::vector<std::unique_ptr<histogram_family>> histograms_;
 };
 
 /// The Content-Type of render()'s output.
 constexpr const char* content_type = "text/plain; version=0.0.4; charset=utf-8";
 
-/// A label value escaped for the text format (\\, \", \n).
-std::string escape_label_value(const std::string& value);
-
-/// A sample value: integers without a fraction, +Inf/-Inf/NaN as Prometheus
-/// spells them, other numbers with up to 17 significant digits.
-std::string format_value(double v);
-
 // -- hal9000's metrics ---------------------------------------------------------------
-
-/// Bucket bounds in milliseconds for latencies from sub-millisecond claims to
-/// multi-second cold starts.
-std::vector<double> latency_buckets_ms();
 
 /// Every metric the daemon exports (hal9000_*), added to one registry. Actors
 /// get a shared_ptr to it and update the families they own; the event hub
-/// updates the ones events describe (see actors/event_hub.hpp).
+/// updates the ones events describe (see actors/event_hub.hpp). Latencies are
+/// in milliseconds, in buckets from 0.5 ms to 30 s.
 struct daemon_metrics {
   daemon_metrics();
 

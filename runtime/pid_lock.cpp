@@ -35,6 +35,17 @@ std::string read_fd(int fd) {
   return n > 0 ? std::string(buf, static_cast<size_t>(n)) : std::string{};
 }
 
+// The pid in a pid file; not_found when missing, internal when unreadable.
+caf::expected<pid_t> read_pid_file(const std::string& path) {
+  auto text = read_file(path);
+  if (!text)
+    return std::move(text.error());
+  auto pid = parse_pid(*text);
+  if (pid <= 0)
+    return make_error(errc::internal, "pid file " + path + " holds no pid");
+  return pid;
+}
+
 } // namespace
 
 caf::expected<pid_lock> pid_lock::acquire(const std::string& path,
@@ -136,16 +147,6 @@ caf::error write_pid_file(const std::string& path) {
     if (auto err = make_dirs(path.substr(0, slash), 0700))
       return err;
   return write_file_atomic(path, std::to_string(::getpid()) + "\n", 0644);
-}
-
-caf::expected<pid_t> read_pid_file(const std::string& path) {
-  auto text = read_file(path);
-  if (!text)
-    return std::move(text.error());
-  auto pid = parse_pid(*text);
-  if (pid <= 0)
-    return make_error(errc::internal, "pid file " + path + " holds no pid");
-  return pid;
 }
 
 caf::error remove_pid_file(const std::string& path) {

@@ -40,9 +40,6 @@ public:
   /// Removes the file, then drops the lock. Idempotent.
   void release();
 
-  bool held() const { return fd_ >= 0; }
-  const std::string& path() const { return path_; }
-
 private:
   pid_lock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
 
@@ -63,8 +60,5 @@ caf::error write_pid_file(const std::string& path);
 /// Removes path only if it holds our pid, so a process never removes a pid
 /// file another one wrote. A missing file is fine.
 caf::error remove_pid_file(const std::string& path);
-
-/// The pid in a pid file; not_found when missing, internal when unreadable.
-caf::expected<pid_t> read_pid_file(const std::string& path);
 
 } // namespace hal9000

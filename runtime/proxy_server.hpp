@@ -35,6 +35,8 @@
 
 #include <caf/expected.hpp>
 
+#include "runtime/netns.hpp"  // in_netns
+
 namespace hal9000::proxy {
 
 /// "sk-ant-hal9000-" + 64 hex digits from the kernel's CSPRNG.
@@ -166,9 +168,5 @@ private:
 /// peer ip:port; "" when none is found. Scans /proc: call off the scheduler.
 std::string container_of_socket(int64_t netns_pid, const std::string& local_ip,
                                 uint16_t local_port, int64_t* pid_out = nullptr);
-
-/// Runs fn with the calling thread inside the network namespace at path
-/// (then back); "" runs it here. Needs CAP_SYS_ADMIN.
-caf::error in_netns(const std::string& path, const std::function<void()>& fn);
 
 } // namespace hal9000::proxy

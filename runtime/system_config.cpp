@@ -1,9 +1,9 @@
 #include "runtime/system_config.hpp"
 
 #include <caf/io/middleman.hpp>
-#include <caf/openssl/manager.hpp>
 
 #include "messages/wire.hpp"
+#include "runtime/tls_library.hpp"
 
 namespace hal9000 {
 
@@ -20,7 +20,11 @@ system_config::system_config(bool network, const tls_files& tls) {
   // Notices a hung peer: a down_msg about 1.4 s after it stops answering.
   set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
   if (tls.enabled()) {
-    load<caf::openssl::manager>();
+    // Loaded at run time (runtime/tls_library.hpp); the callers checked the
+    // files first, which loaded it. Should it still fail, the system has no
+    // OpenSSL manager and connecting says so (has_openssl_manager()).
+    if (auto err = tls_library::add_module(*this))
+      return;
     set("openssl.certificate", tls.cert);
     set("openssl.key", tls.key);
     set("openssl.cafile", tls.ca);

@@ -178,6 +178,64 @@ TEST_F(attach_fixture, size_and_term_are_the_clients_and_resizes_follow) {
   EXPECT_NE(envs.find("LANG=C.UTF-8"), std::string::npos) << envs;
 }
 
+// After an attach, the daemon keeps an exec ready in the container (its
+// terminal made, echo off, waiting for one line of settings): the next
+// attach is served by it. That one must be exactly like a fresh one: the
+// client's size, TERM, COLORTERM and LANG, read-only when asked, nothing of
+// the settings line on the screen or in the pane, keystrokes passing.
+TEST_F(attach_fixture, an_attach_served_by_the_ready_exec_is_like_a_fresh_one) {
+  start_daemon();
+  auto name = start_session("spare");
+  ASSERT_FALSE(name.empty());
+  // The ready exec, seen through the docker CLI: its shell waits in `read`.
+  auto spare_ready = [&] {
+    int rc = 0;
+    auto ps = sh("docker exec " + name + " ps -eo args 2>/dev/null", &rc);
+    return rc == 0 && ps.find("IFS= read -r s") != std::string::npos
+           && ps.find("sh -c") != std::string::npos;
+  };
+  {
+    pty_process first{claudy_cmd("attach " + name), 24, 80};
+    ASSERT_TRUE(wait_for([&] { return !clients(name).empty(); }, 15s)) << first.output();
+    ASSERT_TRUE(first.write("\x02"
+                            "d"));
+    EXPECT_EQ(first.wait_exit(10s), 0) << first.output();
+  }
+  ASSERT_TRUE(wait_for(spare_ready, 15s)) << "no ready exec after an attach";
+  {
+    pty_process p{"env COLORTERM=24bit LANG=C.UTF-8 " + claudy_cmd("attach " + name), 37, 111,
+                  "screen-256color"};
+    EXPECT_TRUE(wait_for([&] { return clients(name).find("screen-256color 111x37 0") != std::string::npos; },
+                         15s))
+      << clients(name) << p.output();
+    ASSERT_TRUE(p.write("\x10typed-after-spare"));
+    EXPECT_TRUE(wait_for([&] { return pane(name).find("^Ptyped-after-spare") != std::string::npos; },
+                         5s))
+      << pane(name);
+    auto envs = tmux(name, "show-environment -t claude").first;
+    EXPECT_NE(envs.find("COLORTERM=24bit"), std::string::npos) << envs;
+    EXPECT_EQ(p.output().find("export"), std::string::npos) << p.output();
+    EXPECT_EQ(pane(name).find("export"), std::string::npos) << pane(name);
+    EXPECT_EQ(pane(name).find("HAL9000"), std::string::npos) << pane(name);
+    ASSERT_TRUE(p.write("\x02"
+                        "d"));
+    EXPECT_EQ(p.wait_exit(10s), 0) << p.output();
+    EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
+  }
+  // Read-only through a ready exec too; this one was sized ahead like the
+  // attach before (111x37), which this client's size matches.
+  ASSERT_TRUE(wait_for(spare_ready, 15s)) << "no ready exec after the second attach";
+  pty_process ro{claudy_cmd("attach --read-only " + name), 37, 111};
+  EXPECT_TRUE(wait_for([&] { return clients(name).find("xterm-256color 111x37 1") != std::string::npos; },
+                       15s))
+    << clients(name) << ro.output();
+  ASSERT_TRUE(ro.write("typed-by-watcher"));
+  ASSERT_TRUE(ro.write("\x02"
+                       "d"));
+  EXPECT_EQ(ro.wait_exit(10s), 0) << ro.output();
+  EXPECT_EQ(pane(name).find("typed-by-watcher"), std::string::npos) << pane(name);
+}
+
 TEST_F(attach_fixture, several_clients_and_a_read_only_one) {
   start_daemon();
   auto name = start_session("multi");
@@ -307,8 +365,11 @@ TEST_F(attach_fixture, exec_streams_both_ways_and_returns_the_exit_code_and_logs
   p.write("\x02"
           "d");
   p.wait_exit(10s);
+  // The execs above ended long ago: wait for the attach's own end.
   EXPECT_TRUE(wait_for([&] {
-    return sh("grep -c '\"terminal.end\"' " + (home / "logs/audit.log")) != "0\n";
+    return sh("grep '\"terminal.end\"' " + (home / "logs/audit.log")
+              + " | grep -c '\"mode\":\"attach\"'")
+           != "0\n";
   }, 5s));
   auto audit = sh("grep terminal.end " + (home / "logs/audit.log"));
   EXPECT_NE(audit.find("\"duration_s\""), std::string::npos) << audit;
