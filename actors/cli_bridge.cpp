@@ -62,6 +62,9 @@ void add_parent_status(daemon_status& st, const parent_status& p) {
     st.notes.push_back(n);
   if (!p.error.empty())
     st.notes.push_back("parent: " + p.error);
+  // What happened to the namespace owner under this daemon, with the fix.
+  for (auto& i : p.incidents)
+    st.notes.push_back("parent incident " + i);
 }
 
 } // namespace
@@ -151,9 +154,15 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
     self->request(peers.store, timeout, list_atom::value)
       .then(
         [fan](std::vector<session_record>& all) {
-          for (auto& s : all)
-            if (is_live(s.state))
-              ++fan->st.sessions;
+          for (auto& s : all) {
+            if (!is_live(s.state))
+              continue;
+            ++fan->st.sessions;
+            // Never healthy when cut off: say so, with the fix.
+            if (s.state == session_state::network_lost)
+              fan->st.notes.push_back("session " + s.name + ": " + to_string(s.state)
+                                      + (s.state_reason.empty() ? "" : " (" + s.state_reason + ")"));
+          }
           fan->done();
         },
         [fan](caf::error& err) {
@@ -295,6 +304,12 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
             },
             [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
         return rp;
+      },
+      [=](session_restart_req& req) -> caf::result<session_reply> {
+        std::string user;
+        if (auto err = authenticate(self, req.who, "session restart", &user))
+          return err;
+        return session_restart(self, req, user);
       },
       [=](mcp_check_req& req) -> caf::result<mcp_report> {
         std::string user;

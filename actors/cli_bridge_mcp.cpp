@@ -64,7 +64,7 @@ caf::result<mcp_report> mcp_check(pointer self, const mcp_check_req& req,
         // Only root looks into other users' sessions.
         if (rec.state == session_state::ended || (user != "root" && !rec.user_id.empty() && rec.user_id != user)) {
           rp.deliver(make_error(errc::not_found, rec.state == session_state::ended
-                                  ? "session '" + rec.name + "' has ended (" + rec.end_reason + ")"
+                                  ? "session '" + rec.name + "' has ended (" + to_string(rec.end) + ")"
                                   : "no session named '" + rec.name + "' (see: claudy sessions)"));
           return;
         }

@@ -39,4 +39,12 @@ caf::result<session_reply> session_attach_or_stop(pointer self, const session_re
   return self->delegate(sessions, caf::get_atom::value, req.name);
 }
 
+caf::result<session_reply> session_restart(pointer self, const session_restart_req& req,
+                                           const std::string& user) {
+  auto& sessions = self->state.peers.sessions;
+  if (!sessions)
+    return missing("a sessions actor");
+  return self->delegate(sessions, restart_atom::value, req.name, user, req.who.client);
+}
+
 } // namespace hal9000::bridge

@@ -38,6 +38,8 @@ caf::result<user_setup_reply> user_setup(pointer self, const user_setup_req& req
                                          const std::string& user);
 caf::result<std::vector<session_record>> sessions_list(pointer self, const sessions_req& req);
 caf::result<session_reply> session_attach_or_stop(pointer self, const session_req& req);
+caf::result<session_reply> session_restart(pointer self, const session_restart_req& req,
+                                           const std::string& user);
 caf::result<mcp_report> mcp_check(pointer self, const mcp_check_req& req,
                                   const std::string& user);
 

@@ -31,15 +31,14 @@ std::string event_time(std::chrono::system_clock::time_point t) {
 
 namespace {
 
-// "exited with code 137" -> 137; -1 otherwise.
-int32_t exit_code_in(const std::string& reason) {
-  auto pos = reason.find("code ");
-  if (pos == std::string::npos)
-    return -1;
-  int32_t code = -1;
-  if (std::sscanf(reason.c_str() + pos + 5, "%d", &code) != 1)
-    return -1;
-  return code;
+// The container's exit code as the engine reported it; -1 unknown.
+int32_t exit_code_of(const end_reason& end) {
+  switch (end.kind) {
+    case end_kind::exited: return end.code;
+    case end_kind::signaled: return 128 + end.code;
+    case end_kind::oom_killed: return 137;
+    default: return -1;
+  }
 }
 
 bool had_session(const std::string& from) {
@@ -53,7 +52,10 @@ worker_change_events(const std::string& worker_id, const std::string& container_
                      const std::string& from, const std::string& to,
                      const std::string& reason, int64_t time_ms,
                      const std::string& session, const std::string& served,
-                     int64_t memory_limit) {
+                     int64_t memory_limit, const end_reason& end) {
+  std::vector<lifecycle_event> out;
+  if (from == to)
+    return out;  // news about a running worker: the recorder says what it means
   lifecycle_event e;
   e.time = time_ms > 0 ? event_time(std::chrono::system_clock::time_point{
                            std::chrono::milliseconds{time_ms}})
@@ -64,7 +66,13 @@ worker_change_events(const std::string& worker_id, const std::string& container_
   e.reason = reason;
   if (!from.empty())
     e.details["from"] = from;
-  std::vector<lifecycle_event> out;
+  if (end.kind != end_kind::none && (to == "failed" || to == "gone")) {
+    e.end = end;
+    e.reason = to_string(end);
+    e.oom = end.kind == end_kind::oom_killed;
+    e.exit_code = exit_code_of(end);
+    e.details["end"] = to_string(end.kind);
+  }
   auto ended = [&](lifecycle_event x) {
     x.kind = event_kinds::session_ended;
     out.push_back(std::move(x));
@@ -81,8 +89,6 @@ worker_change_events(const std::string& worker_id, const std::string& container_
       e.details["served"] = served;
   } else if (to == "failed") {
     e.kind = event_kinds::worker_died;
-    e.oom = reason.find("OOM") != std::string::npos;
-    e.exit_code = e.oom ? 137 : exit_code_in(reason);
     e.memory_limit = memory_limit;
     out.push_back(e);
     if (!session.empty() && had_session(from))
@@ -183,6 +189,17 @@ void event_metrics::apply(const lifecycle_event& e) {
   } else if (k == event_kinds::session_ended) {
     if (sessions_.erase(e.session) > 0)
       m.sessions_active.with({}).set(static_cast<double>(sessions_.size()));
+    if (cut_off_.erase(e.session) > 0)
+      m.sessions_network_lost.with({}).set(static_cast<double>(cut_off_.size()));
+  } else if (k == event_kinds::session_oom) {
+    double n = 1;
+    if (!parse_number(detail(e, "new_kills"), n) || n < 1)
+      n = 1;
+    m.oom_kills.with({}).inc(static_cast<uint64_t>(n));
+    m.session_oom_kills.with({e.session}).inc(static_cast<uint64_t>(n));
+  } else if (k == event_kinds::session_network_lost) {
+    if (cut_off_.insert(e.session).second)
+      m.sessions_network_lost.with({}).set(static_cast<double>(cut_off_.size()));
   } else if (k == event_kinds::worker_died) {
     workers_.erase(e.worker_id);
     creating_since_.erase(e.worker_id);
@@ -192,7 +209,8 @@ void event_metrics::apply(const lifecycle_event& e) {
                          : e.exit_code > 0    ? "exit_nonzero"
                                               : "disappeared";
     m.worker_exits.with({reason}).inc();
-    if (e.oom)
+    // A session's OOM kills were counted by session.oom as they happened.
+    if (e.oom && e.session.empty())
       m.oom_kills.with({}).inc();
   } else if (k == event_kinds::worker_removed) {
     creating_since_.erase(e.worker_id);

@@ -39,14 +39,16 @@ std::string event_time(std::chrono::system_clock::time_point t);
 ///   busy -> session.started, failed -> worker.died (+ session.ended when it
 ///   served a session), gone -> worker.removed (+ session.ended when it came
 ///   from busy/claimed/stopping with a session), stopping -> nothing.
-/// reason "OOM-killed" sets oom; "exited with code N" sets exit_code.
-/// memory_limit (bytes, 0 unknown) goes on died and ended events.
+/// end (typed, when the container ended) sets end, oom (kind oom_killed),
+/// exit_code (exited: its code; signaled: 128+S) and the reason's words on
+/// died and ended events; memory_limit (bytes, 0 unknown) goes on them too.
+/// from == to (news about a running worker) means no event here.
 std::vector<lifecycle_event>
 worker_change_events(const std::string& worker_id, const std::string& container_id,
                      const std::string& from, const std::string& to,
                      const std::string& reason, int64_t time_ms,
                      const std::string& session, const std::string& served,
-                     int64_t memory_limit = 0);
+                     int64_t memory_limit = 0, const end_reason& end = {});
 
 /// A ChromaDB monitor event as a chromadb.health event.
 lifecycle_event chroma_health_event(const chroma::event& e);
@@ -65,7 +67,10 @@ lifecycle_event chroma_health_event(const chroma::event& e);
 ///   hal9000_sessions_active           sessions started and not ended
 ///   hal9000_worker_exits_total{reason} worker.died: oom|exit_nonzero|exit_zero|disappeared;
 ///                                     worker.removed of a live worker: removed
-///   hal9000_oom_kills_total           worker.died with oom
+///   hal9000_oom_kills_total           session.oom (details new_kills) and
+///                                     worker.died with oom of a worker with no session
+///   hal9000_session_oom_kills_total{session}  session.oom (details new_kills)
+///   hal9000_sessions_network_lost     sessions cut off (session.network_lost) and not ended
 ///   hal9000_chromadb_*                chromadb.health details state, latency_ms
 ///   hal9000_reconcile_actions_total{action} daemon.reconcile details action
 class event_metrics {
@@ -80,6 +85,7 @@ private:
   std::map<std::string, std::string> workers_;  // id -> warm|creating|busy
   std::map<std::string, std::chrono::steady_clock::time_point> creating_since_;
   std::set<std::string> sessions_;
+  std::set<std::string> cut_off_;
   uint64_t failed_ = 0;
 };
 

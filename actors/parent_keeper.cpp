@@ -31,6 +31,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chroma_monitor.hpp"
+#include "actors/event_hub.hpp"
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
 #include "runtime/config.hpp"
@@ -50,16 +51,43 @@ struct keeper_state {
   parent_status last;  // after the last ensure or stop
   bool busy = false;
   std::deque<done_fn> pending;
+  // Watching the parent (parent_watch_req).
+  parent_watcher_actor watcher;
+  event_hub_actor hub;
+  bool watching = false;
+  bool own_stop = false;     // stop --all of our own: its die is no loss
+  bool lost = false;         // a loss is being recovered
+  bool engine_down = false;  // the engine's event stream is down
+  // A die of the parent waits a moment (loss_settle) for what follows it:
+  // destroy (removed), start (restarted) or nothing (stopped).
+  bool loss_pending = false;
+  std::string loss_words;
+  std::string lost_id;       // the parent container that went away
+  bool refined = false;      // a later event said more (removed, restarted)
+  bool own_start = false;    // we started the parent since the loss
+  std::deque<std::string> incidents;
   static constexpr const char* name = "hal9000.parent_keeper";
 };
 
-using keeper_ptr = parent_actor::stateful_pointer<keeper_state>;
+// The keeper's own interface: the Docker events of the parent, the engine's
+// ups and downs, and settle_atom to retry a recovery that failed.
+using keeper_impl = parent_actor::extend<caf::reacts_to<docker::event>,
+                                         caf::reacts_to<docker::engine_status>,
+                                         caf::reacts_to<settle_atom>,
+                                         caf::reacts_to<decide_atom>>;
+
+// How long a die of the parent waits for the destroy or start that tells
+// what happened (the engine sends them within milliseconds of the die).
+constexpr std::chrono::milliseconds loss_settle{500};
+using keeper_ptr = keeper_impl::stateful_pointer<keeper_state>;
 
 /// One ensure (or the ChromaDB half of a restart) in flight.
 struct run_ctx {
   parent_status status;
   chroma_settings chroma;         // what ChromaDB must listen on
   bool may_create_parent = true;  // false for a restart: never the parent
+  bool renew_chroma = false;      // the parent's namespace is new: ChromaDB and
+                                  // the egress proxy too
   fail_fn fail;
 };
 
@@ -199,6 +227,7 @@ void start_parent(keeper_ptr self, ctx_ptr ctx, std::string id, bool created,
   auto name = parent_name(o);
   auto port = o.chromadb_port;
   auto host_ip = o.host_ip;
+  self->state.own_start = true;  // its start event is ours, not a restart from outside
   self->request(docker, timeout, docker::start_req{id})
     .then(
       [=] {
@@ -356,6 +385,8 @@ void ensure_chroma(keeper_ptr self, ctx_ptr ctx, done_fn next) {
         if (auto why = ownership_problem(o, info); !why.empty())
           return ctx->fail(make_error(errc::conflict, why));
         auto why = chroma_mismatch(o, ctx->chroma, ctx->status.parent_id, info);
+        if (why.empty() && ctx->renew_chroma)
+          why = "its namespace was the parent's old one";
         if (why.empty()) {
           if (!info.running)
             return start_chroma(self, ctx, info.id, false, next);
@@ -420,6 +451,8 @@ void ensure_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
         if (auto why = ownership_problem(o, info); !why.empty())
           return ctx->fail(make_error(errc::conflict, why));
         auto why = egress_mismatch(o, ctx->status.parent_id, info);
+        if (why.empty() && ctx->renew_chroma)
+          why = "its namespace was the parent's old one";
         if (why.empty()) {
           if (!info.running)
             return start_egress(self, ctx, info.id, false, next);
@@ -565,7 +598,142 @@ void remove_owned(keeper_ptr self, std::string name,
 
 // -- the behavior -------------------------------------------------------------------------------
 
-parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
+// -- watching the parent ----------------------------------------------------------
+
+/// Runs one ensure (volumes, parent, ChromaDB, the egress proxy);
+/// renew_chroma recreates ChromaDB and the egress proxy even when they match
+/// (their namespace was the old parent's).
+void run_ensure(keeper_ptr self, bool renew_chroma,
+                std::function<void(caf::expected<parent_status>)> cb) {
+  auto& st = self->state;
+  auto ctx = std::make_shared<run_ctx>();
+  ctx->status.parent_name = parent_name(st.opts);
+  ctx->status.chroma_name = chroma_name(st.opts);
+  ctx->status.chromadb_port = st.opts.chromadb_port;
+  ctx->chroma = configured_chroma(st.opts);
+  ctx->renew_chroma = renew_chroma;
+  auto finished = std::make_shared<bool>(false);
+  ctx->fail = [=](caf::error err) mutable {
+    if (*finished)
+      return;
+    *finished = true;
+    ctx->status.error = error_message(err);
+    self->state.last = ctx->status;
+    cb(std::move(err));
+  };
+  auto succeed = [=]() mutable {
+    if (*finished)
+      return;
+    *finished = true;
+    self->state.last = ctx->status;
+    cb(ctx->status);
+  };
+  ensure_volumes(self, ctx, [=] {
+    ensure_parent(self, ctx, [=] {
+      ensure_chroma(self, ctx, [=] { ensure_egress_or_note(self, ctx, succeed); });
+    });
+  });
+}
+
+void add_incident(keeper_ptr self, std::string what) {
+  auto& in = self->state.incidents;
+  in.push_back(event_time(std::chrono::system_clock::now()) + ": " + std::move(what));
+  while (in.size() > 10)
+    in.pop_front();
+}
+
+void publish(keeper_ptr self, const char* kind, std::string reason,
+             std::map<std::string, std::string> details) {
+  auto& st = self->state;
+  if (!st.hub)
+    return;
+  lifecycle_event e;
+  e.kind = kind;
+  e.reason = std::move(reason);
+  e.container_id = st.last.parent_id;
+  e.details = std::move(details);
+  e.details["parent"] = parent_name(st.opts);
+  self->send(st.hub, std::move(e));
+}
+
+// Brings the parent back with the daemon's configuration, then ChromaDB in
+// its new namespace; tells the watcher. A failure is retried in 2 s.
+void recover(keeper_ptr self, done_fn done) {
+  run_ensure(self, true, [=](caf::expected<parent_status> r) {
+    auto& st = self->state;
+    auto name = parent_name(st.opts);
+    if (!r) {
+      add_incident(self, "bringing " + name + " back failed: " + error_message(r.error())
+                           + " (retrying)");
+      self->delayed_send(self, std::chrono::seconds(2), settle_atom::value);
+      return done();
+    }
+    st.lost = false;
+    std::string how;
+    for (auto& n : r->notes)
+      how += (how.empty() ? "" : "; ") + n;
+    add_incident(self, name + " is back" + (how.empty() ? "" : " (" + how + ")"));
+    publish(self, event_kinds::parent_restored, name + " runs again" + (how.empty() ? "" : ": " + how),
+            {{"chromadb", to_string(r->chroma)}});
+    if (st.watcher)
+      self->send(st.watcher, parent_change{true, name + " runs again"});
+    done();
+  });
+}
+
+// The parent is gone or was restarted under the daemon: every container that
+// joined its namespace is cut off. Said at once; recovered in order.
+void lose(keeper_ptr self, std::string why) {
+  auto& st = self->state;
+  if (st.lost)
+    return;
+  st.lost = true;
+  st.lost_id = st.last.parent_id;
+  st.refined = false;
+  st.own_start = false;
+  add_incident(self, why + ": every session that joined its network namespace is cut off "
+                           "(restore each with `claudy restart NAME`)");
+  publish(self, event_kinds::parent_lost, why, {});
+  if (st.watcher)
+    self->send(st.watcher, parent_change{false, why});
+  enqueue(self, [=](done_fn done) { recover(self, done); });
+}
+
+// An event after the announced loss says more about it: said again, in
+// those words, to the watcher and the events.
+void refine(keeper_ptr self, std::string why) {
+  auto& st = self->state;
+  st.refined = true;
+  add_incident(self, why);
+  publish(self, event_kinds::parent_lost, why, {{"refined", "true"}});
+  if (st.watcher)
+    self->send(st.watcher, parent_change{false, why});
+}
+
+// After the engine's event stream came back: was the parent restarted or
+// removed while it was down?
+void check_after_engine_restart(keeper_ptr self) {
+  auto& st = self->state;
+  if (st.own_stop || st.last.parent_id.empty())
+    return;
+  auto known = st.last.parent_id;
+  auto name = parent_name(st.opts);
+  self->request(st.docker, st.opts.call_timeout, docker::inspect_req{name})
+    .then(
+      [=](docker::container_info& info) {
+        if (info.id != known)
+          lose(self, name + " was replaced while the Docker engine was down");
+        else if (!info.running)
+          lose(self, name + " was stopped when the Docker engine restarted (exit code "
+                       + std::to_string(info.exit_code) + ")");
+      },
+      [=](caf::error& err) {
+        if (error_code(err) == errc::not_found)
+          lose(self, name + " was removed while the Docker engine was down");
+      });
+}
+
+keeper_impl::behavior_type keeper(keeper_ptr self, parent_options opts,
                                    docker::docker_actor docker) {
   auto& st = self->state;
   st.opts = std::move(opts);
@@ -590,41 +758,93 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
     [=](ensure_atom) -> caf::typed_response_promise<parent_status> {
       auto rp = self->make_response_promise<parent_status>();
       enqueue(self, [=](done_fn done) mutable {
-        auto& st = self->state;
-        auto ctx = std::make_shared<run_ctx>();
-        ctx->status.parent_name = parent_name(st.opts);
-        ctx->status.chroma_name = chroma_name(st.opts);
-        ctx->status.chromadb_port = st.opts.chromadb_port;
-        ctx->chroma = configured_chroma(st.opts);
-        auto finished = std::make_shared<bool>(false);
-        ctx->fail = [=](caf::error err) mutable {
-          if (*finished)
-            return;
-          *finished = true;
-          ctx->status.error = error_message(err);
-          self->state.last = ctx->status;
-          rp.deliver(std::move(err));
+        run_ensure(self, false, [=](caf::expected<parent_status> r) mutable {
+          if (r)
+            rp.deliver(std::move(*r));
+          else
+            rp.deliver(std::move(r.error()));
           done();
-        };
-        auto succeed = [=]() mutable {
-          if (*finished)
-            return;
-          *finished = true;
-          self->state.last = ctx->status;
-          rp.deliver(ctx->status);
-          done();
-        };
-        ensure_volumes(self, ctx, [=] {
-          ensure_parent(self, ctx, [=] {
-            ensure_chroma(self, ctx, [=] { ensure_egress_or_note(self, ctx, succeed); });
-          });
         });
       });
       return rp;
     },
+    [=](parent_watch_req& req) {
+      auto& st = self->state;
+      st.watcher = std::move(req.watcher);
+      st.hub = std::move(req.hub);
+      if (st.watching)
+        return;
+      st.watching = true;
+      self->request(st.docker, st.opts.call_timeout,
+                    docker::subscribe_req{caf::actor_cast<docker::event_sink_actor>(self),
+                                          labels_for(st.opts, "parent")})
+        .then([] {},
+              [self](caf::error& err) {
+                add_incident(self, "cannot watch " + parent_name(self->state.opts)
+                                     + " (Docker events): " + error_message(err));
+              });
+    },
+    [=](docker::event& e) {
+      auto& st = self->state;
+      auto name = parent_name(st.opts);
+      if (st.own_stop)
+        return;
+      // Announced already: what follows may say more (the engine can take
+      // longer than loss_settle to remove or restart it under load).
+      if (st.lost) {
+        if (st.refined || e.id != st.lost_id)
+          return;
+        if (e.action == "destroy")
+          refine(self, name + " was removed from outside");
+        else if (e.action == "start" && !st.own_start)
+          refine(self, name + " was restarted from outside");
+        return;
+      }
+      // Only the parent that runs under us: the old one of a recreation of
+      // our own is not a loss.
+      if (st.last.parent_id.empty() || e.id != st.last.parent_id)
+        return;
+      if (e.action == "die" && !st.loss_pending) {
+        st.loss_pending = true;
+        st.loss_words = name + " stopped from outside (exit code "
+                        + std::to_string(e.exit_code) + ")";
+        self->delayed_send(self, loss_settle, decide_atom::value);
+      } else if (e.action == "destroy") {
+        st.loss_pending = false;
+        lose(self, name + " was removed from outside");
+      } else if (e.action == "start" && st.loss_pending) {
+        st.loss_pending = false;
+        lose(self, name + " was restarted from outside");
+      }
+    },
+    [=](decide_atom) {
+      auto& st = self->state;
+      if (!st.loss_pending)
+        return;
+      st.loss_pending = false;
+      lose(self, st.loss_words);
+    },
+    [=](docker::engine_status& es) {
+      auto& st = self->state;
+      // engine.down / engine.up events come from the runtime's engine watch.
+      if (!es.up) {
+        st.engine_down = true;
+        return;
+      }
+      if (!st.engine_down)
+        return;  // the first "connected"
+      st.engine_down = false;
+      // Events of the parent may have been missed: ask the engine.
+      check_after_engine_restart(self);
+    },
+    [=](settle_atom) {
+      if (self->state.lost && !self->state.own_stop)
+        enqueue(self, [=](done_fn done) { recover(self, done); });
+    },
     [=](status_atom) -> caf::typed_response_promise<parent_status> {
       auto rp = self->make_response_promise<parent_status>();
       auto out = std::make_shared<parent_status>(self->state.last);
+      out->incidents.assign(self->state.incidents.begin(), self->state.incidents.end());
       refresh(self, out, [=]() mutable { rp.deliver(*out); });
       return rp;
     },
@@ -636,6 +856,8 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
         auto reply = std::make_shared<parent_stop_reply>();
         auto pname = parent_name(st.opts);
         auto cname = chroma_name(st.opts);
+        if (all)
+          st.own_stop = true;
         if (!all) {
           reply->done.push_back(pname + " and " + cname
                                 + " left running (stop --all stops them)");
@@ -704,7 +926,7 @@ parent_actor::behavior_type keeper(keeper_ptr self, parent_options opts,
 
 parent_actor spawn_parent_keeper(caf::actor_system& sys, parent_options opts,
                                  docker::docker_actor docker) {
-  return sys.spawn(keeper, std::move(opts), std::move(docker));
+  return caf::actor_cast<parent_actor>(sys.spawn(keeper, std::move(opts), std::move(docker)));
 }
 
 } // namespace hal9000

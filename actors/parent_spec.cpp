@@ -77,6 +77,15 @@ parent_options parent_options_from(const config& cfg) {
 
 // -- names and labels -------------------------------------------------------------
 
+std::string namespace_owner_name(const std::string& prefix) {
+  return names::parent_container(prefix);
+}
+
+std::string namespace_owner_name(const config& cfg) {
+  return runs_in_container(cfg) ? names::netns_container(cfg.parent_prefix)
+                                : namespace_owner_name(cfg.parent_prefix);
+}
+
 std::string parent_name(const parent_options& o) {
   return o.daemon_in_parent ? names::netns_container(o.name_prefix)
                             : names::parent_container(o.name_prefix);

@@ -61,10 +61,15 @@ parent_options parent_options_from(const config& cfg);
 
 // -- names and labels -------------------------------------------------------------
 
-/// The network-namespace owner workers and ChromaDB join
+/// The container that owns the network namespace workers and ChromaDB join
 /// ("container:<name>"): <prefix>-parent for a daemon on the host,
-/// <prefix>-netns when the daemon runs in <prefix>-parent. The one place
-/// this name is decided.
+/// <prefix>-netns when the daemon runs in <prefix>-parent (container mode).
+/// Sessions record it as their "parent". The one place this name is decided:
+/// namespace_owner_name(cfg) and parent_name(o) follow the daemon's mode;
+/// namespace_owner_name(prefix) is the host process's.
+std::string namespace_owner_name(const std::string& prefix);
+std::string namespace_owner_name(const config& cfg);
+
 std::string parent_name(const parent_options& o);
 /// The container hal9000d runs in (container mode): <prefix>-parent.
 std::string daemon_container_name(const std::string& prefix);

@@ -39,6 +39,9 @@ using pool_impl_actor = pool_actor::extend<
 
 constexpr size_t max_failure_records = 50;
 
+// On an event the safety net made up for a worker: how its end was found.
+constexpr const char* found_label = "hal9000.found";
+
 struct pending_claim {
   claim_request req;
   caf::typed_response_promise<claim_reply> rp;
@@ -66,6 +69,9 @@ struct pool_data {
   std::vector<std::string> warnings;
   bool events_up = true;
   bool refill_wake_armed = false;
+  std::string parent_lost;       // why the namespace owner is gone ("" while fine)
+  int64_t engine_back_ns = 0;    // when the event stream came back after a loss
+  bool resume_after_parent = false;  // refilling paused for the parent
   std::mt19937_64 rng{std::random_device{}()};
   static constexpr const char* name = "hal9000.pool";
 };
@@ -267,6 +273,23 @@ void deliver_claim(self_ptr self, uint64_t id, caf::expected<claim_reply> r) {
 
 void dispatch(self_ptr self);
 
+// A cold worker made for one claim failed before it could serve it (image
+// missing, create refused): that claim fails now with the engine's words
+// rather than waiting for the claim timeout.
+void fail_cold_claim(self_ptr self, const worker_transition& t) {
+  auto& st = self->state;
+  auto rec = st.logic.find(t.worker_id);
+  if (!rec || !rec->cold || rec->claim == 0 || t.from != "creating")
+    return;
+  if (t.end.kind != end_kind::image_missing && t.end.kind != end_kind::create_failed)
+    return;
+  auto cid = rec->claim;
+  if (!st.logic.drop_claim(cid))
+    return;
+  auto code = t.end.kind == end_kind::image_missing ? errc::not_found : errc::unavailable;
+  deliver_claim(self, cid, make_error(code, t.end.detail));
+}
+
 void serve(self_ptr self, pool_logic::assignment a) {
   auto& st = self->state;
   auto& pc = st.claims.at(a.claim);
@@ -419,6 +442,9 @@ pool_status status_of(self_ptr self) {
   if (!st.events_up)
     s.warnings.push_back("Docker event stream down: changes are noticed by the "
                          "periodic check only");
+  if (!st.parent_lost.empty())
+    s.warnings.push_back("refilling paused until the network namespace owner is back: "
+                         + st.parent_lost);
   return s;
 }
 
@@ -431,13 +457,15 @@ std::map<std::string, std::string> worker_filter(const pool_options& o) {
   return labels;
 }
 
-void reconcile(self_ptr self) {
+// found: how a worker's end was found, for its end's detail
+// ("found stopped by the periodic check").
+void reconcile(self_ptr self, std::string found = "found stopped by the periodic check") {
   auto& st = self->state;
   if (!st.docker)
     return;
   self->request(st.docker, st.opts.docker_timeout, docker::list_req{worker_filter(st.opts), true})
     .then(
-      [self](std::vector<docker::container_summary>& list) {
+      [self, found](std::vector<docker::container_summary>& list) {
         auto& st = self->state;
         std::map<std::string, const docker::container_summary*> seen;
         for (auto& c : list) {
@@ -476,13 +504,33 @@ void reconcile(self_ptr self) {
           docker::event e;
           e.id = cid;
           e.labels["hal9000.worker"] = id;
+          e.labels[found_label] = found;
           if (i == seen.end())
             e.action = "destroy";
           else if (i->second->state != "running")
             e.action = "die";
           else
             continue;
-          self->send(st.workers.at(id), std::move(e));
+          if (e.action == "destroy") {
+            self->send(st.workers.at(id), std::move(e));
+            continue;
+          }
+          // The events were missed: the engine still knows how it ended.
+          auto w = st.workers.at(id);
+          self->request(st.docker, st.opts.docker_timeout, docker::inspect_req{cid})
+            .then(
+              [self, w, e](docker::container_info& info) mutable {
+                e.exit_code = info.exit_code;
+                // OOMKilled sticks for the container's life: it names the
+                // main process only together with a SIGKILL's 137.
+                if (info.oom_killed && info.exit_code == 137) {
+                  auto oom = e;
+                  oom.action = "oom";
+                  self->send(w, std::move(oom));
+                }
+                self->send(w, std::move(e));
+              },
+              [self, w, e](caf::error&) mutable { self->send(w, std::move(e)); });
         }
       },
       [self](caf::error& err) {
@@ -665,6 +713,55 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
       return self->delegate(st.workers.at(id), stop_atom::value,
                             reason.empty() ? std::string{"released"} : reason);
     },
+    [self, refuse](release_atom, std::string& name,
+                   end_reason& end) -> caf::result<worker_status> {
+      auto& st = self->state;
+      if (st.invalid)
+        return refuse();
+      std::string id;
+      for (auto& [wid, w] : st.info)
+        if (wid == name || (!w.session_name.empty() && w.session_name == name))
+          id = wid;
+      if (id.empty() || !st.workers.count(id))
+        return release_unknown(self, name);
+      st.logic.set_state(id, worker_state::stopping, self->clock().now());
+      return self->delegate(st.workers.at(id), stop_atom::value, std::move(end));
+    },
+    [self](parent_change& c) {
+      auto& st = self->state;
+      if (st.invalid)
+        return;
+      if (!c.up) {
+        bool again = !st.parent_lost.empty();
+        st.parent_lost = c.reason;
+        if (again) {
+          // More exact words about the same loss.
+          for (auto& [id, rec] : st.logic.workers())
+            if (rec.state == worker_state::claimed || rec.state == worker_state::busy)
+              if (auto w = st.workers.find(id); w != st.workers.end())
+                self->send(w->second, netlost_atom::value, c.reason);
+          return;
+        }
+        st.warnings.push_back("network namespace owner lost: " + c.reason);
+        // Sessions run on, cut off: each says so until it ends.
+        for (auto& [id, rec] : st.logic.workers())
+          if (rec.state == worker_state::claimed || rec.state == worker_state::busy)
+            if (auto w = st.workers.find(id); w != st.workers.end())
+              self->send(w->second, netlost_atom::value, c.reason);
+        // Warm workers would serve sessions with no network: replaced once
+        // the parent is back.
+        st.resume_after_parent = st.resume_after_parent || st.logic.running();
+        for (auto& id : st.logic.stop())
+          stop_worker(self, id, "its network namespace is gone: " + c.reason);
+        return;
+      }
+      st.parent_lost.clear();
+      if (st.resume_after_parent) {
+        st.resume_after_parent = false;
+        st.logic.start();
+      }
+      dispatch(self);
+    },
     [self](status_atom) -> caf::result<pool_status> {
       if (self->state.invalid)
         return self->state.invalid;
@@ -773,6 +870,7 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
         st.by_container.erase(w.container_id);
         st.info.erase(t.worker_id);
       } else if (t.to == "failed") {
+        fail_cold_claim(self, t);
         st.logic.set_state(t.worker_id, worker_state::failed, now);
         st.failures.push_back(w);
         if (st.failures.size() > max_failure_records)
@@ -789,6 +887,10 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     },
     [self](docker::event& e) {
       auto& st = self->state;
+      // Replayed after the engine came back: it happened while it restarted.
+      if (st.engine_back_ns > 0 && e.time_nano > 0 && e.time_nano < st.engine_back_ns
+          && (e.action == "die" || e.action == "destroy"))
+        e.labels[found_label] = "while the Docker engine restarted";
       auto w = e.labels.find("hal9000.worker");
       std::string id = w != e.labels.end() ? w->second : std::string{};
       if (!st.workers.count(id)) {
@@ -803,8 +905,12 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
     [self](docker::engine_status& s) {
       auto was_up = self->state.events_up;
       self->state.events_up = s.up;
-      if (s.up && !was_up)
-        reconcile(self);  // events may have been missed while it was down
+      if (s.up && !was_up) {  // events may have been missed while it was down
+        self->state.engine_back_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                       std::chrono::system_clock::now().time_since_epoch())
+                                       .count();
+        reconcile(self, "found stopped after the Docker engine came back");
+      }
     },
     [self](pool_tick_atom) {
       reconcile(self);

@@ -20,6 +20,7 @@
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/session_rules.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
@@ -351,10 +352,12 @@ void adopt_with_record(self_ptr self, session_record rec, const docker::containe
 
 // A stopped session container: why it stopped, its record ended with that,
 // the container removed (its slot goes in the sweep).
-void end_stopped(self_ptr self, docker::container_summary c, std::string wid, bool live_record) {
+void end_stopped(self_ptr self, docker::container_summary c, std::string wid, bool live_record,
+                 std::string memory_limit) {
   auto& st = self->state;
   ++st.pending;
-  auto with_reason = [self, c, wid, live_record](std::string reason) {
+  auto with_reason = [self, c, wid, live_record](end_reason end) {
+    auto reason = to_string(end);
     auto remove_then_act = [self, c, wid, live_record, reason] {
       remove_container(self, c.id, [self, c, wid, live_record, reason](caf::error err) {
         if (err)
@@ -368,7 +371,7 @@ void end_stopped(self_ptr self, docker::container_summary c, std::string wid, bo
     };
     if (!live_record)
       return remove_then_act();
-    self->request(self->state.store, store_timeout, end_atom::value, c.name, reason,
+    self->request(self->state.store, store_timeout, end_atom::value, c.name, end,
                   std::string{})
       .then([remove_then_act](session_record&) { remove_then_act(); },
             [self, c, remove_then_act](caf::error& err) {
@@ -378,18 +381,22 @@ void end_stopped(self_ptr self, docker::container_summary c, std::string wid, bo
   };
   self->request(st.docker, st.opts.docker_timeout, docker::inspect_req{c.id})
     .then(
-      [with_reason](docker::container_info& info) {
-        if (info.oom_killed)
-          with_reason("OOM-killed");
-        else if (info.state == "created")
-          with_reason("never started");
-        else
-          with_reason("exited with code " + std::to_string(info.exit_code));
+      [with_reason, memory_limit](docker::container_info& info) {
+        auto end = end_from_stopped(info, memory_limit);
+        end.detail = end.detail.empty() ? "found stopped when the daemon started"
+                                        : end.detail;
+        with_reason(std::move(end));
       },
       [with_reason](caf::error& err) {
-        with_reason(error_code(err) == errc::not_found ? "container disappeared"
-                                                       : "stopped (" + error_message(err)
-                                                           + ")");
+        end_reason end;
+        if (error_code(err) == errc::not_found) {
+          end.kind = end_kind::disappeared_while_down;
+        } else {
+          end.kind = end_kind::exited;
+          end.detail = "found stopped when the daemon started; cannot inspect it: "
+                       + error_message(err);
+        }
+        with_reason(std::move(end));
       });
 }
 
@@ -416,7 +423,9 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
     auto r = st.sessions.find(c.name);
     bool live_record = r != st.sessions.end() && is_live(r->second.state);
     if (is_dead(c.state))
-      end_stopped(self, c, wid, live_record);
+      end_stopped(self, c, wid, live_record,
+                  live_record && r->second.limits.enabled ? r->second.limits.memory
+                                                          : std::string{});
     else if (live_record)
       adopt_with_record(self, r->second, c, wid);
     else
@@ -426,12 +435,13 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
     if (rec.state == session_state::ended || names.count(name))
       continue;
     ++st.pending;
-    self->request(st.store, store_timeout, end_atom::value, name,
-                  std::string{"container disappeared"}, std::string{})
+    end_reason gone;
+    gone.kind = end_kind::disappeared_while_down;
+    self->request(st.store, store_timeout, end_atom::value, name, gone, std::string{})
       .then(
         [self](session_record& ended) {
           act(self, "ended_disappeared", ended.name, ended.worker_id, ended.container_id,
-              "container disappeared");
+              to_string(ended.end));
           done_one(self);
         },
         [self, name = name](caf::error& err) {

@@ -61,9 +61,17 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
         return std::move(r.error());
       return std::move(*r);
     },
-    [&files](end_atom, const std::string& name, const std::string& reason,
+    [&files](end_atom, const std::string& name, const end_reason& reason,
              const std::string& ended_at) -> caf::result<session_record> {
       auto r = files.end_session(name, reason, ended_at);
+      if (!r)
+        return std::move(r.error());
+      return std::move(*r);
+    },
+    [&files](end_atom, const std::string& name, const end_reason& reason,
+             const std::string& ended_at,
+             const std::string& worker_id) -> caf::result<session_record> {
+      auto r = files.end_session(name, reason, ended_at, worker_id);
       if (!r)
         return std::move(r.error());
       return std::move(*r);
@@ -75,6 +83,12 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
         return std::move(r.error());
       r->usage = u;
       return unit(files.put_session(*r));
+    },
+    [&files](const session_note& note) -> caf::result<session_record> {
+      auto r = files.note_session(note);
+      if (!r)
+        return std::move(r.error());
+      return std::move(*r);
     },
     [&files, unit](caf::put_atom, const worker_record& x) -> caf::result<void> {
       return unit(files.put_worker(x));

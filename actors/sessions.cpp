@@ -58,6 +58,7 @@ struct sessions_state {
   session_store_actor store;
   docker::docker_actor docker;
   sandbox_actor sandbox;  // may be invalid: sessions then get no placeholder
+  event_hub_actor events;  // may be invalid: a refused start is then not published
   std::map<uint64_t, inflight> starts;
   uint64_t next = 1;
   static inline const char* name = "hal9000.sessions";
@@ -73,6 +74,12 @@ std::vector<std::string> attach_argv(const session_record& s) {
 
 session_reply reply_for(session_record rec, bool existing) {
   session_reply r;
+  // A session cut off from its network is never presented as healthy.
+  if (rec.state == session_state::network_lost)
+    r.warnings.push_back(rec.state_reason.empty()
+                           ? "this session has lost its network: `" + restore_command(rec.name)
+                               + "` restores it"
+                           : rec.state_reason);
   r.attach = attach_argv(rec);
   r.session = std::move(rec);
   r.existing = existing;
@@ -112,6 +119,58 @@ void undo(self_ptr self, const std::string& name, const std::string& why) {
 
 void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req,
                   session_promise rp, std::vector<std::string> env);
+
+// A start the engine refused (image missing, create failed, no worker in
+// time) is a session that ended before it ran: recorded with its typed
+// reason and published, so `sessions --all`, the file and the events say
+// the same. A refusal of the request itself (bad input, a name in use)
+// records nothing, and a live record of that name is never overwritten.
+void record_failed_start(self_ptr self, const claim_request& cr, const caf::error& err) {
+  auto code = error_code(err);
+  if (code != errc::not_found && code != errc::unavailable && code != errc::internal
+      && code != errc::deadline_exceeded)
+    return;
+  auto& st = self->state;
+  session_record rec;
+  rec.name = cr.session_name;
+  rec.parent = st.opts.parent;
+  rec.project_dir = cr.project_dir;
+  rec.created_at = utc_now();
+  rec.limits = cr.limits;
+  rec.user_id = cr.user_id;
+  rec.state = session_state::ended;
+  rec.ended_at = rec.created_at;
+  rec.end = end_from_claim_error(err);
+  auto put = [self, rec] {
+    self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                          caf::put_atom::value, rec)
+      .then([] {},
+            [name = rec.name](caf::error& e) {
+              log()->warn("the failed start of {} was not recorded: {}", name,
+                          error_message(e));
+            });
+  };
+  self->request<urgent>(st.store, st.opts.store_timeout, caf::get_atom::value, rec.name)
+    .then(
+      [put](session_record& existing) {
+        if (!is_live(existing.state))
+          put();
+      },
+      [put](caf::error& e) {
+        if (error_code(e) == errc::not_found)
+          put();
+      });
+  if (st.events) {
+    lifecycle_event e;
+    e.kind = event_kinds::session_ended;
+    e.session = rec.name;
+    e.end = rec.end;
+    e.reason = to_string(rec.end);
+    e.details["end"] = to_string(rec.end.kind);
+    e.details["project"] = cr.project_dir;
+    self->send(st.events, std::move(e));
+  }
+}
 
 // The sandbox's grant first (placeholder, proxy settings), then the claim. A
 // sandbox that does not answer leaves the session without a placeholder: it
@@ -204,6 +263,7 @@ void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req
         }
         audit("session.start", {{"session", cr.session_name}, {"project", cr.project_dir},
                                 {"who", who}, {"result", error_message(err)}});
+        record_failed_start(self, cr, err);
         rp.deliver(std::move(err));
         finish(self, id);
       });
@@ -259,9 +319,9 @@ void start_planned(self_ptr self, session_start req, start_plan plan, session_pr
 // Every check before anything is claimed: the path (realpath on the user's
 // path), the name, the limits and whether the token's user may use the
 // project, checked as that user. Blocking, so in a one-shot detached helper.
-void start(self_ptr self, session_start req, session_promise rp) {
+caf::actor spawn_planner(self_ptr self) {
   auto settings = self->state.opts.settings;
-  auto helper = self->spawn<caf::detached>(
+  return self->spawn<caf::detached>(
     [settings](caf::event_based_actor* h) -> caf::behavior {
       return {
         [h, settings](start_atom, session_start& req) -> caf::result<start_plan> {
@@ -273,6 +333,10 @@ void start(self_ptr self, session_start req, session_promise rp) {
         },
       };
     });
+}
+
+void start(self_ptr self, session_start req, session_promise rp) {
+  auto helper = spawn_planner(self);
   self->request(helper, self->state.opts.store_timeout, start_atom::value, req)
     .then(
       [self, req, rp](start_plan& plan) mutable {
@@ -323,7 +387,7 @@ void start_planned(self_ptr self, session_start req, start_plan planned,
 // Ends a session: its worker is released (container removed, project
 // unmounted, slot emptied), then its record is marked ended; done gets the
 // ended record or why not.
-void stop_session(self_ptr self, session_record rec, std::string who, std::string reason,
+void stop_session(self_ptr self, session_record rec, std::string who, end_reason reason,
                   std::function<void(caf::expected<session_record>)> done) {
   auto end_record = [self, rec, who, reason, done]() {
     self->request<urgent>(self->state.store, self->state.opts.store_timeout, end_atom::value,
@@ -349,6 +413,56 @@ void stop_session(self_ptr self, session_record rec, std::string who, std::strin
           });
 }
 
+// `claudy restart NAME` once the record is known: the start it stands for
+// (same name, project, user and limits) is planned first, with every check a
+// new session gets, so a restart that cannot start leaves the old container
+// alone; then what is left of the old session is removed and its record ends
+// as replaced; then it starts like any other (start_planned).
+void restart(self_ptr self, session_record rec, std::string user, std::string client,
+             session_promise rp) {
+  session_start req;
+  req.user_id = rec.user_id.empty() ? user : rec.user_id;
+  req.client = client;
+  req.path = rec.project_dir;
+  req.name = rec.name;
+  if (!rec.limits.enabled) {
+    req.no_limits = true;
+  } else {
+    req.memory = rec.limits.memory;
+    req.cpus = rec.limits.cpus;
+    req.pids_limit = rec.limits.pids_limit;
+  }
+  auto who = user + " (" + client + ")";
+  auto helper = spawn_planner(self);
+  self->request(helper, self->state.opts.store_timeout, start_atom::value, req)
+    .then(
+      [self, rec, req, who, rp](start_plan& plan) mutable {
+        audit("session.restart", {{"session", rec.name}, {"project", rec.project_dir},
+                                  {"who", who}, {"was", to_string(rec.state)}});
+        end_reason replaced;
+        replaced.kind = end_kind::replaced;
+        if (!rec.state_reason.empty() && is_live(rec.state))
+          replaced.detail = rec.state_reason;
+        auto go = [self, req, plan, rp]() mutable {
+          start_planned(self, std::move(req), std::move(plan), std::move(rp));
+        };
+        if (!is_live(rec.state))
+          return go();
+        stop_session(self, rec, who, replaced,
+                     [go, rp](caf::expected<session_record> r) mutable {
+                       if (!r)
+                         rp.deliver(std::move(r.error()));
+                       else
+                         go();
+                     });
+      },
+      [rec, who, rp](caf::error& err) mutable {
+        audit("session.restart", {{"session", rec.name}, {"project", rec.project_dir},
+                                  {"who", who}, {"result", error_message(err)}});
+        rp.deliver(std::move(err));
+      });
+}
+
 } // namespace
 
 sessions_options sessions_options_from(const config& cfg, std::string parent) {
@@ -371,12 +485,13 @@ sessions_options sessions_options_from(const config& cfg, std::string parent) {
 
 sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, pool_actor pool,
                               session_store_actor store, docker::docker_actor docker,
-                              sandbox_actor sandbox) {
+                              sandbox_actor sandbox, event_hub_actor events) {
   auto fn = [](self_ptr self, sessions_options opts, pool_actor pool,
                session_store_actor store, docker::docker_actor docker,
-               sandbox_actor sandbox) -> sessions_actor::behavior_type {
+               sandbox_actor sandbox, event_hub_actor events) -> sessions_actor::behavior_type {
     auto& st = self->state;
     st.sandbox = std::move(sandbox);
+    st.events = std::move(events);
     st.opts = std::move(opts);
     st.pool = std::move(pool);
     st.store = std::move(store);
@@ -419,9 +534,10 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
           .then(
             [rp](session_record& rec) mutable {
               if (!is_live(rec.state))
-                rp.deliver(make_error(errc::not_found, "session '" + rec.name
-                                                         + "' has ended (" + rec.end_reason
-                                                         + ")"));
+                rp.deliver(make_error(errc::not_found,
+                                    "session '" + rec.name + "' has ended ("
+                                      + to_string(rec.end) + "): `"
+                                      + restore_command(rec.name) + "` starts it again"));
               else
                 rp.deliver(reply_for(std::move(rec), true));
             },
@@ -447,7 +563,9 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
                 rp.deliver(reply_for(std::move(rec), true));
                 return;
               }
-              stop_session(self, std::move(rec), who, "stopped by user",
+              end_reason by_user;
+              by_user.kind = end_kind::stopped_by_user;
+              stop_session(self, std::move(rec), who, by_user,
                            [rp](caf::expected<session_record> r) mutable {
                              if (r)
                                rp.deliver(reply_for(std::move(*r), false));
@@ -464,7 +582,33 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
             });
         return rp;
       },
-      [self](shutdown_atom, std::string& reason) -> caf::result<std::vector<std::string>> {
+      [self](restart_atom, std::string& name, std::string& user,
+             std::string& client) -> caf::result<session_reply> {
+        if (auto err = valid_name(name))
+          return err;
+        auto rp = self->make_response_promise<session_reply>();
+        self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                              caf::get_atom::value, name)
+          .then(
+            [self, rp, user, client](session_record& rec) mutable {
+              // Another user's home and key go with the session: theirs or root's.
+              if (user != "root" && !rec.user_id.empty() && rec.user_id != user) {
+                rp.deliver(make_error(errc::unauthenticated,
+                                      "session '" + rec.name + "' belongs to " + rec.user_id));
+                return;
+              }
+              restart(self, std::move(rec), user, client, rp);
+            },
+            [rp, name](caf::error& err) mutable {
+              if (error_code(err) == errc::not_found)
+                rp.deliver(make_error(errc::not_found, "no session named '" + name
+                                                         + "' (see: claudy sessions --all)"));
+              else
+                rp.deliver(std::move(err));
+            });
+        return rp;
+      },
+      [self](shutdown_atom, end_reason& reason) -> caf::result<std::vector<std::string>> {
         auto rp = self->make_response_promise<std::vector<std::string>>();
         self->request<urgent>(self->state.store, self->state.opts.store_timeout,
                               list_atom::value)
@@ -495,7 +639,7 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
     };
   };
   return sys.spawn(fn, std::move(opts), std::move(pool), std::move(store), std::move(docker),
-                   std::move(sandbox));
+                   std::move(sandbox), std::move(events));
 }
 
 } // namespace hal9000

@@ -9,6 +9,7 @@
 
 #include "actors/session_rules.hpp"
 #include "messages/docker.hpp"
+#include "messages/events.hpp"
 #include "messages/pool.hpp"
 #include "messages/session_store.hpp"
 #include "messages/sandbox.hpp"
@@ -42,8 +43,11 @@ struct sessions_options {
 /// Options from the daemon's configuration; parent as the runtime found it.
 sessions_options sessions_options_from(const config& cfg, std::string parent);
 
+/// events: where a start the engine refused is published (session.ended
+/// with its typed end); may be invalid.
 sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts,
                               pool_actor pool, session_store_actor store,
-                              docker::docker_actor docker, sandbox_actor sandbox = {});
+                              docker::docker_actor docker, sandbox_actor sandbox = {},
+                              event_hub_actor events = {});
 
 } // namespace hal9000

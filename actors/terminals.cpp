@@ -767,8 +767,9 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
               if (!is_live(rec.state) || rec.container_id.empty()) {
                 rp.deliver(make_error(errc::not_found,
                                       "session '" + rec.name + "' is not running"
-                                        + (rec.end_reason.empty() ? ""
-                                                                  : " (" + rec.end_reason + ")")));
+                                        + (rec.end.kind == end_kind::none
+                                             ? ""
+                                             : " (" + to_string(rec.end) + ")")));
                 return;
               }
               // Identity is the token's: root goes anywhere, others into their own.

@@ -31,6 +31,7 @@
 
 #include <caf/all.hpp>
 
+#include "actors/session_rules.hpp"
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
@@ -63,17 +64,27 @@ struct worker_data {
   int pending = 0;               // claim steps still outstanding
   bool mounted = false;          // the project is bound onto the slot
   std::vector<std::string> warnings;  // from mounting (a fallback taken)
-  bool oom = false;
+  uint32_t oom_kills = 0;        // OOM kills in the container's cgroup so far
+  std::optional<steady_clock::time_point> last_oom;  // when the last was seen
+  end_reason end;                // why the container ended (none while it runs)
+  std::string network_lost;      // why its namespace is gone ("" while fine)
+  bool deciding = false;         // died by SIGKILL: waiting for a late oom event
+  int64_t exit_code = -1;        // the die event's, while deciding
+  std::string found;             // how a missed death was found (safety net)
   bool reported = false;         // the first transition has no "from"
   std::string died;              // set when the container died while creating
   bool stop_requested = false;
   std::string stop_reason;
+  end_reason stop_end;           // a typed stop requested while busy with a step
   std::vector<caf::typed_response_promise<worker_status>> stop_waiters;
   static constexpr const char* name = "hal9000.worker";
 };
 
-using self_ptr = worker_actor::stateful_pointer<worker_data>;
-using behavior = worker_actor::behavior_type;
+// The worker's own interface: settle_atom ends the wait for an oom event
+// that may follow a SIGKILL's die event.
+using worker_impl = worker_actor::extend<caf::reacts_to<settle_atom>>;
+using self_ptr = worker_impl::stateful_pointer<worker_data>;
+using behavior = worker_impl::behavior_type;
 
 behavior creating(self_ptr self);
 behavior warm(self_ptr self);
@@ -81,6 +92,8 @@ behavior claimed(self_ptr self);
 behavior busy(self_ptr self);
 behavior teardown(self_ptr self);
 void begin_teardown(self_ptr self, worker_state to, std::string reason);
+void begin_teardown(self_ptr self, worker_state to, end_reason end);
+void decide(self_ptr self);
 
 int64_t unix_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -98,7 +111,12 @@ worker_status status_of(self_ptr self) {
                        st.container_id,   st.container_name,
                        st.claim.session_name, st.served,
                        secs(now - st.spawned), secs(now - st.since),
-                       st.reason};
+                       st.reason, st.oom_kills, st.network_lost};
+}
+
+std::string memory_limit_text(self_ptr self) {
+  auto& l = self->state.applied;
+  return l.enabled ? l.memory : std::string{};
 }
 
 void transition(self_ptr self, worker_state to, std::string reason = {}) {
@@ -108,6 +126,10 @@ void transition(self_ptr self, worker_state to, std::string reason = {}) {
                       to_string(to),      reason,
                       unix_ms(),          st.claim.session_name,
                       st.claim.project_dir, st.served};
+  t.end = st.end;
+  t.oom_kills = st.oom_kills;
+  t.memory_limit = memory_limit_text(self);
+  t.network_lost = st.network_lost;
   st.reported = true;
   st.state = to;
   st.since = steady_clock::now();
@@ -119,21 +141,70 @@ void transition(self_ptr self, worker_state to, std::string reason = {}) {
     self->send(st.observer, std::move(t));
 }
 
-// Users ask why a worker died: an OOM kill says so, with the limit it hit.
-std::string oom_reason(self_ptr self) {
-  auto& l = self->state.applied;
-  if (!l.enabled || l.memory.empty())
-    return "OOM-killed";
-  return "OOM-killed (memory limit " + l.memory + ")";
+// Whether an OOM kill in the container happened close enough to now to be
+// its main process's (actors/session_rules.hpp: oom_window).
+bool oom_near(self_ptr self) {
+  auto& last = self->state.last_oom;
+  if (!last)
+    return false;
+  auto d = steady_clock::now() - *last;
+  return d <= oom_window && d >= -oom_window;
 }
 
-std::string describe_death(self_ptr self, const docker::event& e) {
-  if (self->state.oom)
-    return oom_reason(self);
-  if (e.exit_code < 0)
-    return "exited (found by the periodic check)";
-  return "exited with code " + std::to_string(e.exit_code);
+// Why the container ended, from its die event (rules: session_rules.hpp).
+end_reason end_of(self_ptr self, int64_t exit_code) {
+  auto r = end_from_exit(exit_code, oom_near(self), memory_limit_text(self));
+  r.detail = self->state.found;
+  return r;
 }
+
+// The pool's safety net says how it found a death it made an event of.
+void note_found(self_ptr self, const docker::event& e) {
+  if (auto i = e.labels.find("hal9000.found"); i != e.labels.end())
+    self->state.found = i->second;
+}
+
+end_reason removed_outside(self_ptr self) {
+  end_reason r;
+  r.kind = end_kind::removed_outside;
+  r.detail = self->state.found;
+  return r;
+}
+
+// The kernel's own count of OOM kills in the container's cgroup (v1
+// memory.oom_control or v2 memory.events, actors/session_rules.hpp): several
+// kills may come as one engine event. Read on its own thread (file I/O).
+void read_kernel_count(self_ptr self) {
+  auto cid = self->state.container_id;
+  auto reader = self->spawn<caf::detached>([cid](caf::event_based_actor* h) -> caf::behavior {
+    return {
+      [=](oomcount_atom) -> int64_t {
+        h->quit();
+        return read_oom_kills("/sys/fs/cgroup", cid);
+      },
+    };
+  });
+  self->request(reader, std::chrono::seconds(5), oomcount_atom::value)
+    .then(
+      [self](int64_t n) {
+        auto& st = self->state;
+        if (n <= static_cast<int64_t>(st.oom_kills))
+          return;
+        st.oom_kills = static_cast<uint32_t>(n);
+        if (st.state == worker_state::claimed || st.state == worker_state::busy)
+          transition(self, st.state, "OOM kills inside the session: "
+                                       + std::to_string(n));
+      },
+      [](caf::error&) {
+        // No cgroup file here (another driver, a daemon in a container): the
+        // engine's events alone count.
+      });
+}
+
+// The kernel OOM-killed a process in the container. While it serves a
+// session this is news now; the session goes on (its end is decided by how
+// its main process ends).
+void on_oom(self_ptr self);
 
 // -- handlers every state shares ------------------------------------------------
 
@@ -173,10 +244,83 @@ auto stop_later(self_ptr self) {
   };
 }
 
+// A session ended on purpose: its typed end goes with the gone transition.
+auto stop_now_typed(self_ptr self) {
+  return [self](stop_atom, end_reason& end) -> caf::result<worker_status> {
+    auto rp = self->make_response_promise<worker_status>();
+    self->state.stop_waiters.push_back(rp);
+    begin_teardown(self, worker_state::stopping, std::move(end));
+    return rp;
+  };
+}
+
+auto stop_later_typed(self_ptr self) {
+  return [self](stop_atom, end_reason& end) -> caf::result<worker_status> {
+    auto& st = self->state;
+    auto rp = self->make_response_promise<worker_status>();
+    st.stop_waiters.push_back(rp);
+    if (!st.stop_requested) {
+      st.stop_requested = true;
+      st.stop_reason = to_string(end);
+      st.stop_end = std::move(end);
+    }
+    return rp;
+  };
+}
+
+// Not serving a session: the pool replaces warm and creating workers itself.
+auto ignore_netlost() {
+  return [](netlost_atom, std::string&) {};
+}
+
+auto ignore_settle() {
+  return [](settle_atom) {};
+}
+
+// A session cut off from its network: it runs on, and says so until it ends.
+auto mark_netlost(self_ptr self) {
+  return [self](netlost_atom, std::string& why) {
+    auto& st = self->state;
+    if (st.network_lost == why)
+      return;
+    st.network_lost = why;
+    transition(self, st.state, network_lost_reason(st.claim.session_name, why));
+  };
+}
+
+void on_oom(self_ptr self) {
+  auto& st = self->state;
+  ++st.oom_kills;
+  st.last_oom = steady_clock::now();
+  if (st.state == worker_state::claimed || st.state == worker_state::busy) {
+    auto limit = memory_limit_text(self);
+    transition(self, st.state,
+               "a process inside session " + st.claim.session_name + " was OOM-killed"
+                 + (limit.empty() ? std::string{} : " (memory limit " + limit + ")"));
+  }
+  if (!st.container_id.empty())
+    read_kernel_count(self);
+  if (st.deciding)
+    decide(self);
+}
+
 // -- creating ----------------------------------------------------------------------
 
-void fail_creating(self_ptr self, const std::string& why) {
-  begin_teardown(self, worker_state::failed, "create failed: " + why);
+// A stop that waited for the step in flight, typed when it was asked so.
+void stop_as_requested(self_ptr self) {
+  auto& st = self->state;
+  if (st.stop_end.kind != end_kind::none)
+    return begin_teardown(self, worker_state::stopping, st.stop_end);
+  begin_teardown(self, worker_state::stopping, st.stop_reason);
+}
+
+// The engine's refusal, typed: a missing image is not any create failure.
+void fail_creating(self_ptr self, const caf::error& err, const std::string& step = "") {
+  end_reason end;
+  end.kind = error_code(err) == errc::not_found && step.empty() ? end_kind::image_missing
+                                                                 : end_kind::create_failed;
+  end.detail = step + error_message(err);
+  begin_teardown(self, worker_state::failed, std::move(end));
 }
 
 void start_container(self_ptr self) {
@@ -188,7 +332,7 @@ void start_container(self_ptr self) {
         if (st.state != worker_state::creating)
           return;
         if (st.stop_requested)
-          return begin_teardown(self, worker_state::stopping, st.stop_reason);
+          return stop_as_requested(self);
         if (!st.died.empty())
           return begin_teardown(self, worker_state::failed, st.died);
         transition(self, worker_state::warm);
@@ -196,7 +340,7 @@ void start_container(self_ptr self) {
       },
       [self](caf::error& err) {
         if (self->state.state == worker_state::creating)
-          fail_creating(self, "start: " + error_message(err));
+          fail_creating(self, err, "start: ");
       });
 }
 
@@ -233,12 +377,12 @@ void create_now(self_ptr self) {
         if (st.state != worker_state::creating)
           return;
         if (st.stop_requested)
-          return begin_teardown(self, worker_state::stopping, st.stop_reason);
+          return stop_as_requested(self);
         start_container(self);
       },
       [self](caf::error& err) {
         if (self->state.state == worker_state::creating)
-          fail_creating(self, error_message(err));
+          fail_creating(self, err);
       });
 }
 
@@ -246,7 +390,7 @@ void create_container(self_ptr self) {
   auto& st = self->state;
   if (st.opts.local_control)
     if (auto err = late_bind::make_slot(st.slot, true))
-      return fail_creating(self, error_message(err));
+      return fail_creating(self, err, "slot: ");
   if (!st.opts.cold || !st.opts.local_control)
     return create_now(self);
   // Cold: the project (id-mapped) and the user's home go into the slot first,
@@ -274,12 +418,12 @@ void create_container(self_ptr self) {
         if (st.state != worker_state::creating)
           return;
         if (st.stop_requested)
-          return begin_teardown(self, worker_state::stopping, st.stop_reason);
+          return stop_as_requested(self);
         create_now(self);
       },
       [self](caf::error& err) {
         if (self->state.state == worker_state::creating)
-          fail_creating(self, "mounting the project: " + error_message(err));
+          fail_creating(self, err, "mounting the project: ");
       });
 }
 
@@ -287,16 +431,23 @@ behavior creating(self_ptr self) {
   return {
     refuse_claim(self),
     stop_later(self),
+    stop_later_typed(self),
     status_handler(self),
     [self](docker::event& e) {
       auto& st = self->state;
-      if (e.action == "oom")
-        st.oom = true;
-      else if (e.action == "die")
-        st.died = st.oom ? oom_reason(self) : "exited with code " + std::to_string(e.exit_code);
-      else if (e.action == "destroy")
-        st.died = "removed from outside";
+      note_found(self, e);
+      if (e.action == "oom") {
+        on_oom(self);
+      } else if (e.action == "die") {
+        st.end = end_of(self, e.exit_code);
+        st.died = to_string(st.end);
+      } else if (e.action == "destroy") {
+        st.end = removed_outside(self);
+        st.died = to_string(st.end);
+      }
     },
+    ignore_netlost(),
+    ignore_settle(),
   };
 }
 
@@ -326,7 +477,7 @@ void claim_step_done(self_ptr self) {
   r.warnings = st.warnings;
   st.claim_rp.deliver(std::move(r));
   if (st.stop_requested)
-    begin_teardown(self, worker_state::stopping, st.stop_reason);
+    stop_as_requested(self);
 }
 
 // Parses the claim's limits into an update when they differ from ours.
@@ -457,12 +608,13 @@ auto claim_handler(self_ptr self) {
 
 auto warm_event(self_ptr self) {
   return [self](docker::event& e) {
+    note_found(self, e);
     if (e.action == "oom")
-      self->state.oom = true;
+      on_oom(self);
     else if (e.action == "die")
-      begin_teardown(self, worker_state::failed, describe_death(self, e));
+      begin_teardown(self, worker_state::failed, end_of(self, e.exit_code));
     else if (e.action == "destroy")
-      begin_teardown(self, worker_state::failed, "removed from outside");
+      begin_teardown(self, worker_state::failed, removed_outside(self));
   };
 }
 
@@ -470,8 +622,11 @@ behavior warm(self_ptr self) {
   return {
     claim_handler(self),
     stop_now(self),
+    stop_now_typed(self),
     status_handler(self),
     warm_event(self),
+    ignore_netlost(),
+    ignore_settle(),
   };
 }
 
@@ -481,43 +636,75 @@ behavior claimed(self_ptr self) {
   return {
     refuse_claim(self),
     stop_later(self),
+    stop_later_typed(self),
     status_handler(self),
     [self](docker::event& e) {
-      if (e.action == "oom")
-        self->state.oom = true;
-      else if (e.action == "die")
+      auto& st = self->state;
+      note_found(self, e);
+      if (e.action == "oom") {
+        on_oom(self);
+      } else if (e.action == "die") {
+        st.end = end_of(self, e.exit_code);
         claim_failed(self, make_error(errc::unavailable,
-                                      "worker " + self->state.opts.id + " "
-                                        + describe_death(self, e)
+                                      "worker " + st.opts.id + " " + to_string(st.end)
                                         + " while being claimed"));
-      else if (e.action == "destroy")
+      } else if (e.action == "destroy") {
+        st.end = removed_outside(self);
         claim_failed(self, make_error(errc::unavailable,
-                                      "worker " + self->state.opts.id
+                                      "worker " + st.opts.id
                                         + " was removed from outside while "
                                           "being claimed"));
+      }
     },
+    mark_netlost(self),
+    ignore_settle(),
   };
 }
 
 // -- busy ------------------------------------------------------------------------------
 
+// The session's main process is gone: OOM-killed fails the worker, any
+// other end stops it.
+void decide(self_ptr self) {
+  auto& st = self->state;
+  st.deciding = false;
+  auto end = end_of(self, st.exit_code);
+  begin_teardown(self, end.kind == end_kind::oom_killed ? worker_state::failed
+                                                        : worker_state::stopping,
+                 std::move(end));
+}
+
 behavior busy(self_ptr self) {
   return {
     refuse_claim(self),
     stop_now(self),
+    stop_now_typed(self),
     status_handler(self),
     [self](docker::event& e) {
-      if (e.action == "oom")
-        self->state.oom = true;
-      else if (e.action == "die" && self->state.oom)
-        begin_teardown(self, worker_state::failed, oom_reason(self));
-      else if (e.action == "die")
-        begin_teardown(self, worker_state::stopping,
-                       e.exit_code < 0 ? "session " + describe_death(self, e)
-                                       : "session command exited with code "
-                                           + std::to_string(e.exit_code));
-      else if (e.action == "destroy")
-        begin_teardown(self, worker_state::failed, "removed from outside");
+      auto& st = self->state;
+      note_found(self, e);
+      if (e.action == "oom") {
+        on_oom(self);
+      } else if (e.action == "die" && !st.deciding) {
+        st.exit_code = e.exit_code;
+        // SIGKILL with no OOM kill seen yet: the engine may send "oom" just
+        // after "die". Wait a moment for it before deciding.
+        if (e.exit_code == 137 && !oom_near(self)) {
+          st.deciding = true;
+          self->delayed_send(self, oom_event_grace, settle_atom::value);
+          return;
+        }
+        decide(self);
+      } else if (e.action == "destroy") {
+        // `docker rm -f`: a SIGKILL's die, then the removal: removed it is.
+        st.deciding = false;
+        begin_teardown(self, worker_state::failed, removed_outside(self));
+      }
+    },
+    mark_netlost(self),
+    [self](settle_atom) {
+      if (self->state.deciding)
+        decide(self);
     },
   };
 }
@@ -548,6 +735,12 @@ void finish_teardown(self_ptr self) {
           [gone](caf::error& err) { gone("cleaning the slot: " + error_message(err)); });
 }
 
+void begin_teardown(self_ptr self, worker_state to, end_reason end) {
+  auto words = to_string(end);
+  self->state.end = std::move(end);
+  begin_teardown(self, to, std::move(words));
+}
+
 void begin_teardown(self_ptr self, worker_state to, std::string reason) {
   auto& st = self->state;
   if (st.state == worker_state::stopping || st.state == worker_state::failed
@@ -575,10 +768,17 @@ behavior teardown(self_ptr self) {
       self->state.stop_waiters.push_back(rp);
       return rp;
     },
+    [self](stop_atom, end_reason&) -> caf::result<worker_status> {
+      auto rp = self->make_response_promise<worker_status>();
+      self->state.stop_waiters.push_back(rp);
+      return rp;
+    },
     status_handler(self),
     [](docker::event&) {
       // Our own removal's die/destroy.
     },
+    ignore_netlost(),
+    ignore_settle(),
   };
 }
 
@@ -747,8 +947,9 @@ caf::actor spawn_slot_cleanup(caf::actor_system& sys, std::string home,
 worker_actor spawn_worker(caf::actor_system& sys, worker_options opts,
                           docker::docker_actor docker, worker_observer_actor pool,
                           worker_observer_actor observer) {
-  return sys.spawn(worker_fun, std::move(opts), std::move(docker), std::move(pool),
-                   std::move(observer));
+  return caf::actor_cast<worker_actor>(sys.spawn(worker_fun, std::move(opts),
+                                                 std::move(docker), std::move(pool),
+                                                 std::move(observer)));
 }
 
 } // namespace hal9000

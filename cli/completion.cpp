@@ -15,7 +15,7 @@ _claudy() {
   local cur prev words
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[1]}"
-  local top="daemon pool sessions attach stop doctor setup completion --host --tls-dir --token-file --json --quiet --via-parent --detach --name --memory --cpus --pids-limit --no-limits --help --version"
+  local top="daemon pool sessions attach stop restart doctor setup completion --host --tls-dir --token-file --json --quiet --via-parent --detach --name --memory --cpus --pids-limit --no-limits --help --version"
   if [ "$COMP_CWORD" -eq 1 ]; then
     COMPREPLY=($(compgen -W "$top" -- "$cur") $(compgen -d -- "$cur"))
     return
@@ -24,7 +24,7 @@ _claudy() {
     daemon) COMPREPLY=($(compgen -W "start stop status restart run certs" -- "$cur")) ;;
     pool) COMPREPLY=($(compgen -W "start stop status scale cleanup warm" -- "$cur")) ;;
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")) ;;
-    attach|stop|doctor) COMPREPLY=($(compgen -W "$(claudy --json sessions 2>/dev/null | sed -n 's/.*"name": "\(.*\)".*/\1/p')" -- "$cur")) ;;
+    attach|stop|restart|doctor) COMPREPLY=($(compgen -W "$(claudy --json sessions 2>/dev/null | sed -n 's/.*"name": "\(.*\)".*/\1/p')" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -d -- "$cur")) ;;
   esac
 }
@@ -36,7 +36,7 @@ constexpr const char* zsh_script = R"SH(#compdef claudy
 _claudy() {
   local -a cmds
   if (( CURRENT == 2 )); then
-    cmds=(daemon pool sessions attach stop doctor setup completion)
+    cmds=(daemon pool sessions attach stop restart doctor setup completion)
     _describe 'command' cmds
     _files -/
     return

@@ -51,12 +51,14 @@ std::string format_event(const lifecycle_event& e) {
       why += ", ";
     why += part;
   };
-  // The worker's reason already names an OOM kill (and its limit) when it has one.
-  if (e.oom && e.reason.rfind("OOM-killed", 0) != 0)
+  // A typed end or a session.oom event names the OOM kill in its reason.
+  if (e.oom && e.end.kind == end_kind::none && e.kind != event_kinds::session_oom)
     add("OOM-killed");
   if (!e.reason.empty())
     add(e.reason);
-  if (e.memory_limit > 0)
+  // An OOM end and a session.oom event name the limit in their reason.
+  if (e.memory_limit > 0 && e.end.kind != end_kind::oom_killed
+      && e.kind != event_kinds::session_oom)
     add("memory limit " + format_memory(e.memory_limit));
   if (!why.empty())
     out += " (" + why + ")";
@@ -77,6 +79,12 @@ nlohmann::json event_to_json(const lifecycle_event& e) {
     {"oom", e.oom},
     {"memory_limit", e.memory_limit},
     {"details", e.details},
+    {"end", e.end.kind == end_kind::none
+              ? nlohmann::json()
+              : nlohmann::json{{"kind", to_string(e.end.kind)},
+                               {"code", e.end.code},
+                               {"memory_limit", e.end.memory_limit},
+                               {"detail", e.end.detail}}},
   };
 }
 

@@ -228,7 +228,7 @@ void print_sessions(std::ostream& out, const std::vector<session_record>& xs) {
     out << "no sessions\n";
     return;
   }
-  out << std::left << std::setw(28) << "NAME" << std::setw(9) << "STATE" << std::setw(8)
+  out << std::left << std::setw(28) << "NAME" << std::setw(14) << "STATE" << std::setw(8)
       << "AGE" << std::setw(7) << "SERVED" << std::setw(22) << "LIMITS" << std::setw(18)
       << "CALLS/ERR/TOKENS" << "PROJECT\n";
   for (auto& s : xs) {
@@ -236,11 +236,16 @@ void print_sessions(std::ostream& out, const std::vector<session_record>& xs) {
     auto& u = s.usage;
     auto calls = std::to_string(u.requests) + "/" + std::to_string(u.errors) + "/"
                  + std::to_string(u.input_tokens + u.output_tokens);
-    out << std::setw(28) << s.name << std::setw(9) << state << std::setw(8)
+    out << std::setw(28) << s.name << std::setw(14) << state << std::setw(8)
         << age_since(s.created_at) << std::setw(7) << (s.served.empty() ? "-" : s.served)
         << std::setw(22) << limits_text(s.limits) << std::setw(18) << calls << s.project_dir;
-    if (s.state == session_state::ended && !s.end_reason.empty())
-      out << "  (" << s.end_reason << ")";
+    if (s.state == session_state::ended && s.end.kind != end_kind::none)
+      out << "  (" << to_string(s.end) << ")";
+    else if (s.state != session_state::ended && !s.state_reason.empty())
+      out << "  (" << s.state_reason << ")";
+    if (s.oom_kills > 0)
+      out << "  [" << s.oom_kills << " OOM kill" << (s.oom_kills == 1 ? "" : "s")
+          << " inside" << (s.last_oom_at.empty() ? "" : ", last " + s.last_oom_at) << "]";
     out << "\n";
   }
 }

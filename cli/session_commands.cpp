@@ -163,12 +163,25 @@ void add_session_commands(CLI::App& app, context& ctx, int& rc) {
       std::cout << j.dump(2) << "\n";
     } else if (had_ended) {
       std::cout << "session " << r->session.name << " had already ended ("
-                << r->session.end_reason << ")\n";
+                << to_string(r->session.end) << ")\n";
     } else {
       std::cout << "session " << r->session.name << " stopped ("
-                << r->session.end_reason << ")\n";
+                << to_string(r->session.end) << ")\n";
     }
     rc = exit_ok;
+  });
+
+  static std::string restart_name;
+  static bool restart_detach = false;
+  auto* restart = app.add_subcommand(
+    "restart", "A new container for a session (same name, project, user home and limits): "
+               "restores one cut off from its network, or one that ended");
+  restart->add_option("NAME", restart_name, "Session name")->required();
+  restart->add_flag("--detach", restart_detach, "Do not attach");
+  restart->callback([&ctx, &rc] {
+    auto timeout = std::chrono::seconds(ctx.cfg.claim_timeout_s) + 80s;
+    auto r = ask(ctx, session_restart_req{{}, restart_name}, timeout);
+    rc = r ? attach_or_explain(ctx, *r, restart_detach) : fail(r.error());
   });
 }
 

@@ -9,6 +9,7 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chroma_monitor.hpp"
 #include "actors/cli_bridge.hpp"
@@ -114,6 +115,88 @@ void pull_then_start(caf::actor_system& sys, docker::docker_actor docker, pool_a
                        "scripts/build-images worker and set WORKER_IMAGE)",
                        image, error_message(err));
         });
+  });
+}
+
+// The engine's event stream going down and coming back (a Docker engine
+// restart) as engine.down / engine.up events; what was found then follows
+// from the pool and the keeper as worker.* / session.* / parent.* events.
+void spawn_engine_watch(caf::actor_system& sys, docker::docker_actor docker,
+                        event_hub_actor hub) {
+  auto watch = sys.spawn([hub, docker](docker::event_sink_actor::pointer self)
+                           -> docker::event_sink_actor::behavior_type {
+    // Lives as long as the docker actor does.
+    self->monitor(docker);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+    auto down = std::make_shared<bool>(false);
+    return {
+      [](docker::event&) {},
+      [self, hub, down](docker::engine_status& s) {
+        if (s.up == !*down)
+          return;  // no change (the first "connected")
+        *down = !s.up;
+        lifecycle_event e;
+        e.kind = s.up ? event_kinds::engine_up : event_kinds::engine_down;
+        e.reason = s.reason;
+        e.details["reason"] = s.reason;
+        self->send(hub, std::move(e));
+      },
+    };
+  });
+  // A label no container carries: engine ups and downs only.
+  caf::anon_send(docker, docker::subscribe_req{watch, {{"hal9000.engine-watch", "-"}}});
+}
+
+// Between the keeper and the pool: the parent's fate, in order. A loss goes
+// to the pool at once (sessions cut off, warm workers removed, refilling
+// paused). A parent back in a new namespace first gets the sandbox again
+// (credential proxy and packet filter live in the namespace: without them a
+// new worker would reach no model and its egress would be unfiltered), then
+// the pool refills into it. A sandbox that cannot attach is logged, as at
+// start, and the pool refills anyway (sessions then get no placeholder).
+parent_watcher_actor spawn_parent_relay(caf::actor_system& sys, pool_actor pool,
+                                        sandbox_actor sandbox, docker::docker_actor docker,
+                                        std::string parent_name) {
+  return sys.spawn([pool, sandbox, docker, parent_name](
+                     parent_watcher_actor::pointer self) -> parent_watcher_actor::behavior_type {
+    // Lives as long as the pool does: its handles must not keep the sandbox
+    // or the docker actor from ending at shutdown.
+    self->monitor(pool);
+    self->set_down_handler([self](caf::down_msg&) { self->quit(); });
+    return {
+      [=](parent_change& c) {
+        if (!c.up || !sandbox || !docker || parent_name.empty()) {
+          self->send(pool, std::move(c));
+          return;
+        }
+        auto to_pool = [self, pool, c]() { self->send(pool, c); };
+        self->request(docker, 30s, docker::inspect_req{parent_name})
+          .then(
+            [=](docker::container_info& info) {
+              if (!info.running || info.pid <= 0) {
+                log()->error("sandbox not attached again: {} is not running", parent_name);
+                return to_pool();
+              }
+              self->request(sandbox, 60s, attach_atom::value, info.pid)
+                .then(
+                  [=](sandbox_status&) {
+                    log()->info("sandbox attached to the namespace of {} again", parent_name);
+                    to_pool();
+                  },
+                  [=](caf::error& err) {
+                    log()->error("sandbox not attached again: {} (sessions get no "
+                                 "placeholder; egress is not filtered)",
+                                 error_message(err));
+                    to_pool();
+                  });
+            },
+            [=](caf::error& err) {
+              log()->error("sandbox not attached again: cannot inspect {}: {}", parent_name,
+                           error_message(err));
+              to_pool();
+            });
+      },
+    };
   });
 }
 
@@ -278,8 +361,17 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   auto parent = network_mode.rfind("container:", 0) == 0 ? network_mode.substr(10)
                                                          : std::string{};
   rt.sessions = spawn_sessions(sys, sessions_options_from(cfg, parent), rt.pool, rt.store,
-                               rt.docker, rt.sandbox);
+                               rt.docker, rt.sandbox, rt.events);
   rt.end_all_budget = pool_release_budget(po) + 10s;
+  spawn_engine_watch(sys, rt.docker, rt.events);
+  // The parent's fate reaches the pool (sessions cut off, warm workers
+  // replaced; through the relay, which attaches the sandbox to a new parent
+  // first) and the events at once.
+  if (rt.parent)
+    caf::anon_send(rt.parent,
+                   parent_watch_req{spawn_parent_relay(sys, rt.pool, rt.sandbox, rt.docker,
+                                                       parent_name(parent_options_from(cfg))),
+                                    rt.events});
   if (image->pull_in_background)
     pull_then_start(sys, rt.docker, rt.pool, image->image, cfg.enable_pool_manager);
 
@@ -340,9 +432,10 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
                [](caf::error& err) {
                  log()->warn("pool stop at shutdown: {}", error_message(err));
                });
-    if (all && rt.sessions)
-      self->request(rt.sessions, rt.end_all_budget,
-                    shutdown_atom::value, std::string{"daemon stopped with --all"})
+    if (all && rt.sessions) {
+      end_reason with_daemon;
+      with_daemon.kind = end_kind::stopped_with_daemon;
+      self->request(rt.sessions, rt.end_all_budget, shutdown_atom::value, with_daemon)
         .receive([](std::vector<std::string>& done) {
                    for (auto& d : done)
                      log()->info("daemon stop --all: ended {}", d);
@@ -350,6 +443,7 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
                  [](caf::error& err) {
                    log()->warn("ending sessions at shutdown: {}", error_message(err));
                  });
+    }
   }
   stop(rt.sessions);
   stop(rt.pool);

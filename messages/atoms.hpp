@@ -32,6 +32,9 @@ using workers_atom = caf::atom_constant<caf::atom("workers")>;
 // session store's (usage_atom, name, session_usage) updates a session's usage
 using attach_atom = caf::atom_constant<caf::atom("attach")>;
 using usage_atom = caf::atom_constant<caf::atom("usage")>;
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// A session's network namespace owner went away (worker, pool).
+using netlost_atom = caf::atom_constant<caf::atom("netlost")>;
 
 // -- pool scaler's private timers (never in a public interface) ---------------
 using pool_tick_atom = caf::atom_constant<caf::atom("pool_tick")>;
@@ -39,5 +42,8 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 using refill_atom = caf::atom_constant<caf::atom("refill")>;
 using pid_atom = caf::atom_constant<caf::atom("pid")>;
+using settle_atom = caf::atom_constant<caf::atom("settle")>;
+using oomcount_atom = caf::atom_constant<caf::atom("oomcount")>;
+using decide_atom = caf::atom_constant<caf::atom("decide")>;
 
 } // namespace hal9000

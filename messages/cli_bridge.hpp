@@ -199,6 +199,20 @@ typename Inspector::result_type inspect(Inspector& f, session_req& x) {
   return f(caf::meta::type_name("hal9000::session_req"), x.who, x.name, x.stop);
 }
 
+/// `claudy restart NAME`: a new container for the session NAME with the same
+/// project, user home and limits (the record's); the old container, if any,
+/// is removed first (its end: replaced). For a session cut off from its
+/// network, or one that ended. not_found for an unknown session.
+struct session_restart_req {
+  credentials who;
+  std::string name;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_restart_req& x) {
+  return f(caf::meta::type_name("hal9000::session_restart_req"), x.who, x.name);
+}
+
 // -- users ------------------------------------------------------------------------
 
 /// `claudy setup`: stores an Anthropic API key for the user the token names,
@@ -248,6 +262,8 @@ using cli_bridge_actor = caf::typed_actor<
   /// not_found for an unknown session (attach: or an ended one; stop of an
   /// ended session succeeds with existing = true).
   caf::replies_to<session_req>::with<session_reply>,
+  /// not_found for an unknown session; otherwise like session_start_req.
+  caf::replies_to<session_restart_req>::with<session_reply>,
   /// Subscribes at the event hub; unavailable without a hub.
   caf::replies_to<events_subscribe_req>::with<events_subscribe_reply>,
   /// permission denied (unauthenticated) for for_user unless root;

@@ -19,6 +19,7 @@
 
 #include "messages/chroma.hpp"
 #include "messages/credentials.hpp"
+#include "messages/end_reason.hpp"
 
 namespace hal9000 {
 
@@ -29,8 +30,9 @@ namespace event_kinds {
 constexpr const char* worker_creating = "worker.creating";  // (m) creation started
 constexpr const char* worker_warm = "worker.warm";          // (m) ready to be claimed
 constexpr const char* worker_claimed = "worker.claimed";    // (m) taken for a session
-/// (m) the container died on its own: exit_code, oom, memory_limit; reason says
-/// how ("OOM-killed", "exited with code 1", "container disappeared").
+/// (m) the container died on its own: end, exit_code, oom, memory_limit;
+/// reason says how ("OOM-killed (memory limit 4g)", "exited with code 1",
+/// "killed by signal 15", "removed from outside", "image missing: ...").
 constexpr const char* worker_died = "worker.died";
 /// (m) removed on purpose (session over, scale down, cleanup, daemon stop).
 constexpr const char* worker_removed = "worker.removed";
@@ -39,8 +41,11 @@ constexpr const char* worker_replaced = "worker.replaced";
 /// (m) session, worker_id, container_id; details: served (warm|cold),
 /// claim_latency_ms, project.
 constexpr const char* session_started = "session.started";
-/// (m) session; reason ("stopped", "command exited", "OOM-killed", ...);
-/// exit_code, oom and memory_limit when the container died.
+/// (m) session; end (typed, messages/end_reason.hpp) and reason (its words:
+/// "exited with code 0", "killed by signal 9", "OOM-killed (memory limit
+/// 512m)", "stopped by user", ...); exit_code, oom and memory_limit when the
+/// container died. A start the engine refused ends too (image missing,
+/// create failed), with no worker.
 constexpr const char* session_ended = "session.ended";
 /// (m) details: state (unknown|healthy|degraded|down), latency_ms, error.
 constexpr const char* chromadb_health = "chromadb.health";
@@ -51,6 +56,24 @@ constexpr const char* pool_cleanup = "pool.cleanup";
 /// (m) details: action (adopted, returned, removed_orphan, ...). One event per
 /// action of the start-up reconciliation.
 constexpr const char* daemon_reconcile = "daemon.reconcile";
+/// (m) the kernel OOM-killed a process inside a session that goes on:
+/// session, oom=true, memory_limit (bytes); details: oom_kills (the
+/// session's count so far), new_kills, memory_limit (Docker syntax).
+constexpr const char* session_oom = "session.oom";
+/// (m) a session's network namespace owner went away: the session runs on
+/// with loopback only. reason says why; details: restore (the command).
+constexpr const char* session_network_lost = "session.network_lost";
+/// The parent (namespace owner) stopped, restarted or was removed from
+/// outside: reason says which; details: parent, container_id, action.
+constexpr const char* parent_lost = "parent.lost";
+/// The parent runs again (recreated or started) with the daemon's
+/// configuration; details: parent, sessions_cut_off, chromadb.
+constexpr const char* parent_restored = "parent.restored";
+/// The Docker engine's event stream went down (details: reason) or came
+/// back (details: reason "reconnected"); what was found then follows as
+/// worker.* / session.* events.
+constexpr const char* engine_down = "engine.down";
+constexpr const char* engine_up = "engine.up";
 } // namespace event_kinds
 
 // -- the event ---------------------------------------------------------------------
@@ -69,13 +92,15 @@ struct lifecycle_event {
   bool oom = false;          // killed by the kernel's OOM killer
   int64_t memory_limit = 0;  // bytes; 0: unknown or unlimited
   std::map<std::string, std::string> details;
+  /// worker.died and session.ended: why, typed (reason is its words).
+  end_reason end;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lifecycle_event& x) {
   return f(caf::meta::type_name("hal9000::lifecycle_event"), x.time, x.kind,
            x.worker_id, x.session, x.container_id, x.reason, x.exit_code, x.oom,
-           x.memory_limit, x.details);
+           x.memory_limit, x.details, x.end);
 }
 
 /// Receives events, one message each, in the order the hub got them.

@@ -22,6 +22,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/chroma.hpp"
+#include "messages/events.hpp"
 
 namespace hal9000 {
 
@@ -79,13 +80,47 @@ struct parent_status {
   std::vector<std::string> notes;
   /// The last ensure's failure ("" when it succeeded or none ran).
   std::string error;
+  /// What happened to the parent under this daemon, oldest first (the last
+  /// few): "2026-...Z: hal9000-parent was removed from outside; 2 sessions
+  /// cut off (restore each with `claudy restart NAME`); recreated".
+  std::vector<std::string> incidents;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, parent_status& x) {
   return f(caf::meta::type_name("hal9000::parent_status"), x.parent_name,
            x.parent, x.parent_id, x.chroma_name, x.chroma, x.chroma_id,
-           x.chromadb_port, x.volumes, x.notes, x.error);
+           x.chromadb_port, x.volumes, x.notes, x.error, x.incidents);
+}
+
+/// The namespace owner's fate, as the keeper tells its watcher (the pool).
+/// up=false: it stopped, restarted or was removed under the daemon: every
+/// container that joined its namespace keeps only loopback for good.
+/// up=true: it runs again (started or recreated with the same configuration),
+/// so new workers reach ChromaDB again.
+struct parent_change {
+  bool up = false;
+  std::string reason;  // "hal9000-parent was removed from outside", ...
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, parent_change& x) {
+  return f(caf::meta::type_name("hal9000::parent_change"), x.up, x.reason);
+}
+
+using parent_watcher_actor = caf::typed_actor<caf::reacts_to<parent_change>>;
+
+/// Starts watching the parent (Docker events and the engine's restarts):
+/// changes go to watcher, lifecycle events (parent.lost, parent.restored,
+/// engine.down, engine.up) to hub. Either may be invalid.
+struct parent_watch_req {
+  parent_watcher_actor watcher;
+  event_hub_actor hub;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, parent_watch_req& x) {
+  return f(caf::meta::type_name("hal9000::parent_watch_req"), x.watcher, x.hub);
 }
 
 // -- requests ---------------------------------------------------------------------
@@ -133,6 +168,12 @@ using parent_actor = caf::typed_actor<
   /// The ChromaDB monitor's restarter (a parent_actor converts to
   /// chroma::restarter_actor): restarts <prefix>-chromadb, recreating it in
   /// the parent's namespace when it is gone. Never touches the parent.
-  caf::replies_to<chroma::restart_req>::with<void>>;
+  caf::replies_to<chroma::restart_req>::with<void>,
+  /// See parent_watch_req. When the parent goes away from outside (or the
+  /// engine restarts under it), the keeper tells the watcher at once, then
+  /// brings the parent back with the daemon's configuration and restarts
+  /// ChromaDB in its new namespace, and tells the watcher again. A stop --all
+  /// of its own is no loss.
+  caf::reacts_to<parent_watch_req>>;
 
 } // namespace hal9000

@@ -18,6 +18,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/parent.hpp"
 #include "messages/worker.hpp"
 
 namespace hal9000 {
@@ -97,6 +98,13 @@ using pool_actor = caf::typed_actor<
   /// (not held by this pool) is found by its labels and name and released
   /// the same way. not_found if no such session or worker.
   caf::replies_to<release_atom, std::string, std::string>::with<worker_status>,
+  /// The same for a session ended on purpose, with its typed end (stopped by
+  /// user, stopped with the daemon, replaced by a restart).
+  caf::replies_to<release_atom, std::string, end_reason>::with<worker_status>,
+  /// The namespace owner went away (up=false): sessions are marked cut off,
+  /// warm and creating workers are removed and refilling pauses; it is back
+  /// (up=true): refilling resumes, so new workers join the new namespace.
+  caf::reacts_to<parent_change>,
   /// The pool's state and each worker.
   caf::replies_to<status_atom>::with<pool_status>,
   /// Starts refilling to MIN; replies the status.

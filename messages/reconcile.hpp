@@ -10,8 +10,10 @@
 //   adopted_rebuilt    a running session container (renamed, labelled for
 //                      this daemon) with no live record: a crash lost it; the
 //                      record is rebuilt from Docker and the session adopted
-//   ended_exited       a stopped session container: its record ended ("exited
-//                      with code N" / "OOM-killed"), the container removed
+//   ended_exited       a stopped session container: its record ended with its
+//                      typed end (end_from_stopped: "exited with code N",
+//                      "killed by signal S", "OOM-killed" only with exit code
+//                      137), the container removed
 //   removed_exited     the same without a live record
 //   ended_disappeared  a live record whose container is gone: ended with
 //                      reason "container disappeared"

@@ -94,6 +94,7 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
     .add_message_type<session_reply>("hal9000::session_reply")
     .add_message_type<sessions_req>("hal9000::sessions_req")
     .add_message_type<session_req>("hal9000::session_req")
+    .add_message_type<session_restart_req>("hal9000::session_restart_req")
     .add_message_type<mcp_server_state>("hal9000::mcp_server_state")
     .add_message_type<mcp_check_req>("hal9000::mcp_check_req")
     .add_message_type<mcp_report>("hal9000::mcp_report")
@@ -104,6 +105,9 @@ void register_session_store_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<resource_limits>("hal9000::resource_limits")
     .add_message_type<session_state>("hal9000::session_state")
     .add_message_type<session_usage>("hal9000::session_usage")
+    .add_message_type<end_kind>("hal9000::end_kind")
+    .add_message_type<end_reason>("hal9000::end_reason")
+    .add_message_type<session_note>("hal9000::session_note")
     .add_message_type<session_record>("hal9000::session_record")
     .add_message_type<session_start>("hal9000::session_start")
     .add_message_type<sessions_actor>("hal9000::sessions_actor")
@@ -151,6 +155,9 @@ void register_parent_types(caf::actor_system_config& cfg) {
     .add_message_type<parent_status>("hal9000::parent_status")
     .add_message_type<parent_stop_req>("hal9000::parent_stop_req")
     .add_message_type<parent_stop_reply>("hal9000::parent_stop_reply")
+    .add_message_type<parent_change>("hal9000::parent_change")
+    .add_message_type<parent_watcher_actor>("hal9000::parent_watcher_actor")
+    .add_message_type<parent_watch_req>("hal9000::parent_watch_req")
     .add_message_type<parent_actor>("hal9000::parent_actor");
 }
 

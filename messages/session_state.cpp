@@ -7,12 +7,14 @@ std::string to_string(session_state x) {
     case session_state::starting: return "starting";
     case session_state::running: return "running";
     case session_state::ended: return "ended";
+    case session_state::network_lost: return "network-lost";
   }
   return "unknown";
 }
 
 bool from_string(const std::string& text, session_state& x) {
-  for (auto s : {session_state::starting, session_state::running, session_state::ended})
+  for (auto s : {session_state::starting, session_state::running, session_state::ended,
+                 session_state::network_lost})
     if (to_string(s) == text) {
       x = s;
       return true;

@@ -4,7 +4,13 @@
 // (the session file's "state" and "served" fields, claudy's output).
 //
 //   starting ──claim served──► running ──stop / container gone──► ended
-//       └──────────claim failed or undone────────────────────────────┘
+//       │                         │ namespace owner gone              ▲
+//       │                         ▼                                   │
+//       │                    network_lost ──stop / restart / gone─────┤
+//       └──────────claim failed or undone─────────────────────────────┘
+// network_lost: the parent container whose network namespace the session
+// joined stopped, restarted or was removed; the container runs on with
+// loopback only (a kernel fact) until `claudy restart NAME` replaces it.
 
 #include <cstdint>
 #include <string>
@@ -15,9 +21,10 @@ enum class session_state : uint8_t {
   starting,  // a claim is in flight for it
   running,   // its container runs the session command
   ended,     // its container is gone; the record stays with the end reason
+  network_lost,  // it runs, cut off from its network (state_reason says why)
 };
 
-/// "starting", "running", "ended".
+/// "starting", "running", "ended", "network-lost".
 std::string to_string(session_state x);
 
 /// The state a name stands for; false (x untouched) for any other text.

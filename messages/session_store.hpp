@@ -29,9 +29,17 @@
 //                        "pids_limit": "100"},
 //    "state": "running", "container_id": "...", "worker_id": "...",
 //    "user_id": "...", "claimed_at": "...", "ended_at": "", "end_reason": "",
+//    "end": {"kind": "exited", "code": 0, "memory_limit": "", "detail": ""},
+//    "oom_kills": 0, "last_oom_at": "", "state_reason": "", "restore": "",
 //    "served": "warm", "claim_latency_ms": 3.2,
 //    "usage": {"requests": 3, "errors": 0, "input_tokens": 120,
 //              "output_tokens": 48}}
+// "state" is one of session_state's names (messages/session_state.hpp):
+// "starting", "running", "network-lost" (its namespace owner went away:
+// state_reason says why, restore how), "ended".
+// "end_reason" is the human text of "end" (messages/end_reason.hpp), written
+// for people and older readers; "end" is what is read back. A file with only
+// "end_reason" (an older writer) reads as end kind "other" with those words.
 // Reading is defensive: unknown fields are ignored; invalid JSON, a missing
 // required field (name, project_dir, created_at for sessions; id for
 // workers), a field of the wrong type, a name that fails valid_name or that
@@ -47,6 +55,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/end_reason.hpp"
 #include "messages/resource_limits.hpp"
 #include "messages/session_state.hpp"
 
@@ -84,11 +93,14 @@ struct session_record {
   std::string user_id;      // immutable; who asked
   std::string claimed_at;   // mutable
   std::string ended_at;     // set by end
-  std::string end_reason;   // set by end: "stopped by user", "exited with
-                            // code 0", "OOM-killed", "container disappeared"
+  end_reason end;           // set by end (kind none until then)
   std::string served;       // "warm" | "cold"
   double claim_latency_ms = 0;
   session_usage usage;      // mutable: written by the credential proxy (usage_atom)
+  uint32_t oom_kills = 0;   // OOM kills inside the session so far (any process)
+  std::string last_oom_at;  // when the last one was seen
+  std::string state_reason; // why the state is what it is ("network lost: ...")
+  std::string restore;      // the command that restores it ("" when none is needed)
 };
 
 template <class Inspector>
@@ -96,7 +108,26 @@ typename Inspector::result_type inspect(Inspector& f, session_record& x) {
   return f(caf::meta::type_name("hal9000::session_record"), x.name, x.image,
            x.parent, x.project_dir, x.created_at, x.limits, x.state,
            x.container_id, x.worker_id, x.user_id, x.claimed_at, x.ended_at,
-           x.end_reason, x.served, x.claim_latency_ms, x.usage);
+           x.end, x.served, x.claim_latency_ms, x.oom_kills, x.last_oom_at,
+           x.state_reason, x.restore, x.usage);
+}
+
+/// A change the daemon observed in a session that still runs: an OOM kill
+/// inside it, or its network cut off. Empty fields keep what the record has.
+struct session_note {
+  std::string name;
+  std::string worker_id;     // non-empty: only while that worker serves it
+  bool network_lost = false; // true: the state becomes network_lost
+  std::string state_reason;  // "" keeps it
+  std::string restore;       // "" keeps it
+  uint32_t oom_kills = 0;    // the count becomes at least this
+  std::string last_oom_at;   // "" keeps it
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_note& x) {
+  return f(caf::meta::type_name("hal9000::session_note"), x.name, x.worker_id, x.network_lost,
+           x.state_reason, x.restore, x.oom_kills, x.last_oom_at);
 }
 
 /// One pool worker, as the pool last reported it.
@@ -148,7 +179,16 @@ using session_store_actor = caf::typed_actor<
   /// (name, reason, ended_at; empty: now) marks the session ended and keeps
   /// its file; replies with the ended record. Ending an ended session keeps
   /// its first reason and time. not_found.
-  caf::replies_to<end_atom, std::string, std::string, std::string>::with<session_record>,
+  caf::replies_to<end_atom, std::string, end_reason, std::string>::with<session_record>,
+  /// The same with a worker id: only while that worker serves the session
+  /// (an ended one, or one served by another worker since, is returned
+  /// unchanged), so a late end from a replaced worker never ends its
+  /// successor under the same name.
+  caf::replies_to<end_atom, std::string, end_reason, std::string, std::string>::with<session_record>,
+  /// Applies a note to a session that has not ended (an ended one, or one
+  /// another worker serves than note.worker_id, is returned unchanged);
+  /// replies the record. not_found.
+  caf::replies_to<session_note>::with<session_record>,
   /// (name, usage) replaces the session's usage counters, nothing else;
   /// not_found.
   caf::replies_to<usage_atom, std::string, session_usage>::with<void>,

@@ -16,7 +16,9 @@
 //                      claimed); limits above the host's CPUs or memory
 //   conflict           the name is taken by another project's running
 //                      session; a running session cannot drop its limits
-//   not_found          attach to an unknown or ended session
+//   not_found          attach to an unknown or ended session; restart of an
+//                      unknown one
+//   unauthenticated    restart of another user's session (only root may)
 //   deadline_exceeded  no worker served the claim in time (nothing runs)
 //   unavailable        the pool, the store or Docker is unreachable
 
@@ -80,8 +82,17 @@ using sessions_actor = caf::typed_actor<
   /// record ended with "stopped by user". A session that had already ended
   /// is a success: its record, existing = true. not_found when unknown.
   caf::replies_to<stop_atom, std::string, std::string>::with<session_reply>,
-  /// (reason) ends every running session (`claudy daemon stop --all`);
-  /// replies the names it ended and, for each that failed, "name: why".
-  caf::replies_to<shutdown_atom, std::string>::with<std::vector<std::string>>>;
+  /// (name, user, client) `claudy restart NAME`: a new container for the
+  /// session with the same name, project, user home and limits (the
+  /// record's). What is left of the old one is removed first and its record
+  /// ends as "replaced by claudy restart" (with why it was cut off). For a
+  /// session cut off from its network (network_lost) or one that ended; a
+  /// running one is replaced too. user: the authenticated user; only root
+  /// restarts another user's session.
+  caf::replies_to<restart_atom, std::string, std::string, std::string>::with<session_reply>,
+  /// (end) ends every running session with that typed end (`claudy daemon
+  /// stop --all`: stopped_with_daemon); replies the names it ended and, for
+  /// each that failed, "name: why".
+  caf::replies_to<shutdown_atom, end_reason>::with<std::vector<std::string>>>;
 
 } // namespace hal9000

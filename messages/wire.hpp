@@ -9,9 +9,10 @@ class actor_system_config;
 
 namespace hal9000 {
 
-// proto-4: session_record.state is a session_state enum; the sessions actor's
-// types (messages/sessions.hpp).
-constexpr const char* wire_version = "hal9000-proto-4";
+// proto-5: session_record.state is a session_state enum; the sessions actor's
+// types (messages/sessions.hpp); typed end reasons (messages/end_reason.hpp),
+// OOM counts, network-lost sessions, claudy restart.
+constexpr const char* wire_version = "hal9000-proto-5";
 
 /// Registers every message type, typed handle and the error category under
 /// stable names. Call it once per actor_system_config.

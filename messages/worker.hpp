@@ -20,6 +20,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/docker.hpp"
+#include "messages/end_reason.hpp"
 #include "messages/resource_limits.hpp"
 
 namespace hal9000 {
@@ -111,7 +112,9 @@ enum class worker_state : uint8_t {
 std::string to_string(worker_state x);
 
 /// One change of a worker's state, sent to the pool and the observer (the
-/// session store) in the order it happened.
+/// session store) in the order it happened. from == to: no change of state
+/// but news about the container (an OOM kill inside it, its network lost,
+/// a failed rename).
 struct worker_transition {
   std::string worker_id;
   std::string container_id;  // empty while creating
@@ -122,13 +125,20 @@ struct worker_transition {
   std::string session_name;  // set from claimed on
   std::string project_dir;   // set from claimed on
   std::string served;        // "warm" or "cold", set from claimed on
+  /// Why the container ended (failed, or stopping/gone of a served session):
+  /// kind none while it runs. A session's end, typed (messages/end_reason.hpp).
+  end_reason end;
+  uint32_t oom_kills = 0;    // OOM kills in the container's cgroup so far
+  std::string memory_limit;  // the limit it runs with ("" unlimited)
+  std::string network_lost;  // why its network namespace is gone ("" while fine)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_transition& x) {
   return f(caf::meta::type_name("hal9000::worker_transition"), x.worker_id,
            x.container_id, x.from, x.to, x.reason, x.time_ms, x.session_name,
-           x.project_dir, x.served);
+           x.project_dir, x.served, x.end, x.oom_kills, x.memory_limit,
+           x.network_lost);
 }
 
 /// A worker as `pool status` shows it.
@@ -142,13 +152,15 @@ struct worker_status {
   double age_s = 0;          // since the worker was spawned
   double state_age_s = 0;    // since it entered its current state
   std::string reason;        // last failure or stop reason
+  uint32_t oom_kills = 0;    // OOM kills inside it so far
+  std::string network_lost;  // why its network is gone ("" while fine)
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_status& x) {
   return f(caf::meta::type_name("hal9000::worker_status"), x.id, x.state,
            x.container_id, x.container_name, x.session_name, x.served, x.age_s,
-           x.state_age_s, x.reason);
+           x.state_age_s, x.reason, x.oom_kills, x.network_lost);
 }
 
 // -- interfaces ------------------------------------------------------------------
@@ -167,9 +179,20 @@ using worker_actor = caf::typed_actor<
   /// removes the container, unmounts the project, empties the slot; replies
   /// the final status once gone.
   caf::replies_to<stop_atom, std::string>::with<worker_status>,
+  /// The same for a session ended on purpose, with its typed end (stopped by
+  /// user, stopped with the daemon, replaced): the gone transition carries it.
+  caf::replies_to<stop_atom, end_reason>::with<worker_status>,
+  /// The network namespace it joined is gone (the parent was stopped,
+  /// restarted or removed): a session keeps running but is cut off; it says
+  /// so in its transitions (network_lost) until it ends. A warm worker stops.
+  caf::reacts_to<netlost_atom, std::string>,
   /// Its current state.
   caf::replies_to<status_atom>::with<worker_status>,
   /// A Docker event for its container (die, oom, destroy), routed by the pool.
+  /// An oom event while it serves a session is news at once (a transition
+  /// with oom_kills raised); the session goes on. Its end is OOM-killed only
+  /// when the main process died by SIGKILL within oom_window of an OOM kill
+  /// (actors/session_rules.hpp).
   caf::reacts_to<docker::event>>;
 
 } // namespace hal9000

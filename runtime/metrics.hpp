@@ -161,6 +161,8 @@ struct daemon_metrics {
   gauge_family& sessions_active;         // hal9000_sessions_active
   counter_family& worker_exits;          // hal9000_worker_exits_total{reason}
   counter_family& oom_kills;             // hal9000_oom_kills_total
+  counter_family& session_oom_kills;     // hal9000_session_oom_kills_total{session}
+  gauge_family& sessions_network_lost;   // hal9000_sessions_network_lost
   counter_family& daemon_restarts;       // hal9000_daemon_restarts_total
   counter_family& reconcile_actions;     // hal9000_reconcile_actions_total{action}
   counter_family& events;                // hal9000_events_total{kind}

@@ -53,6 +53,38 @@ caf::error check_object_and_version(const json& j) {
   return caf::none;
 }
 
+// The typed end; an older file has only the words ("end_reason"): kept as
+// kind other, never parsed.
+caf::error read_end(const json& j, end_reason& out) {
+  auto e = j.find("end");
+  if (e == j.end() || e->is_null()) {
+    std::string words;
+    if (auto err = read_string(j, "end_reason", false, words))
+      return err;
+    if (!words.empty()) {
+      out.kind = end_kind::other;
+      out.detail = words;
+    }
+    return caf::none;
+  }
+  if (!e->is_object())
+    return bad("field 'end' is not an object");
+  std::string kind;
+  caf::error err;
+  if ((err = read_string(*e, "kind", false, kind))
+      || (err = read_string(*e, "memory_limit", false, out.memory_limit))
+      || (err = read_string(*e, "detail", false, out.detail)))
+    return err;
+  if (!kind.empty() && !from_string(kind, out.kind))
+    return bad("field 'end.kind' has an unknown value '" + kind + "'");
+  if (auto c = e->find("code"); c != e->end() && !c->is_null()) {
+    if (!c->is_number_integer())
+      return bad("field 'end.code' is not an integer");
+    out.code = static_cast<int32_t>(c->get<int64_t>());
+  }
+  return caf::none;
+}
+
 } // namespace
 
 json to_json(const session_record& x) {
@@ -73,7 +105,15 @@ json to_json(const session_record& x) {
     {"user_id", x.user_id},
     {"claimed_at", x.claimed_at},
     {"ended_at", x.ended_at},
-    {"end_reason", x.end_reason},
+    {"end_reason", to_string(x.end)},
+    {"end", {{"kind", to_string(x.end.kind)},
+             {"code", x.end.code},
+             {"memory_limit", x.end.memory_limit},
+             {"detail", x.end.detail}}},
+    {"oom_kills", x.oom_kills},
+    {"last_oom_at", x.last_oom_at},
+    {"state_reason", x.state_reason},
+    {"restore", x.restore},
     {"served", x.served},
     {"claim_latency_ms", x.claim_latency_ms},
     {"usage", {{"requests", x.usage.requests},
@@ -112,9 +152,18 @@ caf::expected<session_record> session_from_json(const json& j) {
       || (err = read_string(j, "user_id", false, x.user_id))
       || (err = read_string(j, "claimed_at", false, x.claimed_at))
       || (err = read_string(j, "ended_at", false, x.ended_at))
-      || (err = read_string(j, "end_reason", false, x.end_reason))
-      || (err = read_string(j, "served", false, x.served)))
+      || (err = read_string(j, "served", false, x.served))
+      || (err = read_string(j, "last_oom_at", false, x.last_oom_at))
+      || (err = read_string(j, "state_reason", false, x.state_reason))
+      || (err = read_string(j, "restore", false, x.restore)))
     return err;
+  if (auto e = read_end(j, x.end))
+    return e;
+  if (auto n = j.find("oom_kills"); n != j.end() && !n->is_null()) {
+    if (!n->is_number_unsigned() && !(n->is_number_integer() && n->get<int64_t>() >= 0))
+      return bad("field 'oom_kills' is not a count");
+    x.oom_kills = static_cast<uint32_t>(n->get<uint64_t>());
+  }
   if (auto e = valid_name(x.name))
     return e;
   // A file without a state predates the field: it was written for a

@@ -210,8 +210,8 @@ store_files::live_matching(const std::string& name, const std::string& project_d
 }
 
 caf::expected<session_record>
-store_files::end_session(const std::string& name, const std::string& reason,
-                         const std::string& ended_at) {
+store_files::end_session(const std::string& name, const end_reason& reason,
+                         const std::string& ended_at, const std::string& worker_id) {
   if (auto err = valid_name(name))
     return err;
   if (auto err = usable())
@@ -221,10 +221,44 @@ store_files::end_session(const std::string& name, const std::string& reason,
     return make_error(errc::not_found, "no such session: " + name);
   if (i->second.state == session_state::ended)
     return i->second;
+  if (!worker_id.empty() && i->second.worker_id != worker_id)
+    return i->second;
   auto x = i->second;
   x.state = session_state::ended;
-  x.end_reason = reason;
+  x.end = reason;
+  if (x.end.kind == end_kind::none)
+    x.end.kind = end_kind::other;
+  x.restore.clear();
   x.ended_at = ended_at.empty() ? utc_now() : ended_at;
+  if (auto err = write_session(x))
+    return err;
+  i->second = x;
+  return x;
+}
+
+caf::expected<session_record> store_files::note_session(const session_note& note) {
+  if (auto err = valid_name(note.name))
+    return err;
+  if (auto err = usable())
+    return err;
+  auto i = sessions_.find(note.name);
+  if (i == sessions_.end())
+    return make_error(errc::not_found, "no such session: " + note.name);
+  if (i->second.state == session_state::ended)
+    return i->second;
+  if (!note.worker_id.empty() && i->second.worker_id != note.worker_id)
+    return i->second;
+  auto x = i->second;
+  if (note.network_lost)
+    x.state = session_state::network_lost;
+  if (!note.state_reason.empty())
+    x.state_reason = note.state_reason;
+  if (!note.restore.empty())
+    x.restore = note.restore;
+  if (note.oom_kills > x.oom_kills)
+    x.oom_kills = note.oom_kills;
+  if (!note.last_oom_at.empty())
+    x.last_oom_at = note.last_oom_at;
   if (auto err = write_session(x))
     return err;
   i->second = x;

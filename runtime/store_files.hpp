@@ -32,9 +32,14 @@ public:
   /// Live (not ended) sessions named name or running project_dir.
   caf::expected<std::vector<session_record>>
   live_matching(const std::string& name, const std::string& project_dir) const;
+  /// worker_id non-empty: only when the session is still served by that
+  /// worker (a late end of a replaced worker leaves its successor alone).
   caf::expected<session_record> end_session(const std::string& name,
-                                            const std::string& reason,
-                                            const std::string& ended_at);
+                                            const end_reason& reason,
+                                            const std::string& ended_at,
+                                            const std::string& worker_id = {});
+  /// Applies a note to a session that has not ended (see session_note).
+  caf::expected<session_record> note_session(const session_note& note);
 
   caf::error put_worker(const worker_record& x);
   caf::error delete_worker(const std::string& id);

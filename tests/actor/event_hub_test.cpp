@@ -180,6 +180,13 @@ TEST_F(event_hub_test, derives_metrics_from_events) {
   started.session = "s1";
   started.details = {{"served", "warm"}, {"claim_latency_ms", "0.4"}};
   caf::anon_send(hub, started);
+  // An OOM kill inside the session is counted when it happens (session.oom),
+  // not again when the session's container dies of it.
+  auto kill = ev(event_kinds::session_oom, "w-1");
+  kill.session = "s1";
+  kill.oom = true;
+  kill.details = {{"oom_kills", "1"}, {"new_kills", "1"}};
+  caf::anon_send(hub, kill);
   auto died = ev(event_kinds::worker_died, "w-1");
   died.session = "s1";
   died.oom = true;
@@ -203,6 +210,7 @@ TEST_F(event_hub_test, derives_metrics_from_events) {
   auto text = m->reg.render();
   for (auto needle :
        {"hal9000_oom_kills_total 1", "hal9000_worker_exits_total{reason=\"oom\"} 1",
+        "hal9000_session_oom_kills_total{session=\"s1\"} 1",
         "hal9000_workers{state=\"failed\"} 1", "hal9000_workers{state=\"creating\"} 1",
         "hal9000_workers{state=\"busy\"} 0", "hal9000_workers{state=\"warm\"} 0",
         "hal9000_claims_total{served=\"warm\"} 1", "hal9000_claim_latency_ms_count 1",
@@ -247,7 +255,8 @@ TEST(event_hub_remote, a_sink_in_another_actor_system_over_tcp) {
     died.oom = true;
     died.exit_code = 137;
     died.memory_limit = 64 << 20;
-    died.reason = "OOM-killed";
+    died.end = end_reason{end_kind::oom_killed, -1, "64m", ""};
+    died.reason = to_string(died.end);
     died.details = {{"from", "busy"}};
     caf::anon_send(hub, died);
     ASSERT_TRUE(wait_for([&] { return log->size() == 2; }, 5s));
@@ -257,8 +266,9 @@ TEST(event_hub_remote, a_sink_in_another_actor_system_over_tcp) {
     EXPECT_EQ(got.exit_code, 137);
     EXPECT_EQ(got.memory_limit, 64 << 20);
     EXPECT_EQ(got.details.at("from"), "busy");
+    EXPECT_EQ(got.end, died.end);
     EXPECT_EQ(cli::format_event(got).substr(25),
-              "worker.died w-1 exit 137 (OOM-killed, memory limit 64m) from=busy");
+              "worker.died w-1 exit 137 (OOM-killed (memory limit 64m)) from=busy");
     EXPECT_EQ(recent(server, hub).sinks, 1u);
     // The client process goes away without unsubscribing: the hub drops it.
     caf::anon_send_exit(sink, caf::exit_reason::user_shutdown);
@@ -293,8 +303,8 @@ TEST(event_building, worker_changes_become_lifecycle_events) {
   ASSERT_EQ(started.size(), 1u);
   EXPECT_EQ(started[0].kind, "session.started");
   EXPECT_EQ(started[0].details["served"], "warm");
-  auto oom = worker_change_events("w-1", "c1", "busy", "failed", "OOM-killed", 0, "s1", "warm",
-                                  64 << 20);
+  auto oom = worker_change_events("w-1", "c1", "busy", "failed", "", 0, "s1", "warm",
+                                  64 << 20, end_reason{end_kind::oom_killed, -1, "64m", ""});
   ASSERT_EQ(oom.size(), 2u);
   EXPECT_EQ(oom[0].kind, "worker.died");
   EXPECT_TRUE(oom[0].oom);
@@ -302,8 +312,10 @@ TEST(event_building, worker_changes_become_lifecycle_events) {
   EXPECT_EQ(oom[0].memory_limit, 64 << 20);
   EXPECT_EQ(oom[1].kind, "session.ended");
   EXPECT_TRUE(oom[1].oom);
-  auto exited = worker_change_events("w-2", "c2", "warm", "failed", "exited with code 3", 0, "",
-                                     "");
+  EXPECT_EQ(oom[1].reason, "OOM-killed (memory limit 64m)");
+  EXPECT_EQ(oom[1].end.kind, end_kind::oom_killed);
+  auto exited = worker_change_events("w-2", "c2", "warm", "failed", "", 0, "", "", 0,
+                                     end_reason{end_kind::exited, 3, "", ""});
   ASSERT_EQ(exited.size(), 1u);
   EXPECT_EQ(exited[0].exit_code, 3);
   EXPECT_FALSE(exited[0].oom);
@@ -312,6 +324,17 @@ TEST(event_building, worker_changes_become_lifecycle_events) {
   EXPECT_EQ(gone[0].kind, "worker.removed");
   EXPECT_EQ(gone[1].kind, "session.ended");
   EXPECT_TRUE(worker_change_events("w-1", "c1", "busy", "stopping", "", 0, "s1", "").empty());
+  // News about a running worker (an OOM kill inside it) is no state change.
+  EXPECT_TRUE(worker_change_events("w-1", "c1", "busy", "busy", "oom", 0, "s1", "").empty());
+  auto killed = worker_change_events("w-3", "c3", "busy", "stopping", "", 0, "s3", "", 0,
+                                     end_reason{end_kind::signaled, 9, "", ""});
+  EXPECT_TRUE(killed.empty());
+  auto killed_gone = worker_change_events("w-3", "c3", "stopping", "gone", "", 0, "s3", "", 0,
+                                          end_reason{end_kind::signaled, 9, "", ""});
+  ASSERT_EQ(killed_gone.size(), 2u);
+  EXPECT_EQ(killed_gone[1].exit_code, 137);
+  EXPECT_FALSE(killed_gone[1].oom);
+  EXPECT_EQ(killed_gone[1].reason, "killed by signal 9");
 }
 
 TEST(event_building, human_and_json_lines) {

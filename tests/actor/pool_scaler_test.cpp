@@ -97,6 +97,13 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
       self->quit();
       return status_of(self);
     },
+    [self](stop_atom, end_reason& end) -> worker_status {
+      report(self, worker_state::stopping, to_string(end));
+      report(self, worker_state::gone);
+      self->quit();
+      return status_of(self);
+    },
+    [](netlost_atom, std::string&) {},
     [self](status_atom) { return status_of(self); },
     [self](docker::event& e) {
       if (e.action == "start" && self->state.state == worker_state::creating)

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "actors/session_store.hpp"
+#include "messages/events.hpp"
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
 #include "support/temp_dir.hpp"
@@ -239,33 +240,73 @@ TEST_F(session_store_test, bad_names_are_refused_before_any_file_is_touched) {
 TEST_F(session_store_test, end_marks_ended_with_reason_and_keeps_the_file) {
   start();
   ASSERT_FALSE(tell(caf::put_atom::value, sample("s")));
-  auto ended = ask<session_record>(end_atom::value, std::string{"s"},
-                                   std::string{"stopped by user"},
+  end_reason by_user{end_kind::stopped_by_user, -1, "", ""};
+  auto ended = ask<session_record>(end_atom::value, std::string{"s"}, by_user,
                                    std::string{"2026-01-26T13:00:00Z"});
   ASSERT_TRUE(ended) << error_message(ended.error());
   EXPECT_EQ(ended->state, session_state::ended);
-  EXPECT_EQ(ended->end_reason, "stopped by user");
+  EXPECT_EQ(ended->end, by_user);
   EXPECT_EQ(ended->ended_at, "2026-01-26T13:00:00Z");
   EXPECT_EQ(ended->project_dir, "/tmp/p");
   auto j = nlohmann::json::parse(*read_file(home / "sessions/s.json"));
   EXPECT_EQ(j["state"], "ended");
   EXPECT_EQ(j["end_reason"], "stopped by user");
+  EXPECT_EQ(j["end"]["kind"], "stopped-by-user");
   // Ending again keeps the first reason.
   auto again = ask<session_record>(end_atom::value, std::string{"s"},
-                                   std::string{"container disappeared"}, std::string{});
+                                   end_reason{end_kind::disappeared_while_down, -1, "", ""},
+                                   std::string{});
   ASSERT_TRUE(again);
-  EXPECT_EQ(again->end_reason, "stopped by user");
+  EXPECT_EQ(again->end, by_user);
   // Empty ended_at means now.
   ASSERT_FALSE(tell(caf::put_atom::value, sample("t")));
   auto now = ask<session_record>(end_atom::value, std::string{"t"},
-                                 std::string{"exited with code 0"}, std::string{});
+                                 end_reason{end_kind::exited, 0, "", ""}, std::string{});
   ASSERT_TRUE(now);
   EXPECT_EQ(now->ended_at.size(), 20u) << now->ended_at;
   auto missing = ask<session_record>(end_atom::value, std::string{"nope"},
-                                     std::string{"x"}, std::string{});
+                                     end_reason{end_kind::exited, 0, "", ""}, std::string{});
   ASSERT_FALSE(missing);
   EXPECT_EQ(error_code(missing.error()), errc::not_found);
   EXPECT_EQ(error_message(missing.error()), "no such session: nope");
+}
+
+// A late end or note from a worker that no longer serves the name (the
+// session was restarted on another worker) leaves the successor alone.
+TEST_F(session_store_test, an_end_or_note_for_another_worker_leaves_the_session_alone) {
+  start();
+  auto rec = sample("r");
+  rec.worker_id = "w-new";
+  ASSERT_FALSE(tell(caf::put_atom::value, rec));
+  session_note late;
+  late.name = "r";
+  late.worker_id = "w-old";
+  late.network_lost = true;
+  late.state_reason = "network lost: gone";
+  auto noted = ask<session_record>(late);
+  ASSERT_TRUE(noted) << error_message(noted.error());
+  EXPECT_EQ(noted->state, session_state::running);
+  EXPECT_EQ(noted->state_reason, "");
+  auto kept = ask<session_record>(end_atom::value, std::string{"r"},
+                                  end_reason{end_kind::replaced, -1, "", ""}, std::string{},
+                                  std::string{"w-old"});
+  ASSERT_TRUE(kept) << error_message(kept.error());
+  EXPECT_EQ(kept->state, session_state::running);
+  // Its own worker's note and end apply.
+  late.worker_id = "w-new";
+  late.restore = "claudy restart r";
+  noted = ask<session_record>(late);
+  ASSERT_TRUE(noted);
+  EXPECT_EQ(noted->state, session_state::network_lost);
+  EXPECT_EQ(noted->restore, "claudy restart r");
+  auto j = nlohmann::json::parse(*read_file(home / "sessions/r.json"));
+  EXPECT_EQ(j["state"], "network-lost");
+  auto ended = ask<session_record>(end_atom::value, std::string{"r"},
+                                   end_reason{end_kind::exited, 0, "", ""}, std::string{},
+                                   std::string{"w-new"});
+  ASSERT_TRUE(ended);
+  EXPECT_EQ(ended->state, session_state::ended);
+  EXPECT_EQ(ended->restore, "");
 }
 
 TEST_F(session_store_test, a_running_name_is_not_taken_by_another_project) {
@@ -280,8 +321,8 @@ TEST_F(session_store_test, a_running_name_is_not_taken_by_another_project) {
   EXPECT_EQ(error_code(err), errc::conflict);
   EXPECT_EQ(error_message(err),
             "session name 'n' is already used by a running session of /tmp/one");
-  ASSERT_TRUE(ask<session_record>(end_atom::value, std::string{"n"}, std::string{"done"},
-                                  std::string{}));
+  ASSERT_TRUE(ask<session_record>(end_atom::value, std::string{"n"},
+                                  end_reason{end_kind::exited, 0, "", ""}, std::string{}));
   EXPECT_FALSE(tell(caf::put_atom::value, sample("n", "/tmp/two")));
   EXPECT_EQ(ask<session_record>(caf::get_atom::value, std::string{"n"})->project_dir,
             "/tmp/two");
@@ -293,8 +334,8 @@ TEST_F(session_store_test, live_matching_finds_by_name_or_project_and_skips_ende
   ASSERT_FALSE(tell(caf::put_atom::value, sample("a", "/tmp/pa")));
   ASSERT_FALSE(tell(caf::put_atom::value, sample("b", "/tmp/pb")));
   ASSERT_FALSE(tell(caf::put_atom::value, sample("c", "/tmp/pc")));
-  ASSERT_TRUE(ask<session_record>(end_atom::value, std::string{"c"}, std::string{"gone"},
-                                  std::string{}));
+  ASSERT_TRUE(ask<session_record>(end_atom::value, std::string{"c"},
+                                  end_reason{end_kind::exited, 0, "", ""}, std::string{}));
   auto names = [](const std::vector<session_record>& xs) {
     std::vector<std::string> out;
     for (auto& x : xs)
@@ -366,7 +407,9 @@ TEST_F(session_store_test, unusable_home_reports_and_refuses_without_crashing) {
 // survive CAF's serialization.
 TEST_F(session_store_test, records_survive_caf_serialization) {
   auto x = sample("wire");
-  x.end_reason = "OOM-killed";
+  x.end = end_reason{end_kind::oom_killed, -1, "4g", ""};
+  x.oom_kills = 2;
+  x.state_reason = "network lost: test";
   x.limits.enabled = false;
   worker_record w{"w", "c", "failed", "t0", "t1", "exited with code 137"};
   store_load_report r{3, 4, {"a -> b: why"}, ""};
@@ -384,5 +427,16 @@ TEST_F(session_store_test, records_survive_caf_serialization) {
   EXPECT_EQ(caf::deep_to_string(w2), caf::deep_to_string(w));
   EXPECT_EQ(caf::deep_to_string(r2), caf::deep_to_string(r));
   EXPECT_EQ(caf::deep_to_string(xs2), caf::deep_to_string(xs));
-  EXPECT_NE(caf::deep_to_string(x).find("OOM-killed"), std::string::npos);
+  EXPECT_NE(caf::deep_to_string(x).find("network lost: test"), std::string::npos);
+  // The typed end crosses with events too.
+  lifecycle_event ev;
+  ev.kind = event_kinds::session_ended;
+  ev.end = end_reason{end_kind::replaced, -1, "", "why"};
+  std::vector<char> buf2;
+  caf::binary_serializer sink2{sys.sys, buf2};
+  ASSERT_FALSE(sink2(ev));
+  lifecycle_event ev2;
+  caf::binary_deserializer source2{sys.sys, buf2};
+  ASSERT_FALSE(source2(ev2));
+  EXPECT_EQ(ev2.end, ev.end);
 }

@@ -43,6 +43,7 @@ cli_bridge_actor::behavior_type fake_hanging_bridge(cli_bridge_actor::pointer) {
     [](session_start_req&) { return never<session_reply>(); },
     [](sessions_req&) { return never<std::vector<session_record>>(); },
     [](session_req&) { return never<session_reply>(); },
+    [](session_restart_req&) { return never<session_reply>(); },
     [](events_subscribe_req&) { return never<events_subscribe_reply>(); },
     [](user_setup_req&) { return never<user_setup_reply>(); },
     [](mcp_check_req&) { return never<mcp_report>(); },

@@ -269,8 +269,8 @@ TEST_F(pool_docker, killed_warm_worker_is_replaced_within_two_seconds) {
   EXPECT_EQ(s.failed, 1u);
   bool reason_ok = false;
   for (auto& w : s.workers)
-    reason_ok |= w.id == victim.id && w.reason.find("exited with code 137") != std::string::npos;
-  EXPECT_TRUE(reason_ok) << "the failure names the exit code";
+    reason_ok |= w.id == victim.id && w.reason.find("killed by signal 9") != std::string::npos;
+  EXPECT_TRUE(reason_ok) << "the failure names the signal";
 }
 
 TEST_F(pool_docker, burst_of_twenty_claims_min_max_three) {
@@ -385,7 +385,7 @@ TEST_F(pool_docker, missing_image_fails_with_reason_and_backs_off) {
   auto s = status();
   bool named = false;
   for (auto& w : s.workers)
-    named |= w.reason.find("create failed") != std::string::npos
+    named |= w.reason.find("image missing") != std::string::npos
              && w.reason.find("does-not-exist") != std::string::npos;
   EXPECT_TRUE(named) << "the failure names the image";
   // Backoff: 100 ms doubling, one probe at a time -> a handful in 1.5 s.

@@ -286,8 +286,9 @@ TEST_F(sessions_fixture, a_session_whose_command_exits_is_ended_from_docker_even
   exec(name, "kill $(pidof sleep)", &rc);
   auto rec = wait_ended(name, 5s);
   ASSERT_EQ(rec["state"], "ended") << rec.dump();
-  EXPECT_NE(rec["end_reason"].get<std::string>().find("exited with code"), std::string::npos)
-    << rec.dump();
+  // The session command died of the SIGTERM: said so, not as an exit code.
+  EXPECT_EQ(rec["end_reason"], "killed by signal 15") << rec.dump();
+  EXPECT_EQ(rec["end"]["kind"], "signaled") << rec.dump();
   EXPECT_TRUE(wait_for([&] { return !container_exists(name) && !slot_exists(worker); }, 5s));
   EXPECT_TRUE(fs::exists(p));
   EXPECT_TRUE(running_sessions().empty());
@@ -330,11 +331,12 @@ TEST_F(sessions_fixture, restart_after_kill_adopts_rebuilds_and_ends_what_is_gon
 
   auto g = session_file(gone);
   EXPECT_EQ(g["state"], "ended");
-  EXPECT_EQ(g["end_reason"], "container disappeared");
+  EXPECT_EQ(g["end_reason"], "container disappeared while the daemon was down");
+  EXPECT_EQ(g["end"]["kind"], "disappeared-while-down");
   EXPECT_FALSE(slot_exists(worker_of[gone]));
   auto st = session_file(stopped);
   EXPECT_EQ(st["state"], "ended");
-  EXPECT_NE(st["end_reason"].get<std::string>().find("exited with code"), std::string::npos)
+  EXPECT_EQ(st["end_reason"].get<std::string>().rfind("killed by signal 9", 0), 0u)
     << st.dump();
   EXPECT_FALSE(container_exists(stopped));
   EXPECT_FALSE(slot_exists(worker_of[stopped]));
@@ -352,7 +354,7 @@ TEST_F(sessions_fixture, restart_after_kill_adopts_rebuilds_and_ends_what_is_gon
   exec(lost, "kill $(pidof sleep)");
   auto l = wait_ended(lost, 5s);
   EXPECT_EQ(l["state"], "ended") << l.dump();
-  EXPECT_NE(l["end_reason"].get<std::string>().find("exited"), std::string::npos) << l.dump();
+  EXPECT_EQ(l["end_reason"], "killed by signal 15") << l.dump();
   EXPECT_TRUE(wait_for([&] { return !container_exists(lost) && !slot_exists(worker_of[lost]); },
                        5s));
   auto stop = env->claudy("stop " + keep);
