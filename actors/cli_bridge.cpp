@@ -1,5 +1,7 @@
 #include "actors/cli_bridge.hpp"
 
+#include "actors/parent_spec.hpp"
+
 #include <memory>
 
 #include <caf/actor_system.hpp>
@@ -78,6 +80,16 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
   st.uptime_s = std::chrono::duration_cast<std::chrono::seconds>(
                   std::chrono::steady_clock::now() - self->state.started).count();
   st.home = o.cfg.home;
+  if (runs_in_container(o.cfg)) {
+    auto po = parent_options_from(o.cfg);
+    st.container = daemon_container_name(o.cfg.parent_prefix);
+    st.mode = "container (hal9000d in " + daemon_container_name(o.cfg.parent_prefix)
+              + ", HAL9000_HOME " + o.cfg.host_home + " on the host"
+              + (o.cfg.manage_parent ? ", workers join " + parent_name(po) : std::string{})
+              + ")";
+  } else {
+    st.mode = "host process";
+  }
   st.docker_host = o.cfg.docker_host;
   st.parent_state = "unknown";
   st.chroma_state = "unknown";
@@ -119,7 +131,7 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
           st.busy = ps.busy + ps.claimed;
           st.min_warm = ps.min;
           st.max_warm = ps.max;
-          st.late_bind = ps.late_bind ? "late-bind (warm claims)"
+          st.late_bind = ps.late_bind ? "warm (late binding: " + ps.late_bind_reason + ")"
                                       : "cold: " + ps.late_bind_reason;
           // Whose files a session writes (runtime/session_mounts.hpp).
           st.notes.push_back(

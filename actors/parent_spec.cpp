@@ -65,11 +65,13 @@ parent_options parent_options_from(const config& cfg) {
   o.chromadb_port = cfg.chromadb_port;
   o.chromadb_data_dir = cfg.chromadb_data_dir;
   o.daemon_id = cfg.daemon_id;
+  o.daemon_in_parent = runs_in_container(cfg);
   o.env = to_env(cfg);
   o.egress_image = cfg.egress_image;
   o.egress_allow = cfg.egress_allow;
   o.egress_port = cfg.egress_port;
   o.egress_log_dir = cfg.home + "/egress/log";
+  o.egress_log_source = engine_path(cfg, o.egress_log_dir);
   return o;
 }
 
@@ -80,11 +82,17 @@ std::string namespace_owner_name(const std::string& prefix) {
 }
 
 std::string namespace_owner_name(const config& cfg) {
-  return namespace_owner_name(cfg.parent_prefix);
+  return runs_in_container(cfg) ? names::netns_container(cfg.parent_prefix)
+                                : namespace_owner_name(cfg.parent_prefix);
 }
 
 std::string parent_name(const parent_options& o) {
-  return names::parent_container(o.name_prefix);
+  return o.daemon_in_parent ? names::netns_container(o.name_prefix)
+                            : names::parent_container(o.name_prefix);
+}
+
+std::string daemon_container_name(const std::string& prefix) {
+  return names::parent_container(prefix);
 }
 
 std::string chroma_name(const parent_options& o) {
@@ -207,10 +215,97 @@ docker::container_spec egress_spec(const parent_options& o) {
   s.network_mode = "container:" + parent_name(o);
   s.user = "64991:64991";
   if (!o.egress_log_dir.empty())
-    s.mounts = {docker::mount_spec{"bind", o.egress_log_dir, "/run/hal9000-egress/log",
+    s.mounts = {docker::mount_spec{"bind",
+                                   o.egress_log_source.empty() ? o.egress_log_dir
+                                                               : o.egress_log_source,
+                                   "/run/hal9000-egress/log",
                                    false, ""}};
   harden(s);
   return s;
+}
+
+
+// -- the daemon's own container ---------------------------------------------------------
+
+docker::container_spec daemon_spec(const config& cfg, const daemon_host& h) {
+  auto inside = cfg;
+  inside.home = daemon_home_in_container;
+  inside.host_home = h.home;
+  inside.daemon_mode = daemon_mode_container;
+  docker::container_spec s;
+  s.name = daemon_container_name(cfg.parent_prefix);
+  s.image = cfg.parent_image;
+  s.cmd = {"hal9000d", "run"};
+  auto env = daemon_env(inside);
+  if (!h.owner.empty())
+    env["HAL9000_HOME_OWNER"] = h.owner;
+  s.env = to_kv(env);
+  parent_options o;
+  o.daemon_id = cfg.daemon_id;
+  s.labels = labels_for(o, "daemon");
+  s.network_mode = "host";
+  // The host's pid namespace: the sandbox enters the namespace owner's
+  // network namespace through /proc/<its pid>/ns/net and finds a refused
+  // connection's container through /proc, with the pids Docker reports; the
+  // pid file holds a host pid, as for a host process.
+  s.pid_mode = "host";
+  s.init = true;  // tini runs hal9000d: its exit (or kill -9) ends the container
+  s.restart_policy = "on-failure";
+  auto bind = [](std::string src, std::string dst, bool ro, std::string prop) {
+    return docker::mount_spec{"bind", std::move(src), std::move(dst), ro, std::move(prop)};
+  };
+  // Roots first, then the state directory (Docker orders by target depth
+  // anyway): /root/.hal9000 may lie under the root /root.
+  for (auto& [root, propagates] : h.roots)
+    s.mounts.push_back(bind(root, root, false, propagates ? "rslave" : ""));
+  if (!h.docker_socket.empty())
+    s.mounts.push_back(bind(h.docker_socket, h.docker_socket, false, ""));
+  if (!cfg.docker_cert_path.empty())
+    s.mounts.push_back(bind(cfg.docker_cert_path, cfg.docker_cert_path, true, ""));
+  if (!cfg.proxy_ca.empty())
+    s.mounts.push_back(bind(cfg.proxy_ca, cfg.proxy_ca, true, ""));
+  // The host's users (files NSS): sessions act as the token's user, looked
+  // up by uid or login; a TLS client maps to a login (HAL9000_TLS_USERS).
+  for (auto db : {"/etc/passwd", "/etc/group"})
+    s.mounts.push_back(bind(db, db, true, ""));
+  s.mounts.push_back(bind(h.home, daemon_home_in_container, false, ""));
+  s.mounts.push_back(bind(h.home + "/mounts", std::string{daemon_home_in_container} + "/mounts",
+                          false, h.mounts_shared ? "rshared" : ""));
+  s.cap_drop = {"ALL"};
+  // mount(2) and setns(2) (and the user namespaces of id-mapped mounts) need
+  // SYS_ADMIN; users' Claude homes and tokens are other uids' files (CHOWN,
+  // DAC_*, FOWNER); SETUID/SETGID write a user namespace's id maps and run a
+  // check as the session's user, SETFCAP maps uid 0 there (Linux >= 5.12
+  // asks for it: root-owned projects and uid-0 worker images); KILL signals helpers it starts; NET_ADMIN
+  // and NET_RAW load the egress filter into the namespace owner's network
+  // namespace (iptables-restore); SYS_PTRACE opens another container's
+  // /proc/<pid>/ns/net and reads /proc/<pid>/fd (whose socket was refused).
+  // Nothing else of Docker's defaults.
+  s.cap_add = {"SYS_ADMIN", "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER",
+               "SETUID", "SETGID", "SETFCAP", "KILL", "NET_ADMIN", "NET_RAW", "SYS_PTRACE"};
+  // Docker's seccomp profile lacks the new mount API (open_tree, move_mount,
+  // mount_setattr) of id-mapped mounts on older engines, and an AppArmor
+  // docker-default profile denies mount(2) outright: both off for this one
+  // container, which holds the Docker socket (root on the host) anyway.
+  s.security_opt = {"no-new-privileges", "seccomp=unconfined", "apparmor=unconfined"};
+  return s;
+}
+
+std::string daemon_container_problem(const config& cfg,
+                                     const docker::container_info& c) {
+  parent_options o;
+  o.daemon_id = cfg.daemon_id;
+  o.name_prefix = cfg.parent_prefix;
+  if (auto why = ownership_problem(o, c); !why.empty())
+    return why;
+  auto i = c.labels.find("hal9000.role");
+  auto role = i == c.labels.end() ? std::string{} : i->second;
+  if (role == "daemon")
+    return {};
+  return "container " + c.name + " is the network namespace of a hal9000d running on the "
+         "host (role " + role + "), not a daemon's container: keep that daemon with "
+         "`claudy daemon start --host-process`, or end it and its sessions with "
+         "`claudy daemon stop --all` first";
 }
 
 // -- what runs ------------------------------------------------------------------------

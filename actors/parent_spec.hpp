@@ -33,6 +33,13 @@ struct parent_options {
   /// Host directory bound at /run/hal9000-egress/log (the daemon reads the
   /// refusals there): HAL9000_HOME/egress/log, owned by the proxy's uid.
   std::string egress_log_dir;
+  /// The same directory as the engine sees it (bind source): differs when
+  /// hal9000d runs in its container (HAL9000_HOST_HOME). "" = egress_log_dir.
+  std::string egress_log_source;
+  /// hal9000d itself runs in <prefix>-parent (HAL9000_DAEMON_MODE=container):
+  /// the namespace workers join is then a separate owner, <prefix>-netns,
+  /// that outlives the daemon's container (restarts, upgrades, resets).
+  bool daemon_in_parent = false;
   /// The daemon's effective configuration (to_env(config)): the parent's
   /// environment. The fields above override their own keys in it.
   std::map<std::string, std::string> env;
@@ -54,13 +61,18 @@ parent_options parent_options_from(const config& cfg);
 
 // -- names and labels -------------------------------------------------------------
 
-/// The container that owns the network namespace workers join
-/// ("<prefix>-parent"): the one place that names it. Sessions record it as
-/// their "parent"; workers join "container:<it>".
+/// The container that owns the network namespace workers and ChromaDB join
+/// ("container:<name>"): <prefix>-parent for a daemon on the host,
+/// <prefix>-netns when the daemon runs in <prefix>-parent (container mode).
+/// Sessions record it as their "parent". The one place this name is decided:
+/// namespace_owner_name(cfg) and parent_name(o) follow the daemon's mode;
+/// namespace_owner_name(prefix) is the host process's.
 std::string namespace_owner_name(const std::string& prefix);
 std::string namespace_owner_name(const config& cfg);
 
 std::string parent_name(const parent_options& o);
+/// The container hal9000d runs in (container mode): <prefix>-parent.
+std::string daemon_container_name(const std::string& prefix);
 std::string chroma_name(const parent_options& o);
 std::string chroma_volume(const parent_options& o);
 std::string egress_name(const parent_options& o);
@@ -106,6 +118,45 @@ docker::container_spec chroma_spec(const parent_options& o,
 /// The filtering proxy joined to the parent's namespace, as uid 64991 (the
 /// only uid the packet filter lets out), hardened like ChromaDB.
 docker::container_spec egress_spec(const parent_options& o);
+
+// -- the daemon's own container (claudy daemon start) ----------------------------------
+
+/// HAL9000_HOME inside the daemon's container, as the reference says.
+constexpr const char* daemon_home_in_container = "/root/.hal9000";
+
+/// What `claudy daemon start` found on the host for the daemon's container.
+struct daemon_host {
+  std::string home;            // HAL9000_HOME on the host (absolute)
+  std::string docker_socket;   // the engine's unix socket on the host; "" for tcp://
+  bool mounts_shared = false;  // home/mounts is a shared mount: bound rshared
+  /// Allowed roots that exist on the host, each with whether its mount
+  /// propagates (then bound rslave, so mounts made under it later show too).
+  std::vector<std::pair<std::string, bool>> roots;
+  /// "uid:gid" of the user who ran `claudy daemon start` when not root
+  /// (HAL9000_HOME_OWNER): the daemon, root in its container, hands that user
+  /// the state directory and the control token, as a daemon they ran would.
+  std::string owner;
+};
+
+/// hal9000d in <prefix>-parent: PARENT_IMAGE running `hal9000d run` on the
+/// host's network (the control port binds HAL9000_LISTEN on the host, loopback
+/// unless TLS; ChromaDB is at 127.0.0.1:CHROMADB_PORT as for a host daemon),
+/// daemon_env(cfg) as its environment with HAL9000_HOME=/root/.hal9000,
+/// HAL9000_HOST_HOME and HAL9000_DAEMON_MODE=container; the Docker socket,
+/// the state directory (mounts/ rshared when it can be), the allowed roots
+/// and HAL9000_PROXY_CA at their own paths, the host's /etc/passwd and
+/// /etc/group read-only; the host's pid namespace (the sandbox's setns and
+/// /proc lookups use the pids Docker reports); CAP_SYS_ADMIN for mount(2)
+/// and setns(2), NET_ADMIN/NET_RAW for the egress filter, SYS_PTRACE for
+/// /proc, plus the file capabilities users' homes need, nothing else;
+/// restarted by Docker when it fails (kill -9, a crash), not after a clean
+/// stop. Labels: role daemon.
+docker::container_spec daemon_spec(const config& cfg, const daemon_host& h);
+
+/// "" when c is this configuration's daemon container (ours, role daemon);
+/// otherwise why not, with the fix.
+std::string daemon_container_problem(const config& cfg,
+                                     const docker::container_info& c);
 
 // -- what runs ------------------------------------------------------------------------
 

@@ -141,6 +141,13 @@ caf::error check_claim(self_ptr self, const claim_request& req) {
   auto real = validate_project_path(req.project_dir, st.opts.allowed_roots, st.opts.home);
   if (!real)
     return std::move(real.error());
+  // In its container the daemon also sees the state directory at its host
+  // path (under an allowed root): never a project either.
+  if (!st.opts.host_home.empty())
+    if (auto again = validate_project_path(req.project_dir, st.opts.allowed_roots,
+                                           st.opts.host_home);
+        !again)
+      return std::move(again.error());
   if (*real != req.project_dir)
     return make_error(errc::invalid_argument,
                       "project path " + req.project_dir + " is not a realpath (it is "
@@ -167,6 +174,7 @@ worker_options worker_opts(self_ptr self, const std::string& id) {
   worker_options w;
   w.id = id;
   w.home = o.home;
+  w.host_home = o.host_home;
   w.daemon_id = o.daemon_id;
   w.image = o.image;
   w.limits = o.limits;
@@ -987,6 +995,8 @@ std::chrono::milliseconds pool_stop_budget(const pool_options& o) {
 pool_options pool_options_from(const config& cfg) {
   pool_options o;
   o.home = cfg.home;
+  o.host_home = cfg.host_home;
+  o.in_container = runs_in_container(cfg);
   o.daemon_id = cfg.daemon_id;
   o.image = cfg.worker_image;
   o.limits = resource_limits{true, cfg.worker_memory, cfg.worker_cpus,
@@ -1047,7 +1057,8 @@ pool_actor spawn_pool(caf::actor_system& sys, pool_options opts,
   if (auto path = late_bind::write_entrypoint(opts.home); !path)
     avail = {false, "cannot write the worker entrypoint: " + error_message(path.error())};
   else
-    avail = late_bind::check(opts.home, opts.docker_host, opts.force_cold);
+    avail = late_bind::check(opts.home, opts.docker_host, opts.force_cold,
+                             opts.in_container);
   // Id-mapped mounts: probed where the slots live (as root; off any actor).
   if (::geteuid() != 0) {
     opts.idmap = false;

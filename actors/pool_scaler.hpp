@@ -21,6 +21,10 @@ struct config;
 
 struct pool_options {
   std::string home;                  // HAL9000_HOME
+  /// HAL9000_HOST_HOME: HAL9000_HOME as the engine sees it ("" = home).
+  std::string host_home;
+  /// hal9000d runs inside its parent container (HAL9000_DAEMON_MODE).
+  bool in_container = false;
   std::string daemon_id = "default"; // label hal9000.daemon
   std::string image;                 // WORKER_IMAGE (as resolved by the runtime)
   resource_limits limits;            // WORKER_MEMORY / WORKER_CPUS / WORKER_PIDS_LIMIT

@@ -22,6 +22,7 @@
 
 #include "actors/session_rules.hpp"
 #include "messages/error.hpp"
+#include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/names.hpp"
@@ -269,9 +270,11 @@ session_record rebuild(self_ptr self, const docker::container_summary& c,
   r.container_id = c.id;
   r.worker_id = worker_id;
   r.served = "warm";
-  for (auto& m : info.mounts) {
+  for (auto m : info.mounts) {
     if (m.target != late_bind::container_workspace)
       continue;
+    // Docker reports the engine's path; the daemon's may differ (container).
+    m.source = daemon_path(self->state.opts.home, self->state.opts.host_home, m.source);
     if (under(m.source, mounts) || under(real_path(m.source), real_path(mounts))) {
       r.project_dir = late_bind::bind_source(m.source, mounts);
     } else {

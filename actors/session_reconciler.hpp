@@ -19,6 +19,7 @@ namespace hal9000 {
 
 struct reconcile_options {
   std::string home;                  // HAL9000_HOME (slots under mounts/)
+  std::string host_home;             // HAL9000_HOME as the engine sees it ("" = home)
   std::string daemon_id = "default"; // label hal9000.daemon
   std::map<std::string, std::string> extra_labels;  // as the pool's
   std::chrono::milliseconds docker_timeout{30000};  // one Docker call

@@ -64,6 +64,9 @@ caf::expected<start_plan> plan_start(const session_settings& s, const session_st
   auto project = validate_project_path(req.path, s.allowed_roots, s.home);
   if (!project)
     return project.error();
+  if (!s.host_home.empty())
+    if (auto again = validate_project_path(req.path, s.allowed_roots, s.host_home); !again)
+      return again.error();
   p.project_dir = std::move(*project);
   p.named = !req.name.empty();
   p.name = p.named ? req.name : default_session_name(p.project_dir);

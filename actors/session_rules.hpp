@@ -40,6 +40,10 @@ host_capacity capacity_from_docker_info(const std::string& info_json,
 struct session_settings {
   std::vector<std::string> allowed_roots;  // HAL9000_ALLOWED_ROOTS
   std::string home;                        // HAL9000_HOME (never a project)
+  /// HAL9000_HOST_HOME: in its container the daemon also sees the state
+  /// directory at its host path (under an allowed root): never a project
+  /// either. "" = none.
+  std::string host_home;
   std::string parent_prefix = "hal9000";   // HAL9000_PARENT_PREFIX
   resource_limits defaults;                // WORKER_MEMORY, _CPUS, _PIDS_LIMIT
   host_capacity host;

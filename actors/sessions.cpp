@@ -459,6 +459,7 @@ sessions_options sessions_options_from(const config& cfg, std::string parent) {
   sessions_options o;
   o.settings.allowed_roots = cfg.allowed_roots;
   o.settings.home = cfg.home;
+  o.settings.host_home = cfg.host_home;
   o.settings.parent_prefix = cfg.parent_prefix;
   o.settings.defaults = resource_limits{true, cfg.worker_memory, cfg.worker_cpus,
                                         cfg.worker_pids_limit};

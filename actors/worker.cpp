@@ -35,6 +35,7 @@
 #include "actors/session_rules.hpp"
 #include "messages/error.hpp"
 #include "runtime/blocking.hpp"
+#include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/limits.hpp"
 #include "runtime/names.hpp"
@@ -920,8 +921,11 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
   spec.cap_add = opts.cap_add;
   spec.security_opt = {"no-new-privileges:true"};
   auto slot = late_bind::slot_for(opts.home, opts.id);
-  auto bind = [](std::string src, std::string dst, bool ro, std::string prop) {
-    return docker::mount_spec{"bind", std::move(src), std::move(dst), ro, std::move(prop)};
+  // Sources as the engine sees them: under HAL9000_HOST_HOME when the daemon
+  // runs in its container (config.hpp engine_path).
+  auto bind = [&opts](std::string src, std::string dst, bool ro, std::string prop) {
+    return docker::mount_spec{"bind", engine_path(opts.home, opts.host_home, src),
+                              std::move(dst), ro, std::move(prop)};
   };
   if (opts.cold) {
     // The project at /workspace and at its own path (the working directory):

@@ -60,6 +60,7 @@ std::shared_ptr<const worker_host_steps> real_host_steps();
 struct worker_options {
   std::string id;                // unique; part of the container name and labels
   std::string home;              // HAL9000_HOME
+  std::string host_home;         // HAL9000_HOME as the engine sees it ("" = home)
   std::string daemon_id = "default";
   std::string image;
   resource_limits limits;        // at create (parsed with runtime/limits.hpp)

@@ -9,8 +9,14 @@
 // first launch until the last one exits), and the pool's own claim latency
 // of those sessions (pool_claim_latency.burstN).
 //   session_bench [--warm N] [--cold N] [--sessions N] [--restarts N] [--burst N]
-// Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id,
-// hal9000/test:busybox workers, no parent) and removes everything it made.
+//                 [--modes host,container]
+// Each mode in one run, side by side: `host` runs hal9000d as a host process
+// (--host-process), `container` inside its parent container (PARENT_IMAGE,
+// default hal9000/parent:local, which must carry hal9000d); figures of the
+// container mode are named "container.<name>", with the host figure as
+// baseline. Each mode runs its own daemon (temporary HAL9000_HOME, free
+// port, own daemon id and parent prefix, hal9000/test:busybox workers, no
+// namespace owner) and removes everything it made.
 
 #include <algorithm>
 #include <cstdio>
@@ -34,6 +40,7 @@
 
 #include "bench_util.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/pid_lock.hpp"
 
 using namespace hal9000::bench;
 namespace fs = std::filesystem;
@@ -87,11 +94,25 @@ figure sessions_figure(const std::string& name, int n, F before_each, int& failu
   return summarize(name, samples);
 }
 
+std::string mode_now;  // "host" or "container"
+
+// The daemon's pid (the pid file; the lock proves it alive). A host pid in
+// both modes: the daemon's container shares the host's pid namespace.
 int daemon_pid() {
-  std::ifstream in{home + "/hal9000d.pid"};
-  int pid = 0;
-  in >> pid;
-  return pid;
+  auto pid = hal9000::lock_holder(home + "/hal9000d.pid");
+  return pid ? *pid : 0;
+}
+
+// kill -9 of the daemon (its container shares the host's pid namespace, so
+// the pid file names a host pid in both modes); then waits until it is gone.
+// In container mode Docker restarts the container at once (on-failure), so
+// the lock may be held again by the new daemon before we look: wait on the
+// pid itself.
+bool kill_daemon() {
+  auto pid = daemon_pid();
+  if (pid <= 0 || ::kill(pid, SIGKILL) != 0)
+    return false;
+  return wait_until([pid] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10));
 }
 
 void cleanup() {
@@ -112,31 +133,31 @@ void cleanup() {
   fs::remove_all(projects);
 }
 
-} // namespace
+struct mode_figures {
+  std::vector<figure> all;  // in print order
+  int failures = 0;
+  bool ran = false;
+  int burst_n = 0;
+  int burst_failures = 0;
+  double burst_rate = 0;  // sessions/s
+  figure burst_claims;    // the pool's claim latency of the burst's sessions
+};
 
-int main(int argc, char** argv) {
-  int warm_n = 30, cold_n = 15, total = 50, restarts = 3, burst_n = 20;
-  for (int i = 1; i + 1 < argc; ++i) {
-    if (std::strcmp(argv[i], "--warm") == 0)
-      warm_n = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--cold") == 0)
-      cold_n = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--sessions") == 0)
-      total = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--restarts") == 0)
-      restarts = std::atoi(argv[i + 1]);
-    else if (std::strcmp(argv[i], "--burst") == 0)
-      burst_n = std::atoi(argv[i + 1]);
-  }
-  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
-  claudy = (bin_dir / "claudy").string();
+// One mode's whole run; figures named prefix + name.
+mode_figures run_mode(const std::string& mode, const std::string& prefix, int warm_n,
+                      int cold_n, int total, int restarts, int burst_n) {
+  mode_figures out;
+  project_counter = 0;
+  mode_now = mode;
   char home_tmpl[] = "/tmp/hal9000-session-bench-XXXXXX";
   char proj_tmpl[] = "/tmp/hal9000-session-bench-projects-XXXXXX";
   if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
-    return 1;
+    return out;
   home = home_tmpl;
   projects = proj_tmpl;
-  daemon_id = "bench-" + std::to_string(::getpid());
+  daemon_id = "bench-" + std::to_string(::getpid()) + "-" + mode;
+  ::setenv("HAL9000_DAEMON_MODE", mode.c_str(), 1);
+  ::setenv("HAL9000_PARENT_PREFIX", daemon_id.c_str(), 1);
   ::setenv("HAL9000_HOME", home.c_str(), 1);
   ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
   ::setenv("HAL9000_DAEMON_ID", daemon_id.c_str(), 1);
@@ -152,18 +173,21 @@ int main(int argc, char** argv) {
   ::setenv("MAX_WARM_WORKERS", std::to_string(std::max(3, burst_n)).c_str(), 1);
   ::setenv("WORKER_MEMORY", "256m", 1);
   ::setenv("WORKER_CPUS", "1", 1);
-  if (run_quiet({claudy, "daemon", "start"}) != 0) {
-    std::fprintf(stderr, "session_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
+  if (run_quiet({claudy, "daemon", "start", "--timeout", "120"}) != 0) {
+    std::fprintf(stderr, "session_bench: cannot start the %s-mode daemon (see %s/logs, or "
+                 "docker logs %s-parent)\n", mode.c_str(), home.c_str(), daemon_id.c_str());
     cleanup();
-    return 1;
+    out.failures = 1;
+    return out;
   }
-  int failures = 0;
+  out.ran = true;
+  int& failures = out.failures;
   // Warm: each claim finds the pool full again (refill is not what we time).
   auto full = [] {
     if (!wait_until([] { return warm_workers() >= 3; }, std::chrono::seconds(30)))
       std::fprintf(stderr, "session_bench: the pool did not refill within 30 s\n");
   };
-  auto warm = sessions_figure("claudy_detach.warm", warm_n, full, failures);
+  auto warm = sessions_figure(prefix + "claudy_detach.warm", warm_n, full, failures);
   // Where a warm claim's time goes: the pool's own claim latency (recorded
   // in each session), and the same command for a project already running
   // (process, connect, store lookup: everything but the claim).
@@ -173,15 +197,15 @@ int main(int argc, char** argv) {
     for (auto& s : listed)
       if (s["served"] == "warm")
         pool_latency.push_back(s["claim_latency_ms"].get<double>());
-  auto pool_claim = summarize("pool_claim_latency.warm", pool_latency);
+  auto pool_claim = summarize(prefix + "pool_claim_latency.warm", pool_latency);
   auto again = projects + "/p1";
-  auto existing = summarize("claudy_detach.existing_session",
+  auto existing = summarize(prefix + "claudy_detach.existing_session",
                             measure(warm_n, [&](int) {
                               failures += run_quiet({claudy, again, "--detach"}) != 0;
                             }));
   // Cold: the pool stopped, every claim is a create+start.
   run_quiet({claudy, "pool", "stop"});
-  auto cold = sessions_figure("claudy_detach.cold", cold_n, [] {}, failures);
+  auto cold = sessions_figure(prefix + "claudy_detach.cold", cold_n, [] {}, failures);
   run_quiet({claudy, "pool", "start"});
   // Up to `total` running sessions, then kill -9 and restart.
   for (int n = warm_n + cold_n; n < total; ++n)
@@ -192,12 +216,10 @@ int main(int argc, char** argv) {
   // until `daemon start` returns (it also waits for the first warm workers).
   std::vector<double> reconcile, start_cmd;
   for (int r = 0; r < restarts; ++r) {
-    auto pid = daemon_pid();
-    if (pid <= 0 || ::kill(pid, SIGKILL) != 0)
+    if (!kill_daemon())
       break;
-    wait_until([pid] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10));
     auto t0 = clock::now();
-    auto starter = start_quiet({claudy, "daemon", "start"});
+    auto starter = start_quiet({claudy, "daemon", "start", "--timeout", "120"});
     if (starter < 0)
       break;
     if (wait_until([&] { return running_sessions() == running; }, std::chrono::seconds(30)))
@@ -214,9 +236,6 @@ int main(int argc, char** argv) {
     }
   }
   // The burst: a deep pool, then every claim at once.
-  double burst_rate = 0;
-  int burst_failures = 0;
-  figure burst_claims;
   if (burst_n > 0) {
     run_quiet({claudy, "pool", "scale", std::to_string(burst_n)});
     if (!wait_until([&] { return warm_workers() >= static_cast<size_t>(burst_n); },
@@ -233,11 +252,12 @@ int main(int argc, char** argv) {
       int status = 0;
       if (pid < 0 || ::waitpid(pid, &status, 0) < 0 || !WIFEXITED(status)
           || WEXITSTATUS(status) != 0)
-        ++burst_failures;
+        ++out.burst_failures;
     }
     auto secs = ms_since(t0) / 1000.0;
-    burst_rate = secs > 0 ? burst_n / secs : 0;
-    failures += burst_failures;
+    out.burst_n = burst_n;
+    out.burst_rate = secs > 0 ? burst_n / secs : 0;
+    failures += out.burst_failures;
     // The daemon's share: each burst session's own claim latency, as the
     // pool recorded it (what serialises claims shows here, apart from the
     // clients' start-up, which dominates the wall time on a loaded machine).
@@ -247,29 +267,69 @@ int main(int argc, char** argv) {
       for (auto& s : listed)
         if (std::find(paths.begin(), paths.end(), s.value("project_dir", "")) != paths.end())
           lat.push_back(s.value("claim_latency_ms", 0.0));
-    burst_claims = summarize("pool_claim_latency.burst" + std::to_string(burst_n), lat);
+    out.burst_claims = summarize(prefix + "pool_claim_latency.burst" + std::to_string(burst_n), lat);
     run_quiet({claudy, "pool", "scale", "3"});
   }
-  print(warm);
-  print(pool_claim);
-  print(existing);
-  print(cold, nullptr);
-  // ratio: how many times longer a cold claim takes than a warm one.
-  std::printf("{\"name\":\"claudy_detach.cold_over_warm\",\"p50\":%.2f,\"p99\":%.2f,"
-              "\"unit\":\"x\",\"n\":%zu,\"baseline\":\"claudy_detach.warm\"}\n",
-              warm.p50 > 0 ? cold.p50 / warm.p50 : 0.0, warm.p99 > 0 ? cold.p99 / warm.p99 : 0.0,
-              cold.n);
   auto n = std::to_string(running);
-  print(summarize("restart_reconcile." + n + "_sessions", reconcile));
-  print(summarize("restart_daemon_start_cmd." + n + "_sessions", start_cmd));
-  if (burst_n > 0)
-    std::printf("{\"name\":\"claudy_detach.burst%d\",\"p50\":%.1f,\"p99\":%.1f,"
-                "\"unit\":\"sessions/s\",\"n\":%d,\"failed\":%d}\n",
-                burst_n, burst_rate, burst_rate, burst_n, burst_failures);
-  if (burst_n > 0)
-    print(burst_claims);
+  out.all = {warm, pool_claim, existing, cold,
+             summarize(prefix + "restart_reconcile." + n + "_sessions", reconcile),
+             summarize(prefix + "restart_daemon_start_cmd." + n + "_sessions", start_cmd)};
   if (failures > 0)
-    std::fprintf(stderr, "session_bench: %d claims failed\n", failures);
+    std::fprintf(stderr, "session_bench: %s mode: %d claims failed\n", mode.c_str(), failures);
   cleanup();
+  return out;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  int warm_n = 30, cold_n = 15, total = 50, restarts = 3, burst_n = 20;
+  std::string modes = "host,container";
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::strcmp(argv[i], "--warm") == 0)
+      warm_n = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--cold") == 0)
+      cold_n = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--sessions") == 0)
+      total = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--restarts") == 0)
+      restarts = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--burst") == 0)
+      burst_n = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--modes") == 0)
+      modes = argv[i + 1];
+  }
+  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
+  claudy = (bin_dir / "claudy").string();
+  mode_figures host, container;
+  if (modes.find("host") != std::string::npos)
+    host = run_mode("host", "", warm_n, cold_n, total, restarts, burst_n);
+  if (modes.find("container") != std::string::npos)
+    container = run_mode("container", "container.", warm_n, cold_n, total, restarts, burst_n);
+  for (auto* m : {&host, &container}) {
+    if (!m->ran || m->all.size() < 4)
+      continue;
+    auto& warm = m->all[0];
+    auto& cold = m->all[3];
+    for (size_t i = 0; i < m->all.size(); ++i) {
+      // Container figures against the same host figure of this run.
+      const figure* base = m == &container && host.all.size() == m->all.size()
+                             ? &host.all[i] : nullptr;
+      print(m->all[i], base);
+    }
+    // ratio: how many times longer a cold claim takes than a warm one.
+    std::printf("{\"name\":\"%sclaudy_detach.cold_over_warm\",\"p50\":%.2f,\"p99\":%.2f,"
+                "\"unit\":\"x\",\"n\":%zu,\"baseline\":\"%s\"}\n",
+                m == &container ? "container." : "", warm.p50 > 0 ? cold.p50 / warm.p50 : 0.0,
+                warm.p99 > 0 ? cold.p99 / warm.p99 : 0.0, cold.n, warm.name.c_str());
+    if (m->burst_n > 0)
+      std::printf("{\"name\":\"%sclaudy_detach.burst%d\",\"p50\":%.1f,\"p99\":%.1f,"
+                  "\"unit\":\"sessions/s\",\"n\":%d,\"failed\":%d}\n",
+                  m == &container ? "container." : "", m->burst_n, m->burst_rate,
+                  m->burst_rate, m->burst_n, m->burst_failures);
+    if (m->burst_n > 0)
+      print(m->burst_claims, m == &container && host.burst_n > 0 ? &host.burst_claims : nullptr);
+  }
+  int failures = host.failures + container.failures;
   return failures > 0 ? 1 : 0;
 }

@@ -1,9 +1,11 @@
-// claudy daemon start | stop | status | restart | run
+// claudy daemon start [--host-process] | stop | status | restart | run
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <fcntl.h>
@@ -144,10 +146,68 @@ int status(const context& ctx) {
   return print_status_of(**conn, ctx, false);
 }
 
-// Launches `hal9000d run` in its own session with output to its log, waits
-// until the control endpoint answers or the daemon dies, then until it is
-// ready (wait_until_ready), all within one deadline.
-int start(const context& ctx, std::chrono::milliseconds deadline) {
+// Runs `hal9000d container ARGS...` (daemon/daemon_container.hpp: the few
+// Docker calls of the container mode, so claudy never talks to the engine)
+// with this claudy's whole configuration in its environment (daemon_env), its
+// stderr on ours; its exit code (claudy's codes), or 3 when it cannot run.
+int run_container_helper(const context& ctx, std::vector<std::string> args) {
+  auto binary = daemon_binary();
+  args.insert(args.begin(), {binary, "container"});
+  auto env = daemon_env(ctx.cfg);
+  auto pid = ::fork();
+  if (pid < 0)
+    return fail(make_error(errc::internal, std::string{"fork: "} + std::strerror(errno)));
+  if (pid == 0) {
+    for (auto& [k, v] : env)
+      ::setenv(k.c_str(), v.c_str(), 1);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      ::dup2(devnull, 1);  // it speaks on stderr only
+    }
+    std::vector<char*> argv;
+    for (auto& a : args)
+      argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::cerr << "claudy: cannot run " << binary << ": " << std::strerror(errno) << "\n";
+    ::_exit(exit_unavailable);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : exit_failure;
+}
+
+// Container mode: hal9000d inside <prefix>-parent. `hal9000d container start`
+// creates (or keeps) the container and waits until its control port accepts
+// a connection, or says why the container ended (its log's tail) and removes
+// it, so Docker does not restart a daemon that cannot start; then we wait
+// until the daemon is ready.
+int start_in_container(const context& ctx, std::chrono::steady_clock::time_point until,
+                       std::chrono::milliseconds deadline) {
+  std::vector<std::string> args{"start", "--timeout",
+                                std::to_string(std::max<int64_t>(1, deadline.count() / 1000))};
+  if (ctx.quiet || ctx.json)
+    args.push_back("--quiet");
+  if (auto rc = run_container_helper(ctx, args); rc != exit_ok)
+    return rc;
+  for (;;) {
+    auto conn = ctx.connect(1s);
+    if (conn)
+      return wait_until_ready(**conn, ctx, until, false);
+    if (std::chrono::steady_clock::now() >= until)
+      return fail(conn.error());
+    // The port answered; the handshake may need a moment more.
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// Launches hal9000d (in its container, or `hal9000d run` as a host process in
+// its own session with output to its log), waits until the control endpoint
+// answers or the daemon dies, then until it is ready (wait_until_ready), all
+// within one deadline.
+int start(const context& ctx, std::chrono::milliseconds deadline, bool host_process) {
   if (!ctx.host.empty()) {
     std::cerr << "claudy: daemon start runs on the daemon's host; --host is for "
                  "the other commands\n";
@@ -156,6 +216,8 @@ int start(const context& ctx, std::chrono::milliseconds deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   if (auto conn = ctx.connect(1s))
     return wait_until_ready(**conn, ctx, until, true);
+  if (!host_process && default_start_mode(ctx.cfg) == daemon_mode_container)
+    return start_in_container(ctx, until, deadline);
   auto& home = ctx.cfg.home;
   ::mkdir(home.c_str(), 0700);
   auto logs = home + "/logs";
@@ -167,6 +229,7 @@ int start(const context& ctx, std::chrono::milliseconds deadline) {
     return fail(make_error(errc::internal, std::string{"fork: "} + std::strerror(errno)));
   if (pid == 0) {
     ::setsid();
+    ::setenv("HAL9000_DAEMON_MODE", daemon_mode_host, 1);
     int devnull = ::open("/dev/null", O_RDONLY);
     int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (devnull >= 0)
@@ -207,7 +270,9 @@ int start(const context& ctx, std::chrono::milliseconds deadline) {
   return exit_unavailable;
 }
 
-int stop(const context& ctx, bool all) {
+// *was_host (when given) says whether the daemon that stopped ran as a host
+// process, so that restart keeps its mode.
+int stop(const context& ctx, bool all, bool* was_host = nullptr) {
   auto conn = ctx.connect(2s);
   if (!conn) {
     if (error_code(conn.error()) == errc::unavailable) {
@@ -220,8 +285,19 @@ int stop(const context& ctx, bool all) {
   auto who = (*conn)->who();
   if (!who)
     return fail(who.error());
-  auto pid = ctx.host.empty() ? lock_holder(home_layout::daemon_pid(ctx.cfg.home))
-                              : caf::expected<pid_t>{caf::error{}};
+  // Where it runs (its container, by the daemon's own word), known before
+  // it stops answering.
+  std::string container;
+  if (ctx.host.empty())
+    if (auto st = (*conn)->call<daemon_status>(daemon_status_req{*who}, ctx.timeout))
+      container = st->container;
+  bool in_container = !container.empty();
+  if (was_host)
+    *was_host = !in_container;
+  // A host daemon's pid; a daemon in its container is waited on through
+  // Docker below (the container's end is what `docker rm` or a start needs).
+  auto pid = ctx.host.empty() && !in_container ? lock_holder(home_layout::daemon_pid(ctx.cfg.home))
+                                               : caf::expected<pid_t>{caf::error{}};
   auto reply = (*conn)->call<daemon_stop_reply>(daemon_stop_req{*who, all}, 60s);
   if (!reply)
     return fail(reply.error());
@@ -234,6 +310,17 @@ int stop(const context& ctx, bool all) {
                                "hal9000d acknowledged the stop but still runs after 30 s"));
       std::this_thread::sleep_for(10ms);
     }
+  }
+  // In container mode, also until Docker says its container stopped (so a
+  // `docker rm -f` or start right after sees it so); --all removes it.
+  if (in_container) {
+    std::vector<std::string> args{"stop", "--timeout", "30"};
+    if (all)
+      args.push_back("--remove");
+    if (auto rc = run_container_helper(ctx, args); rc != exit_ok)
+      return rc;
+    if (all)
+      reply->done.push_back("removed " + container);
   }
   if (ctx.json) {
     std::cout << nlohmann::json{{"stopped", true}, {"done", reply->done}}.dump(2) << "\n";
@@ -275,6 +362,7 @@ int certs(const context& ctx, const cert_request& req) {
 
 int run_foreground() {
   auto binary = daemon_binary();
+  ::setenv("HAL9000_DAEMON_MODE", daemon_mode_host, 1);  // a process on this host
   ::execlp(binary.c_str(), binary.c_str(), "run", static_cast<char*>(nullptr));
   std::cerr << "claudy: cannot run " << binary << ": " << std::strerror(errno) << "\n";
   return exit_failure;
@@ -287,12 +375,19 @@ void add_daemon_commands(CLI::App& app, context& ctx, int& rc) {
   daemon->require_subcommand(1);
 
   static int start_timeout_s = 30;
+  static bool host_process = false;
   auto* start_cmd = daemon->add_subcommand(
-    "start", "Start hal9000d in the background and wait until it answers, ChromaDB is "
-    "healthy and the first warm workers are up");
+    "start", "Start hal9000d in the background (inside the parent container, or as a "
+    "host process) and wait until it answers, ChromaDB is healthy and the first warm "
+    "workers are up");
   start_cmd->add_option("--timeout", start_timeout_s, "Seconds to wait (default 30)")
     ->check(CLI::Range(1, 3600));
-  start_cmd->callback([&] { rc = start(ctx, std::chrono::seconds(start_timeout_s)); });
+  start_cmd->add_flag("--host-process", host_process,
+                      "Run hal9000d as a process on this host, not in <prefix>-parent "
+                      "(also HAL9000_DAEMON_MODE=host)");
+  start_cmd->callback([&] {
+    rc = start(ctx, std::chrono::seconds(start_timeout_s), host_process);
+  });
 
   static bool stop_all = false;
   auto* stop_cmd = daemon->add_subcommand(
@@ -304,9 +399,10 @@ void add_daemon_commands(CLI::App& app, context& ctx, int& rc) {
     ->callback([&] { rc = status(ctx); });
 
   daemon->add_subcommand("restart", "Stop, then start hal9000d")->callback([&] {
-    rc = stop(ctx, false);
+    bool was_host = false;  // keeps the mode of the daemon it restarts
+    rc = stop(ctx, false, &was_host);
     if (rc == exit_ok)
-      rc = start(ctx, std::chrono::seconds(start_timeout_s));
+      rc = start(ctx, std::chrono::seconds(start_timeout_s), was_host);
   });
 
   static cert_request cert_req;

@@ -27,7 +27,8 @@ nlohmann::json sandbox_json(const sandbox_status& sb) {
                         {"input_tokens", x.usage.input_tokens},
                         {"output_tokens", x.usage.output_tokens},
                         {"in_flight", x.in_flight}, {"last_call", x.last_call}});
-  return {{"attached", sb.attached}, {"proxy_url", sb.proxy_url}, {"upstream", sb.upstream},
+  return {{"attached", sb.attached}, {"parent_pid", sb.parent_pid},
+          {"proxy_url", sb.proxy_url}, {"upstream", sb.upstream},
           {"egress", sb.egress}, {"allow", sb.allow}, {"filter_proxy", sb.filter_proxy},
           {"refusals", sb.refusals}, {"error", sb.error}, {"sessions", sessions}};
 }
@@ -55,6 +56,8 @@ nlohmann::json to_json(const daemon_status& st) {
               {"max", st.max_warm}}},
     {"sessions", st.sessions},
     {"late_bind", st.late_bind},
+    {"mode", st.mode},
+    {"container", st.container},
     {"control", {{"listen", st.listen}, {"tls", st.tls}}},
     {"notes", st.notes},
     {"user", st.user},
@@ -81,6 +84,8 @@ void print_status(std::ostream& out, const daemon_status& st) {
   };
   out << "hal9000d " << st.version << " running (pid " << st.pid << ", up "
       << duration(st.uptime_s) << ")\n";
+  if (!st.mode.empty())
+    row("mode", st.mode);
   row("home", st.home);
   row("control", st.listen + (st.tls ? " (mutual TLS)" : " (plain TCP, loopback)"));
   row("docker", st.docker_reachable
@@ -200,7 +205,8 @@ void print_pool(std::ostream& out, const pool_op_reply& r) {
       << st.idle_timeout_s << "s, check interval " << st.check_interval_s << "s\n"
       << "  image " << st.image << ", limits " << limits_text(st.limits) << ", network "
       << st.network_mode << "\n"
-      << "  claims " << (st.late_bind ? "late-bind (warm)" : "cold: " + st.late_bind_reason)
+      << "  claims " << (st.late_bind ? "warm (late binding: " + st.late_bind_reason + ")"
+                                    : "cold: " + st.late_bind_reason)
       << "\n";
   for (auto& w : st.warnings)
     out << "  warning: " << w << "\n";

@@ -1,7 +1,10 @@
 #include "daemon/daemon.hpp"
+#include "daemon/daemon_container.hpp"
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -100,6 +103,19 @@ int run(config cfg) {
     std::cerr << "hal9000d: " << error_message(token.error()) << "\n";
     return 1;
   }
+  // In its container, started by a user who is not root (cli/daemon_container):
+  // that user keeps the state directory and reads the control token.
+  if (auto* owner = std::getenv("HAL9000_HOME_OWNER"); owner && *owner) {
+    unsigned uid = 0, gid = 0;
+    if (std::sscanf(owner, "%u:%u", &uid, &gid) != 2) {
+      std::cerr << "hal9000d: invalid HAL9000_HOME_OWNER='" << owner << "': expected UID:GID\n";
+      return 2;
+    }
+    for (auto path : {cfg.home, cfg.home + "/auth", cfg.home + "/auth/token"})
+      if (::chown(path.c_str(), uid, gid) != 0)
+        std::cerr << "hal9000d: cannot hand " << path << " to " << owner << ": "
+                  << std::strerror(errno) << "\n";
+  }
   init_logging(cfg.home, true);
   log()->info("hal9000d {} starting (pid {}, home {}, wire {})", HAL9000_VERSION,
               ::getpid(), cfg.home, wire_version);
@@ -187,6 +203,20 @@ int daemon_main(int argc, char** argv) {
                       "ADDRESS:PORT of the control endpoint (HAL9000_LISTEN); "
                       "non-loopback needs TLS");
   run_cmd->add_option("--home", home, "State directory (HAL9000_HOME)");
+  // claudy's helper for the container mode (daemon/daemon_container.hpp).
+  auto* container_cmd = app.add_subcommand(
+    "container", "Start or stop hal9000d's own container, <prefix>-parent (what `claudy "
+    "daemon start` and `stop` run)");
+  std::string container_op;
+  int container_timeout = 30;
+  bool container_quiet = false, container_remove = false;
+  container_cmd->add_option("op", container_op, "start | stop")
+    ->required()
+    ->check(CLI::IsMember({"start", "stop"}));
+  container_cmd->add_option("--timeout", container_timeout, "Seconds to wait")
+    ->check(CLI::Range(1, 3600));
+  container_cmd->add_flag("--quiet", container_quiet, "Say nothing but errors");
+  container_cmd->add_flag("--remove", container_remove, "stop: remove the container too");
   // `claudy daemon certs` runs this: OpenSSL is linked here, not in claudy.
   cert_request cert_req;
   bool cert_json = false;
@@ -234,6 +264,9 @@ int daemon_main(int argc, char** argv) {
   }
   if (run_cmd->parsed())
     return run(std::move(*cfg));
+  if (container_cmd->parsed())
+    return container_main(*cfg, container_op, container_timeout, container_quiet,
+                          container_remove);
   std::cout << app.help();
   return 0;
 }

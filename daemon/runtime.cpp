@@ -86,7 +86,9 @@ void add_managed_mcp(const config& cfg, const mcp::settings& s, const std::strin
     notes.push_back(msg);
     return;
   }
-  mounts.push_back(docker::mount_spec{"bind", *path, mcp::container_config, true, ""});
+  // As the engine sees it (HAL9000_HOST_HOME when the daemon runs in its container).
+  mounts.push_back(docker::mount_spec{"bind", engine_path(cfg, *path), mcp::container_config,
+                                      true, ""});
 }
 
 using namespace std::chrono_literals;
@@ -206,6 +208,7 @@ reconcile_report reconcile_at_start(caf::actor_system& sys, const config& cfg,
                                     const runtime_options& opts, runtime_handles& rt) {
   reconcile_options ro;
   ro.home = cfg.home;
+  ro.host_home = cfg.host_home;
   ro.daemon_id = cfg.daemon_id;
   ro.extra_labels = opts.extra_labels;
   auto reconciler = spawn_reconciler(sys, ro, rt.docker, rt.store, rt.events);

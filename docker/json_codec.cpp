@@ -120,6 +120,10 @@ std::string create_body(const container_spec& s) {
   }
   if (!s.network_mode.empty())
     hc["NetworkMode"] = s.network_mode;
+  if (!s.restart_policy.empty())
+    hc["RestartPolicy"] = {{"Name", s.restart_policy}};
+  if (!s.pid_mode.empty())
+    hc["PidMode"] = s.pid_mode;
   if (!s.ports.empty()) {
     json exposed = json::object();
     json bindings = json::object();

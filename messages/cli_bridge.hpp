@@ -63,6 +63,12 @@ struct daemon_status {
   std::vector<volume_report> volumes;
   // Appended in hal9000-proto-3: the credential proxy and the egress policy.
   sandbox_status sandbox;
+  /// Where hal9000d runs: "container (hal9000d in hal9000-parent, workers
+  /// join hal9000-netns)" or "host process".
+  std::string mode;
+  /// The container hal9000d runs in ("" for a host process): what `claudy
+  /// daemon stop` waits on and `stop --all` removes.
+  std::string container;
 };
 
 template <class Inspector>
@@ -72,7 +78,8 @@ typename Inspector::result_type inspect(Inspector& f, daemon_status& x) {
            x.docker_version, x.docker_host, x.docker_error, x.parent_state,
            x.chroma_state, x.chroma_latency_ms, x.pool_running, x.warm,
            x.creating, x.busy, x.min_warm, x.max_warm, x.sessions,
-           x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes, x.sandbox);
+           x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes, x.sandbox, x.mode,
+           x.container);
 }
 
 // -- requests -------------------------------------------------------------------

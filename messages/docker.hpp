@@ -102,6 +102,10 @@ struct container_spec {
   bool readonly_rootfs = false;
   std::map<std::string, std::string> tmpfs;  // path -> options
   bool auto_remove = false;
+  /// HostConfig.RestartPolicy.Name: "" (no), "on-failure", "unless-stopped".
+  std::string restart_policy;
+  /// HostConfig.PidMode: "" (its own pid namespace) or "host".
+  std::string pid_mode;
 };
 
 template <class Inspector>
@@ -111,7 +115,7 @@ typename Inspector::result_type inspect(Inspector& f, container_spec& x) {
            x.user, x.init, x.tty, x.open_stdin, x.memory, x.nano_cpus,
            x.pids_limit, x.binds, x.mounts, x.network_mode, x.ports,
            x.cap_drop, x.cap_add, x.security_opt, x.readonly_rootfs, x.tmpfs,
-           x.auto_remove);
+           x.auto_remove, x.restart_policy, x.pid_mode);
 }
 
 /// Reply to a create.

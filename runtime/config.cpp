@@ -124,6 +124,12 @@ caf::error apply(config& c, const std::string& k, const std::string& v) {
   else if (k == "HAL9000_EGRESS_ALLOW") c.egress_allow = v;
   else if (k == "HAL9000_EGRESS_PORT") return parse_uint(k, v, c.egress_port, 1, 65534);
   else if (k == "HAL9000_EGRESS_IMAGE") c.egress_image = v;
+  else if (k == "HAL9000_DAEMON_MODE") {
+    if (v != daemon_mode_container && v != daemon_mode_host && !v.empty())
+      return bad(k, v, "expected container or host");
+    c.daemon_mode = v;
+  }
+  else if (k == "HAL9000_HOST_HOME") c.host_home = v;
   return caf::none;
 }
 
@@ -141,7 +147,7 @@ const char* const known_keys[] = {
   "HAL9000_TLS_USERS",
   "HAL9000_PROXY_PORT", "HAL9000_PROXY_UPSTREAM", "HAL9000_PROXY_CA",
   "HAL9000_EGRESS_ALLOW", "HAL9000_EGRESS_PORT", "HAL9000_EGRESS_IMAGE",
-  "HAL9000_MANAGED_MCP",
+  "HAL9000_MANAGED_MCP", "HAL9000_DAEMON_MODE", "HAL9000_HOST_HOME",
 };
 
 bool valid_daemon_id(const std::string& s) {
@@ -247,11 +253,53 @@ caf::error validate(const config& c) {
                             "namespace); "
                               + std::to_string(*a) + " is used twice");
   }
+  if (!c.host_home.empty() && (c.host_home[0] != '/' || c.host_home.find("..") != std::string::npos))
+    return make_error(errc::invalid_argument,
+                      "HAL9000_HOST_HOME must be an absolute path, got '" + c.host_home + "'");
   if (c.docker_host.rfind("unix://", 0) != 0 && c.docker_host.rfind("tcp://", 0) != 0)
     return make_error(errc::invalid_argument,
                       "invalid DOCKER_HOST='" + c.docker_host
                         + "': expected unix:///path or tcp://host:port");
   return caf::none;
+}
+
+bool runs_in_container(const config& cfg) {
+  return cfg.daemon_mode == daemon_mode_container;
+}
+
+std::string default_start_mode(const config& cfg) {
+  return cfg.daemon_mode.empty() ? daemon_mode_container : cfg.daemon_mode;
+}
+
+namespace {
+
+// path moved from under `from` to under `to`; unchanged when not under from.
+std::string rebase(const std::string& from, const std::string& to,
+                   const std::string& path) {
+  if (from.empty() || to.empty() || from == to)
+    return path;
+  if (path == from)
+    return to;
+  if (path.size() > from.size() && path.compare(0, from.size(), from) == 0
+      && path[from.size()] == '/')
+    return to + path.substr(from.size());
+  return path;
+}
+
+} // namespace
+
+std::string engine_path(const std::string& home, const std::string& host_home,
+                        const std::string& path) {
+  return rebase(home, host_home, path);
+}
+
+std::string engine_path(const config& cfg, const std::string& path) {
+  return engine_path(cfg.home, cfg.host_home, path);
+}
+
+std::string daemon_path(const std::string& home, const std::string& host_home,
+                        const std::string& path) {
+  return rebase(host_home, home, path);
 }
 
 bool is_loopback_host(const std::string& host) {
@@ -285,6 +333,48 @@ std::map<std::string, std::string> to_env(const config& c) {
     {"HAL9000_ALLOWED_ROOTS", roots},
     {"HAL9000_DAEMON_ID", c.daemon_id},
   };
+}
+
+std::map<std::string, std::string> daemon_env(const config& c) {
+  auto b = [](bool x) { return std::string{x ? "true" : "false"}; };
+  auto env = to_env(c);
+  env["HAL9000_LISTEN"] = c.listen_host + ":" + std::to_string(c.port);
+  env["HAL9000_METRICS_PORT"] = std::to_string(c.metrics_port);
+  env["HAL9000_MANAGE_PARENT"] = b(c.manage_parent);
+  env["HAL9000_PARENT_PREFIX"] = c.parent_prefix;
+  env["HAL9000_MAX_CREATING"] = std::to_string(c.max_creating);
+  env["HAL9000_CLAIM_TIMEOUT"] = std::to_string(c.claim_timeout_s);
+  env["HAL9000_FORCE_COLD"] = b(c.force_cold);
+  env["HAL9000_WORKER_UID"] = std::to_string(c.worker_uid);
+  env["HAL9000_WORKER_GID"] = std::to_string(c.worker_gid);
+  env["HAL9000_CLAUDE_HOME"] = c.claude_home;
+  env["HAL9000_DOCKER_CONCURRENCY"] = std::to_string(c.docker_concurrency);
+  env["HAL9000_MANAGED_MCP"] = b(c.managed_mcp);
+  env["DOCKER_HOST"] = c.docker_host;
+  env["HAL9000_PROXY_PORT"] = std::to_string(c.proxy_port);
+  env["HAL9000_PROXY_UPSTREAM"] = c.proxy_upstream;
+  env["HAL9000_EGRESS_ALLOW"] = c.egress_allow;
+  env["HAL9000_EGRESS_PORT"] = std::to_string(c.egress_port);
+  env["HAL9000_EGRESS_IMAGE"] = c.egress_image;
+  if (!c.proxy_ca.empty())
+    env["HAL9000_PROXY_CA"] = c.proxy_ca;
+  if (!c.tls_users.empty()) {
+    std::string users;
+    for (auto& [client, user] : c.tls_users)
+      users += (users.empty() ? "" : ",") + client + "=" + user;
+    env["HAL9000_TLS_USERS"] = users;
+  }
+  if (!c.worker_command.empty())
+    env["WORKER_COMMAND"] = c.worker_command;
+  if (c.docker_tls_verify)
+    env["DOCKER_TLS_VERIFY"] = "1";
+  if (!c.docker_cert_path.empty())
+    env["DOCKER_CERT_PATH"] = c.docker_cert_path;
+  if (!c.daemon_mode.empty())
+    env["HAL9000_DAEMON_MODE"] = c.daemon_mode;
+  if (!c.host_home.empty())
+    env["HAL9000_HOST_HOME"] = c.host_home;
+  return env;
 }
 
 } // namespace hal9000

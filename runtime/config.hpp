@@ -93,7 +93,39 @@ struct config {
 
   // -- identity ---------------------------------------------------------------------
   std::string daemon_id = "default";  // HAL9000_DAEMON_ID (label hal9000.daemon)
+
+  // -- where the daemon runs -------------------------------------------------------
+  /// HAL9000_DAEMON_MODE: "container" (hal9000d inside <prefix>-parent, what
+  /// `claudy daemon start` does unless told otherwise) or "host" (a process on
+  /// the host: --host-process, systemd, tests). hal9000d reads it to know
+  /// where it runs; unset means host for hal9000d and container for
+  /// `claudy daemon start` (see default_start_mode).
+  std::string daemon_mode;
+  /// HAL9000_HOST_HOME: where HAL9000_HOME is on the Docker host when the
+  /// daemon sees it elsewhere (in its container: /root/.hal9000). Bind
+  /// sources given to the engine are translated with it. "" = same path.
+  std::string host_home;
 };
+
+/// "container" or "host".
+constexpr const char* daemon_mode_container = "container";
+constexpr const char* daemon_mode_host = "host";
+
+/// Whether this process is a daemon inside its parent container.
+bool runs_in_container(const config& cfg);
+
+/// The mode `claudy daemon start` uses: HAL9000_DAEMON_MODE, else container.
+std::string default_start_mode(const config& cfg);
+
+/// A path of the daemon's as the Docker engine sees it: under HAL9000_HOME it
+/// is moved to HAL9000_HOST_HOME; any other path is the same on both sides
+/// (the allowed roots are bound at their own paths).
+std::string engine_path(const config& cfg, const std::string& path);
+std::string engine_path(const std::string& home, const std::string& host_home,
+                        const std::string& path);
+/// The reverse: a bind source Docker reports, as the daemon sees it.
+std::string daemon_path(const std::string& home, const std::string& host_home,
+                        const std::string& path);
 
 /// Reads a variable; the default reads the process environment.
 using env_lookup = std::function<std::optional<std::string>(const std::string&)>;
@@ -115,5 +147,11 @@ bool is_loopback_host(const std::string& host);
 /// The configuration as NAME=VALUE pairs, as users set them (for the parent
 /// container's environment and `claudy daemon status`).
 std::map<std::string, std::string> to_env(const config& cfg);
+
+/// Every setting a daemon needs, as NAME=VALUE pairs: to_env plus the
+/// daemon's own (listen address, metrics, prefix, timeouts, worker identity,
+/// Docker's variables when set). The environment `claudy daemon start` gives
+/// hal9000d in its container, so that .Config.Env is the whole configuration.
+std::map<std::string, std::string> daemon_env(const config& cfg);
 
 } // namespace hal9000

@@ -67,6 +67,7 @@ std::string unescape(const std::string& s) {
 struct mountinfo_row {
   std::string mount_point;
   bool shared = false;
+  bool slave = false;
   std::string dev;   // "major:minor" of the filesystem
   std::string root;  // the mount's root within that filesystem
 };
@@ -80,10 +81,12 @@ std::vector<mountinfo_row> read_mountinfo() {
     std::string id, parent, dev, root, point, opts, tag;
     if (!(fields >> id >> parent >> dev >> root >> point >> opts))
       continue;
-    mountinfo_row row{unescape(point), false, dev, unescape(root)};
+    mountinfo_row row{unescape(point), false, false, dev, unescape(root)};
     while (fields >> tag && tag != "-")
       if (tag.rfind("shared:", 0) == 0)
         row.shared = true;
+      else if (tag.rfind("master:", 0) == 0)
+        row.slave = true;
     rows.push_back(std::move(row));
   }
   return rows;
@@ -428,8 +431,22 @@ caf::error unmount_slot(const slot_paths& slot) {
   return caf::none;
 }
 
+bool propagates(const std::string& path) {
+  auto target = real_path(path);
+  const mountinfo_row* best = nullptr;
+  auto rows = read_mountinfo();
+  for (auto& row : rows) {
+    auto& p = row.mount_point;
+    bool holds = p == "/" || target == p || target.rfind(p + "/", 0) == 0;
+    // The last row of the deepest mount point is the mount on top.
+    if (holds && (!best || p.size() >= best->mount_point.size()))
+      best = &row;
+  }
+  return best && (best->shared || best->slave);
+}
+
 availability check(const std::string& home, const std::string& docker_host,
-                   bool force_cold) {
+                   bool force_cold, bool in_container) {
   if (force_cold)
     return {false, "late binding switched off (force_cold / HAL9000_FORCE_COLD)"};
   if (::geteuid() != 0)
@@ -438,9 +455,21 @@ availability check(const std::string& home, const std::string& docker_host,
   if (docker_host.rfind("unix://", 0) != 0)
     return {false, "the Docker engine is remote (" + docker_host
                      + "): its containers cannot see this host's mounts"};
-  if (auto err = ensure_rshared(mounts_dir(home)))
+  auto mounts = mounts_dir(home);
+  if (in_container) {
+    auto info = inspect_mount(mounts);
+    if (!info.mounted || !info.shared)
+      return {false, "hal9000d runs in its parent container and " + mounts
+                       + " is not shared with the host (its host directory was not a "
+                         "shared mount when the container was made): run `claudy daemon "
+                         "start` as root, which makes it one, then reset with `claudy daemon "
+                         "stop; docker rm -f <prefix>-parent; claudy daemon start`"};
+    return {true, "hal9000d in its parent container with CAP_SYS_ADMIN, " + mounts
+                    + " shared with the host"};
+  }
+  if (auto err = ensure_rshared(mounts))
     return {false, error_message(err)};
-  return {true, ""};
+  return {true, "hal9000d is root on the engine's host, " + mounts + " is rshared"};
 }
 
 caf::expected<int64_t> handshake(const slot_paths& slot,

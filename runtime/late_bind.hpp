@@ -177,14 +177,22 @@ caf::error unmount_slot(const slot_paths& slot);
 /// Whether warm claims are possible here, and if not, why.
 struct availability {
   bool ok = false;
-  std::string reason;
+  std::string reason;  // why claims are cold, or (ok) why they can be warm
 };
 
 /// Not root, a tcp:// engine, force_cold, or a failing ensure_rshared all
 /// mean no late binding. Calls ensure_rshared(mounts_dir(home)) when the rest
-/// allows it.
+/// allows it. in_container (hal9000d inside its parent container): a shared
+/// mount made here would reach nobody, so HAL9000_HOME/mounts must already be
+/// a shared mount (bound rshared from a shared host mount by `claudy daemon
+/// start`); otherwise cold, saying why.
 availability check(const std::string& home, const std::string& docker_host,
-                   bool force_cold);
+                   bool force_cold, bool in_container = false);
+
+/// Whether the mount holding path (the deepest mount point at or above its
+/// real path) is shared or a slave: Docker binds a path with rslave or
+/// rshared propagation only from such a mount.
+bool propagates(const std::string& path);
 
 /// Hands the session to a warm worker's entrypoint: writes the spec (name,
 /// working directory, command) to the claim FIFO (non-blocking; O_RDWR so it waits in the pipe until read) and

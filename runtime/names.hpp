@@ -2,7 +2,11 @@
 // Every label key and every container or volume name the daemon gives, in
 // one place. Names derived from HAL9000_PARENT_PREFIX (config.parent_prefix,
 // default "hal9000") come only from the functions below:
-//   <prefix>-parent       the network-namespace owner (never restarted)
+//   <prefix>-parent       the network-namespace owner (never restarted) when
+//                         hal9000d runs on the host; hal9000d's own container
+//                         in container mode (HAL9000_DAEMON_MODE=container)
+//   <prefix>-netns        the network-namespace owner in container mode: it
+//                         outlives the daemon's container (never restarted)
 //   <prefix>-chromadb     the ChromaDB container and its data volume
 //   <prefix>-memorybank   the Memory Bank volume
 //   <prefix>-plugins      the plugins volume
@@ -33,6 +37,10 @@ inline std::string parent_container(const std::string& prefix) {
   return prefix + "-parent";
 }
 
+inline std::string netns_container(const std::string& prefix) {
+  return prefix + "-netns";
+}
+
 inline std::string chromadb_container(const std::string& prefix) {
   return prefix + "-chromadb";
 }
@@ -50,18 +58,20 @@ inline std::string plugins_volume(const std::string& prefix) {
 }
 
 /// True for a name the daemon keeps for its own containers: the pool's
-/// prefixes and the parent's and ChromaDB's names under prefix. A session
-/// may not take one.
+/// prefixes and the parent's, the namespace owner's and ChromaDB's names
+/// under prefix. A session may not take one.
 inline bool is_reserved(const std::string& name, const std::string& prefix) {
   return name.rfind(warm_prefix, 0) == 0 || name.rfind(cold_prefix, 0) == 0
-         || name == parent_container(prefix) || name == chromadb_container(prefix);
+         || name == parent_container(prefix) || name == netns_container(prefix)
+         || name == chromadb_container(prefix);
 }
 
 /// True for the parent container under prefix or one of its variants
-/// (<prefix>-parent-*): a restart would cut every worker off its network.
+/// (<prefix>-parent-*), or the namespace owner <prefix>-netns: a restart
+/// would cut every worker off its network.
 inline bool is_parent(const std::string& name, const std::string& prefix) {
   auto p = parent_container(prefix);
-  return name == p || name.rfind(p + "-", 0) == 0;
+  return name == p || name.rfind(p + "-", 0) == 0 || name == netns_container(prefix);
 }
 
 } // namespace hal9000::names

@@ -11,13 +11,18 @@
 // key, that a placeholder of an ended session is refused, that an allowed
 // host is reached through the filtering proxy while a refused host and a
 // bare IP are refused with events naming the session where it can be known,
-// and that HAL9000_EGRESS_ALLOW=* opens egress again.
+// and that HAL9000_EGRESS_ALLOW=* opens egress again. The allowlist test runs
+// with hal9000d as a host process and inside its parent container (container
+// mode: the namespace owner is <prefix>-netns; the daemon enters it from its
+// container). HAL9000_TEST_PARENT_IMAGE names the parent image (default
+// hal9000/parent:local; container mode needs one that carries hal9000d).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -127,7 +132,14 @@ std::string trim(std::string s) {
   return s;
 }
 
+std::string parent_image() {
+  auto* v = std::getenv("HAL9000_TEST_PARENT_IMAGE");
+  return v && *v ? v : "hal9000/parent:local";
+}
+
 struct sandbox_test : ::testing::Test {
+  /// "host" (hal9000d a host process) or "container" (in <prefix>-parent).
+  std::string mode = "host";
   temp_dir home_dir;
   temp_dir project;
   temp_dir certs;
@@ -140,10 +152,14 @@ struct sandbox_test : ::testing::Test {
   void SetUp() override {
     ASSERT_FALSE(home.empty());
     if (sh("docker image inspect hal9000/worker:local hal9000/egress:local "
-           "hal9000/parent:local hal9000/chromadb:local >/dev/null 2>&1 && echo ok")
+           + parent_image() + " hal9000/chromadb:local >/dev/null 2>&1 && echo ok")
         != "ok\n")
       GTEST_SKIP() << "needs the worker, egress, parent and chromadb images: "
                       "scripts/build-images worker egress parent chromadb";
+    if (mode == "container"
+        && sh("docker run --rm --network none " + parent_image()
+              + " hal9000d --version >/dev/null 2>&1 && echo ok") != "ok\n")
+      GTEST_SKIP() << parent_image() << " does not carry hal9000d: scripts/build-images parent";
     ca = make_test_ca(certs.path);
     ASSERT_TRUE(ca.ok);
     upstream = std::make_unique<tls_upstream>(ca, [](const upstream_request&, upstream_writer& w) {
@@ -161,6 +177,8 @@ struct sandbox_test : ::testing::Test {
     env = std::make_unique<daemon_env>(home);
     auto& v = env->vars;
     v["HAL9000_MANAGE_PARENT"] = "true";
+    v["HAL9000_DAEMON_MODE"] = mode;
+    v["PARENT_IMAGE"] = parent_image();
     v["CHROMADB_PORT"] = std::to_string(free_port());
     v["WORKER_IMAGE"] = "hal9000/worker:local";
     v["SKIP_IMAGE_PULL"] = "true";
@@ -188,12 +206,16 @@ struct sandbox_test : ::testing::Test {
     }
   }
 
-  std::string parent() const { return env->daemon_id + "-parent"; }
+  /// The network-namespace owner workers join.
+  std::string parent() const {
+    return env->daemon_id + (mode == "container" ? "-netns" : "-parent");
+  }
   std::string egress() const { return env->daemon_id + "-egress"; }
 
   void start_daemon() {
     auto r = env->claudy("daemon start --timeout 180");
-    ASSERT_EQ(r.rc, 0) << r.out << sh("tail -30 " + home + "/logs/hal9000d.log");
+    ASSERT_EQ(r.rc, 0) << r.out << sh("tail -30 " + home + "/logs/hal9000d.log")
+                       << sh("docker logs --tail 30 " + env->daemon_id + "-parent 2>&1");
   }
 
   std::string start_session(const std::string& name) {
@@ -245,9 +267,17 @@ struct sandbox_test : ::testing::Test {
   }
 };
 
+// The same in both of hal9000d's modes.
+struct sandbox_modes_test : sandbox_test, ::testing::WithParamInterface<std::string> {
+  void SetUp() override {
+    mode = GetParam();
+    sandbox_test::SetUp();
+  }
+};
+
 } // namespace
 
-TEST_F(sandbox_test, the_key_stays_outside_and_egress_follows_the_allowlist) {
+TEST_P(sandbox_modes_test, the_key_stays_outside_and_egress_follows_the_allowlist) {
   tcp_target target{gateway};
   ASSERT_GT(target.port, 0) << "cannot listen on the bridge gateway " << gateway;
   start_daemon();
@@ -346,6 +376,10 @@ TEST_F(sandbox_test, the_key_stays_outside_and_egress_follows_the_allowlist) {
   auto again = probe(s2, "model");
   EXPECT_EQ(again.rfind("200 ", 0), 0u) << again;
 }
+
+INSTANTIATE_TEST_SUITE_P(daemon_mode, sandbox_modes_test,
+                         ::testing::Values(std::string{"host"}, std::string{"container"}),
+                         [](const auto& info) { return info.param; });
 
 // The "done when": Claude Code itself, in the real worker image, runs
 // a prompt through the credential proxy against the test upstream, which

@@ -11,6 +11,7 @@
 // Each test has its own HAL9000_HOME, control port, daemon id, parent prefix
 // (HAL9000_PARENT_PREFIX) and CHROMADB_PORT, and removes what it made.
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -203,8 +204,12 @@ struct truth_fixture : ::testing::Test {
   }
 
   // docker restart / docker rm -f of the parent under two sessions and a
-  // warm pool; what must hold afterwards (deliverable 3).
-  void parent_fault(const std::string& docker_cmd, const std::string& words);
+  // warm pool; what must hold afterwards (deliverable 3). container_mode:
+  // hal9000d runs in <prefix>-parent (HAL9000_TEST_PARENT_IMAGE, default
+  // hal9000/parent:local, carrying hal9000d) and the fault hits the namespace
+  // owner <prefix>-netns.
+  void parent_fault(const std::string& docker_cmd, const std::string& words,
+                    bool container_mode = false);
 };
 
 // -- memory ------------------------------------------------------------------------
@@ -391,10 +396,21 @@ TEST_F(truth_fixture, a_start_the_engine_refuses_is_recorded_with_the_engines_wo
 
 // -- the namespace owner -------------------------------------------------------------
 
-void truth_fixture::parent_fault(const std::string& docker_cmd, const std::string& words) {
+void truth_fixture::parent_fault(const std::string& docker_cmd, const std::string& words,
+                                 bool container_mode) {
   with_parent();
   if (HasFatalFailure() || IsSkipped())
     return;
+  auto owner = prefix + (container_mode ? "-netns" : "-parent");
+  if (container_mode) {
+    auto* image = std::getenv("HAL9000_TEST_PARENT_IMAGE");
+    std::string parent_image = image && *image ? image : "hal9000/parent:local";
+    if (sh("docker run --rm --network none " + parent_image
+           + " hal9000d --version >/dev/null 2>&1 && echo ok") != "ok\n")
+      GTEST_SKIP() << parent_image << " does not carry hal9000d: scripts/build-images parent";
+    env->vars["HAL9000_DAEMON_MODE"] = "container";
+    env->vars["PARENT_IMAGE"] = parent_image;
+  }
   env->vars["ENABLE_POOL_MANAGER"] = "true";
   env->vars["MIN_WARM_WORKERS"] = "2";
   env->vars["MAX_WARM_WORKERS"] = "3";
@@ -411,7 +427,7 @@ void truth_fixture::parent_fault(const std::string& docker_cmd, const std::strin
   warm_before = warm_ids();
 
   int rc = -1;
-  sh(docker_cmd + " " + prefix + "-parent >/dev/null 2>&1", &rc);
+  sh(docker_cmd + " " + owner + " >/dev/null 2>&1", &rc);
   ASSERT_EQ(rc, 0);
   auto after_cmd = std::chrono::steady_clock::now();
   // Noticed from the engine's events: both sessions say so, with the fix.
@@ -441,7 +457,7 @@ void truth_fixture::parent_fault(const std::string& docker_cmd, const std::strin
   // The parent and ChromaDB are back; the warm workers were replaced.
   ASSERT_TRUE(wait_for([&] { return !events("parent.restored").empty(); }, 60s))
     << env->claudy("--json events").out;
-  EXPECT_EQ(trim(sh("docker inspect -f '{{.State.Running}}' " + prefix + "-parent")), "true");
+  EXPECT_EQ(trim(sh("docker inspect -f '{{.State.Running}}' " + owner)), "true");
   ASSERT_TRUE(wait_for([&] { return host_heartbeat(); }, 60s));
   ASSERT_TRUE(wait_for([&] {
     auto now = warm_ids();
@@ -486,6 +502,13 @@ TEST_F(truth_fixture, parent_restarted_under_sessions_and_a_warm_pool) {
 
 TEST_F(truth_fixture, parent_removed_under_sessions_and_a_warm_pool) {
   parent_fault("docker rm -f", "removed from outside");
+}
+
+// hal9000d in its container: the namespace owner is <prefix>-netns, and its
+// loss is noticed and recovered the same way (the daemon's container is not
+// touched).
+TEST_F(truth_fixture, namespace_owner_removed_under_sessions_with_the_daemon_in_its_container) {
+  parent_fault("docker rm -f", "removed from outside", true);
 }
 
 } // namespace

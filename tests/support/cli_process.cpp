@@ -57,12 +57,17 @@ daemon_env::daemon_env(std::string h) : home(std::move(h)), port(free_port()) {
   // Its own shared volumes (<id>-memorybank, <id>-plugins), never the engine's
   // real hal9000-* ones.
   vars["HAL9000_PARENT_PREFIX"] = daemon_id;
+  // A process on the host unless a test asks for the container mode.
+  vars["HAL9000_DAEMON_MODE"] = "host";
 }
 
 daemon_env::~daemon_env() {
-  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0) {
-    ::kill(pid, SIGKILL);
-  }
+  // A host daemon only: one in its container goes with the containers below
+  // (killing it alone would only make Docker restart it).
+  auto mode = vars.find("HAL9000_DAEMON_MODE");
+  if (mode == vars.end() || mode->second != "container")
+    if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
+      ::kill(pid, SIGKILL);
   sh("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
      + " 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
   sh("vols=$(docker volume ls -q --filter label=hal9000.daemon=" + daemon_id

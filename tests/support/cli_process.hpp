@@ -33,7 +33,8 @@ struct run_result {
 /// own (so its containers are told apart by label from every other
 /// daemon's), no parent unless a test asks for one, and whatever else a test
 /// sets; the parent prefix is the daemon id, so its shared volumes are its
-/// own. At destruction it kills a daemon left running and removes every
+/// own, and HAL9000_DAEMON_MODE=host (a container-mode test sets "container").
+/// At destruction it kills a daemon left running and removes every
 /// container and volume labelled with its daemon id.
 struct daemon_env {
   std::string home;

@@ -64,7 +64,9 @@ TEST(config, bad_values_name_the_variable) {
                             bad_case{"WORKER_MEMORY", "lots"},
                             bad_case{"WORKER_CPUS", "-1"},
                             bad_case{"WORKER_PIDS_LIMIT", "0"},
-                            bad_case{"DOCKER_HOST", "ssh://x"}}) {
+                            bad_case{"DOCKER_HOST", "ssh://x"},
+                            bad_case{"HAL9000_DAEMON_MODE", "vm"},
+                            bad_case{"HAL9000_HOST_HOME", "relative/path"}}) {
     auto cfg = load_config(env_of({{var, value}}));
     ASSERT_FALSE(cfg) << var << "=" << value;
     EXPECT_EQ(error_code(cfg.error()), errc::invalid_argument);
@@ -94,4 +96,30 @@ TEST(config, tls_users_map_clients_to_local_users) {
     EXPECT_NE(error_message(x.error()).find("HAL9000_TLS_USERS"), std::string::npos)
       << error_message(x.error());
   }
+}
+
+TEST(config, the_daemon_mode_is_container_for_start_and_host_for_hal9000d) {
+  auto unset = load_config(env_of({}));
+  ASSERT_TRUE(unset);
+  EXPECT_FALSE(runs_in_container(*unset));  // hal9000d run: a host process
+  EXPECT_EQ(default_start_mode(*unset), "container");  // claudy daemon start
+  auto host = load_config(env_of({{"HAL9000_DAEMON_MODE", "host"}}));
+  ASSERT_TRUE(host);
+  EXPECT_EQ(default_start_mode(*host), "host");
+  auto inside = load_config(env_of({{"HAL9000_DAEMON_MODE", "container"},
+                                    {"HAL9000_HOST_HOME", "/tmp/h"}}));
+  ASSERT_TRUE(inside);
+  EXPECT_TRUE(runs_in_container(*inside));
+  EXPECT_EQ(inside->host_home, "/tmp/h");
+  // daemon_env carries what a daemon elsewhere needs, and reads back the same.
+  auto env = daemon_env(*inside);
+  EXPECT_EQ(env.at("HAL9000_DAEMON_MODE"), "container");
+  EXPECT_EQ(env.at("HAL9000_HOST_HOME"), "/tmp/h");
+  EXPECT_EQ(env.at("HAL9000_LISTEN"), "127.0.0.1:7700");
+  auto again = load_config([&](const std::string& k) -> std::optional<std::string> {
+    auto i = env.find(k);
+    return i == env.end() ? std::nullopt : std::optional<std::string>{i->second};
+  });
+  ASSERT_TRUE(again);
+  EXPECT_EQ(daemon_env(*again), env);
 }

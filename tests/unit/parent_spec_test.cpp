@@ -5,6 +5,7 @@
 
 #include "actors/parent_spec.hpp"
 #include "runtime/config.hpp"
+#include "runtime/names.hpp"
 
 using namespace hal9000;
 
@@ -193,4 +194,130 @@ TEST(parent_spec, a_missing_image_names_its_recipe) {
                                      "parent", "no registry");
   EXPECT_NE(other.find("check PARENT_IMAGE"), std::string::npos);
   EXPECT_NE(other.find("(pull: no registry)"), std::string::npos);
+}
+
+namespace {
+
+const docker::mount_spec* mount_at(const docker::container_spec& s, const std::string& target) {
+  for (auto& m : s.mounts)
+    if (m.target == target)
+      return &m;
+  return nullptr;
+}
+
+} // namespace
+
+TEST(parent_spec, the_namespace_owner_is_separate_when_the_daemon_runs_in_the_parent) {
+  auto c = sample_config();
+  c.parent_prefix = "p";
+  EXPECT_EQ(parent_name(parent_options_from(c)), "p-parent");
+  c.daemon_mode = daemon_mode_container;
+  auto o = parent_options_from(c);
+  EXPECT_TRUE(o.daemon_in_parent);
+  EXPECT_EQ(parent_name(o), "p-netns");
+  EXPECT_EQ(daemon_container_name("p"), "p-parent");
+  EXPECT_EQ(parent_spec(o).name, "p-netns");
+  EXPECT_EQ(chroma_spec(o, configured_chroma(o)).network_mode, "container:p-netns");
+  EXPECT_EQ(egress_spec(o).network_mode, "container:p-netns");
+  // The namespace owner's name is reserved for sessions too.
+  EXPECT_TRUE(names::is_reserved("p-netns", "p"));
+  EXPECT_TRUE(names::is_parent("p-netns", "p"));
+}
+
+TEST(parent_spec, the_egress_log_is_bound_from_where_the_engine_sees_it) {
+  auto c = sample_config();
+  c.home = "/root/.hal9000";
+  c.host_home = "/srv/h";
+  c.daemon_mode = daemon_mode_container;
+  auto o = parent_options_from(c);
+  EXPECT_EQ(o.egress_log_dir, "/root/.hal9000/egress/log");  // made by the daemon
+  auto s = egress_spec(o);
+  ASSERT_EQ(s.mounts.size(), 1u);
+  EXPECT_EQ(s.mounts[0].source, "/srv/h/egress/log");  // bound by the engine
+}
+
+TEST(parent_spec, the_daemon_container_follows_the_guide) {
+  auto c = sample_config();
+  c.home = "/home/alice/.hal9000";
+  c.parent_prefix = "p";
+  c.port = 7711;
+  daemon_host h;
+  h.home = c.home;
+  h.docker_socket = "/var/run/docker.sock";
+  h.mounts_shared = true;
+  h.roots = {{"/home", true}, {"/tmp", false}};
+  auto s = daemon_spec(c, h);
+  EXPECT_EQ(s.name, "p-parent");
+  EXPECT_EQ(s.image, c.parent_image);
+  EXPECT_EQ(s.cmd, (std::vector<std::string>{"hal9000d", "run"}));
+  EXPECT_EQ(s.network_mode, "host");
+  EXPECT_EQ(s.restart_policy, "on-failure");
+  EXPECT_TRUE(s.init);
+  EXPECT_EQ(s.labels.at("hal9000.role"), "daemon");
+  EXPECT_EQ(s.labels.at("hal9000.daemon"), "d1");
+  // The guide's environment, as the daemon inside sees it.
+  for (auto kv : {"HAL9000_HOME=/root/.hal9000", "HAL9000_HOST_HOME=/home/alice/.hal9000",
+                  "HAL9000_DAEMON_MODE=container", "WORKER_CPUS=4", "CHROMADB_PORT=8080",
+                  "HAL9000_LISTEN=127.0.0.1:7711", "HAL9000_PARENT_PREFIX=p"})
+    EXPECT_TRUE(has(s.env, kv)) << kv;
+  // The guide's volumes, the roots at their own paths, mounts/ rshared.
+  ASSERT_TRUE(mount_at(s, "/var/run/docker.sock"));
+  EXPECT_EQ(mount_at(s, "/var/run/docker.sock")->source, "/var/run/docker.sock");
+  ASSERT_TRUE(mount_at(s, "/root/.hal9000"));
+  EXPECT_EQ(mount_at(s, "/root/.hal9000")->source, "/home/alice/.hal9000");
+  ASSERT_TRUE(mount_at(s, "/root/.hal9000/mounts"));
+  EXPECT_EQ(mount_at(s, "/root/.hal9000/mounts")->propagation, "rshared");
+  ASSERT_TRUE(mount_at(s, "/home"));
+  EXPECT_EQ(mount_at(s, "/home")->propagation, "rslave");
+  ASSERT_TRUE(mount_at(s, "/tmp"));
+  EXPECT_EQ(mount_at(s, "/tmp")->propagation, "");
+  // The host's pid namespace: the sandbox enters <prefix>-netns by the pid
+  // Docker reports. The host's users for NSS, read-only.
+  EXPECT_EQ(s.pid_mode, "host");
+  for (auto db : {"/etc/passwd", "/etc/group"}) {
+    ASSERT_TRUE(mount_at(s, db)) << db;
+    EXPECT_TRUE(mount_at(s, db)->read_only) << db;
+  }
+  // Only what mount(2), setns(2), the egress filter and other users' files
+  // need: none of Docker's other defaults.
+  EXPECT_EQ(s.cap_drop, (std::vector<std::string>{"ALL"}));
+  for (auto cap : {"SYS_ADMIN", "NET_ADMIN", "NET_RAW", "SYS_PTRACE", "SETUID", "SETGID",
+                   "SETFCAP"})
+    EXPECT_TRUE(has(s.cap_add, cap)) << cap;
+  for (auto cap : {"MKNOD", "SYS_MODULE", "SYS_RAWIO", "NET_BIND_SERVICE", "FSETID"})
+    EXPECT_FALSE(has(s.cap_add, cap)) << cap;
+  EXPECT_TRUE(has(s.security_opt, "no-new-privileges"));
+  // The upstream CA the credential proxy trusts, at its own path.
+  EXPECT_FALSE(mount_at(s, "/etc/ssl/test-ca.pem"));
+  c.proxy_ca = "/etc/ssl/test-ca.pem";
+  ASSERT_TRUE(mount_at(daemon_spec(c, h), "/etc/ssl/test-ca.pem"));
+  EXPECT_TRUE(mount_at(daemon_spec(c, h), "/etc/ssl/test-ca.pem")->read_only);
+  // A private host mount: no rshared bind (Docker would refuse it).
+  h.mounts_shared = false;
+  EXPECT_EQ(mount_at(daemon_spec(c, h), "/root/.hal9000/mounts")->propagation, "");
+}
+
+TEST(parent_spec, only_a_daemon_container_of_ours_is_reused) {
+  auto c = sample_config();
+  c.parent_prefix = "p";
+  daemon_host h;
+  h.home = c.home;
+  auto info = as_inspected(daemon_spec(c, h), "id1");
+  EXPECT_EQ(daemon_container_problem(c, info), "");
+  // A host daemon's namespace owner by the same name.
+  auto owner = as_inspected(parent_spec(parent_options_from(c)), "id2");
+  auto why = daemon_container_problem(c, owner);
+  EXPECT_NE(why.find("--host-process"), std::string::npos) << why;
+  info.labels["hal9000.daemon"] = "other";
+  EXPECT_NE(daemon_container_problem(c, info).find("other"), std::string::npos);
+}
+
+TEST(parent_spec, engine_paths_move_only_the_state_directory) {
+  EXPECT_EQ(engine_path("/root/.hal9000", "/tmp/h", "/root/.hal9000/mounts/w1/workspace"),
+            "/tmp/h/mounts/w1/workspace");
+  EXPECT_EQ(engine_path("/root/.hal9000", "/tmp/h", "/root/.hal9000"), "/tmp/h");
+  EXPECT_EQ(engine_path("/root/.hal9000", "/tmp/h", "/root/.hal9000x/a"), "/root/.hal9000x/a");
+  EXPECT_EQ(engine_path("/root/.hal9000", "/tmp/h", "/tmp/project"), "/tmp/project");
+  EXPECT_EQ(engine_path("/root/.hal9000", "", "/root/.hal9000/bin"), "/root/.hal9000/bin");
+  EXPECT_EQ(daemon_path("/root/.hal9000", "/tmp/h", "/tmp/h/mounts/w1"), "/root/.hal9000/mounts/w1");
 }
