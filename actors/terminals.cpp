@@ -134,15 +134,18 @@ constexpr size_t max_settings_line = 4000;
 // ends the guard hangs up the terminal's process (the tmux client, from the
 // pid note) and holds the pipe open until that process is gone (at most
 // 2 s): the client detaches and script ends with it, without a byte to the
-// pane. `exec script`: the exec's exit code stays script's; the guard holds
-// none of the exec's output streams, so the exec ends when script does (its
-// cat then ends with the daemon's stream).
+// pane. The guard is bash's child, never script's (script waits for every
+// child of its own before it exits), and holds none of the exec's output
+// streams (stderr to /dev/null: the engine ends an exec's stream only when
+// every holder of its stdout and stderr is gone); bash ends it when script
+// ends, and exits with script's code (its cat ends with the daemon's stream).
 std::vector<std::string> guarded_script(std::string inner) {
   return {"bash", "-c",
-          "exec 3<&0; exec script -q -e -c \"$0\" /dev/null < <(cat <&3 2>/dev/null;"
-          " exec 3<&-; read p < \"$HAL9000_PIDFILE\" 2>/dev/null && kill -HUP \"$p\" 2>/dev/null"
-          " && for i in $(seq 100); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.02; done)"
-          " 3<&-",
+          "exec 3<&0 4< <(exec 2>/dev/null; cat <&3; exec 3<&-;"
+          " read p < \"$HAL9000_PIDFILE\" 2>/dev/null && kill -HUP \"$p\" 2>/dev/null"
+          " && for i in $(seq 100); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.02; done);"
+          " f=$!; exec 3<&-; script -q -e -c \"$0\" /dev/null <&4 4<&-; s=$?;"
+          " kill \"$f\" 2>/dev/null; wait \"$f\" 2>/dev/null; exit $s",
           std::move(inner)};
 }
 
