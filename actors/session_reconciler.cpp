@@ -321,10 +321,34 @@ void adopt_without_record(self_ptr self, docker::container_summary c, std::strin
       });
 }
 
+// A claimed worker is renamed to its session after the reply (the record is
+// written before it): a crash in between leaves the session's container with
+// its warm name. Finish the rename; the session is adopted either way.
+void finish_rename(self_ptr self, const session_record& rec,
+                   const docker::container_summary& c, const std::string& wid) {
+  auto& st = self->state;
+  ++st.pending;
+  self->request(st.docker, st.opts.docker_timeout, docker::rename_req{c.id, rec.name})
+    .then(
+      [self, rec, wid, c] {
+        act(self, "adopted", rec.name, wid, c.id,
+            rec.project_dir + " (renamed from " + c.name + ": the daemon stopped before "
+              + "its rename)");
+        done_one(self);
+      },
+      [self, rec, wid, c](caf::error& err) {
+        act(self, "adopted", rec.name, wid, c.id,
+            rec.project_dir + " (still named " + c.name + ": " + error_message(err) + ")");
+        done_one(self);
+      });
+}
+
 void adopt_with_record(self_ptr self, session_record rec, const docker::container_summary& c,
                        std::string wid) {
   auto& st = self->state;
   adopt(self, rec, wid, c.id);
+  if (c.name != rec.name && rec.container_id == c.id && rec.worker_id == wid)
+    return finish_rename(self, rec, c, wid);
   if (rec.container_id == c.id && rec.worker_id == wid) {
     act(self, "adopted", rec.name, wid, c.id, rec.project_dir);
     return;
@@ -349,30 +373,30 @@ void adopt_with_record(self_ptr self, session_record rec, const docker::containe
 
 // A stopped session container: why it stopped, its record ended with that,
 // the container removed (its slot goes in the sweep).
-void end_stopped(self_ptr self, docker::container_summary c, std::string wid, bool live_record,
-                 std::string memory_limit) {
+void end_stopped(self_ptr self, docker::container_summary c, std::string session,
+                 std::string wid, bool live_record, std::string memory_limit) {
   auto& st = self->state;
   ++st.pending;
-  auto with_reason = [self, c, wid, live_record](end_reason end) {
+  auto with_reason = [self, c, session, wid, live_record](end_reason end) {
     auto reason = to_string(end);
-    auto remove_then_act = [self, c, wid, live_record, reason] {
-      remove_container(self, c.id, [self, c, wid, live_record, reason](caf::error err) {
+    auto remove_then_act = [self, c, session, wid, live_record, reason] {
+      remove_container(self, c.id, [self, c, session, wid, live_record, reason](caf::error err) {
         if (err)
           failed(self, "cannot remove stopped session container " + c.name + ": "
                          + error_message(err));
         else
-          act(self, live_record ? "ended_exited" : "removed_exited", c.name, wid, c.id,
+          act(self, live_record ? "ended_exited" : "removed_exited", session, wid, c.id,
               reason);
         done_one(self);
       });
     };
     if (!live_record)
       return remove_then_act();
-    self->request(self->state.store, store_timeout, end_atom::value, c.name, end,
+    self->request(self->state.store, store_timeout, end_atom::value, session, end,
                   std::string{})
       .then([remove_then_act](session_record&) { remove_then_act(); },
-            [self, c, remove_then_act](caf::error& err) {
-              failed(self, "cannot end session " + c.name + ": " + error_message(err));
+            [self, session, remove_then_act](caf::error& err) {
+              failed(self, "cannot end session " + session + ": " + error_message(err));
               remove_then_act();
             });
   };
@@ -397,6 +421,16 @@ void end_stopped(self_ptr self, docker::container_summary c, std::string wid, bo
       });
 }
 
+// The live record of the session a warm-named container serves: claimed
+// and acknowledged, not yet renamed when the daemon stopped.
+const session_record* claimed_by(self_ptr self, const docker::container_summary& c,
+                                 const std::string& wid) {
+  for (auto& [name, rec] : self->state.sessions)
+    if (is_live(rec.state) && rec.container_id == c.id && rec.worker_id == wid)
+      return &rec;
+  return nullptr;
+}
+
 void judge(self_ptr self, std::vector<docker::container_summary> containers) {
   auto& st = self->state;
   std::set<std::string> names;
@@ -406,6 +440,15 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
     if (!is_valid_name(wid))
       wid = "adopted-" + c.id.substr(0, 12);
     if (is_leftover_name(c.name)) {
+      if (auto rec = claimed_by(self, c, wid)) {
+        names.insert(rec->name);
+        if (is_dead(c.state))
+          end_stopped(self, c, rec->name, wid, true,
+                      rec->limits.enabled ? rec->limits.memory : std::string{});
+        else
+          adopt_with_record(self, *rec, c, wid);
+        continue;
+      }
       ++st.pending;
       remove_container(self, c.id, [self, c, wid](caf::error err) {
         if (err)
@@ -420,7 +463,7 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
     auto r = st.sessions.find(c.name);
     bool live_record = r != st.sessions.end() && is_live(r->second.state);
     if (is_dead(c.state))
-      end_stopped(self, c, wid, live_record,
+      end_stopped(self, c, c.name, wid, live_record,
                   live_record && r->second.limits.enabled ? r->second.limits.memory
                                                           : std::string{});
     else if (live_record)

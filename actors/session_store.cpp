@@ -17,6 +17,10 @@ namespace {
 struct store_state {
   std::unique_ptr<store_files> files;
   store_load_report report;
+  // Session puts written but not yet durable, and their callers: answered
+  // together by the next sync (group commit).
+  std::vector<std::string> unsynced;
+  std::vector<caf::response_promise> waiting;
   static constexpr const char* name = "hal9000.session_store";
 };
 
@@ -42,8 +46,34 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
     return caf::unit;
   };
   return {
-    [&files, unit](caf::put_atom, const session_record& x) -> caf::result<void> {
-      return unit(files.put_session(x));
+    // Written at once (visible to the next get), answered once durable: the
+    // sync goes to the back of the mailbox, so the puts already queued (a
+    // burst of starts) share it instead of two fsyncs each.
+    [self, &files](caf::put_atom, const session_record& x) -> caf::result<void> {
+      if (auto err = files.put_session(x, false))
+        return err;
+      auto& st = self->state;
+      if (st.unsynced.empty())
+        self->send(self, sync_atom::value);
+      st.unsynced.push_back(x.name);
+      auto rp = self->make_response_promise();
+      st.waiting.push_back(rp);
+      return rp;
+    },
+    [self, &files](sync_atom) {
+      auto& st = self->state;
+      if (st.unsynced.empty())
+        return;
+      auto names = std::move(st.unsynced);
+      auto waiting = std::move(st.waiting);
+      st.unsynced.clear();
+      st.waiting.clear();
+      auto err = files.sync_sessions(names);
+      for (auto& rp : waiting)
+        if (err)
+          rp.deliver(err);
+        else
+          rp.deliver(caf::unit);
     },
     [&files](caf::get_atom, const std::string& name) -> caf::result<session_record> {
       auto r = files.get_session(name);

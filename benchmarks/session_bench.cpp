@@ -6,7 +6,8 @@
 // `daemon start` itself returns, which also waits for the first warm workers).
 // Last, a burst: N `claudy PATH --detach` at once (distinct projects) on a
 // pool scaled to N warm workers, as sessions per second (wall time from the
-// first launch until the last one exits).
+// first launch until the last one exits), and the pool's own claim latency
+// of those sessions (pool_claim_latency.burstN).
 //   session_bench [--warm N] [--cold N] [--sessions N] [--restarts N] [--burst N]
 // Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id,
 // hal9000/test:busybox workers, no parent) and removes everything it made.
@@ -215,6 +216,7 @@ int main(int argc, char** argv) {
   // The burst: a deep pool, then every claim at once.
   double burst_rate = 0;
   int burst_failures = 0;
+  figure burst_claims;
   if (burst_n > 0) {
     run_quiet({claudy, "pool", "scale", std::to_string(burst_n)});
     if (!wait_until([&] { return warm_workers() >= static_cast<size_t>(burst_n); },
@@ -236,6 +238,16 @@ int main(int argc, char** argv) {
     auto secs = ms_since(t0) / 1000.0;
     burst_rate = secs > 0 ? burst_n / secs : 0;
     failures += burst_failures;
+    // The daemon's share: each burst session's own claim latency, as the
+    // pool recorded it (what serialises claims shows here, apart from the
+    // clients' start-up, which dominates the wall time on a loaded machine).
+    std::vector<double> lat;
+    auto listed = claudy_json("sessions");
+    if (listed.is_array())
+      for (auto& s : listed)
+        if (std::find(paths.begin(), paths.end(), s.value("project_dir", "")) != paths.end())
+          lat.push_back(s.value("claim_latency_ms", 0.0));
+    burst_claims = summarize("pool_claim_latency.burst" + std::to_string(burst_n), lat);
     run_quiet({claudy, "pool", "scale", "3"});
   }
   print(warm);
@@ -254,6 +266,8 @@ int main(int argc, char** argv) {
     std::printf("{\"name\":\"claudy_detach.burst%d\",\"p50\":%.1f,\"p99\":%.1f,"
                 "\"unit\":\"sessions/s\",\"n\":%d,\"failed\":%d}\n",
                 burst_n, burst_rate, burst_rate, burst_n, burst_failures);
+  if (burst_n > 0)
+    print(burst_claims);
   if (failures > 0)
     std::fprintf(stderr, "session_bench: %d claims failed\n", failures);
   cleanup();

@@ -22,6 +22,10 @@ int claudy_main(int argc, char** argv) {
   app.set_version_flag("--version", std::string{"claudy "} + HAL9000_VERSION
                                       + " (" + wire_version + ")");
   app.require_subcommand(0, 1);
+  // Options a command does not know go to its parents: the global ones
+  // (--json, -q, --host, ...) work before or after the command's words
+  // (`claudy pool status --json` as well as `claudy --json pool status`).
+  app.fallthrough();
   context ctx;
   int rc = exit_ok;
   app.add_option("--host", ctx.host, "HOST:PORT of a daemon (HAL9000_HOST)")

@@ -28,6 +28,8 @@ using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
 using ensure_atom = caf::atom_constant<caf::atom("ensure")>;
 // session store: (list_atom, workers_atom), (delete_atom, workers_atom, id)
 using workers_atom = caf::atom_constant<caf::atom("workers")>;
+// session store: its own message that makes a batch of session writes durable
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
 // sandbox: (attach_atom, parent pid) enters the parent's namespace; the
 // session store's (usage_atom, name, session_usage) updates a session's usage
 using attach_atom = caf::atom_constant<caf::atom("attach")>;

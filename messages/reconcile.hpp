@@ -6,7 +6,11 @@
 // What it does, and the action each step reports (details["action"] of a
 // daemon.reconcile event, label of hal9000_reconcile_actions_total):
 //   adopted            a running session container with a live record: kept,
-//                      with its slot mount, handed to the pool to own
+//                      with its slot mount, handed to the pool to own; one
+//                      that still has its warm name (claimed and recorded,
+//                      the daemon stopped before the rename that follows the
+//                      reply) is matched by container id and worker label,
+//                      and renamed to its session
 //   adopted_rebuilt    a running session container (renamed, labelled for
 //                      this daemon) with no live record: a crash lost it; the
 //                      record is rebuilt from Docker and the session adopted
@@ -18,7 +22,8 @@
 //   ended_disappeared  a live record whose container is gone: ended with
 //                      reason "container disappeared"
 //   removed_leftover   a hal9000-warm-* / hal9000-cold-* container of the
-//                      earlier run (never renamed: provably not a session)
+//                      earlier run that no live record names (never
+//                      acknowledged: provably not a session)
 //   unmounted_stale    a mount under mounts/ of a worker that has no container
 //   removed_slot       an empty slot of a worker that has no container
 //   deleted_worker_record  pool/workers/<id>.json of a worker that is gone

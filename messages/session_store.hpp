@@ -166,7 +166,9 @@ typename Inspector::result_type inspect(Inspector& f, store_load_report& x) {
 /// not_found, conflict, internal (disk), unavailable (HAL9000_HOME unusable).
 using session_store_actor = caf::typed_actor<
   /// Creates or replaces a session. conflict when the name belongs to a
-  /// session that has not ended and is for another project_dir.
+  /// session that has not ended and is for another project_dir. Answered
+  /// once the record is durable; concurrent puts share one sync (group
+  /// commit), so a burst of starts does not queue behind one fsync each.
   caf::replies_to<caf::put_atom, session_record>::with<void>,
   /// The session; not_found.
   caf::replies_to<caf::get_atom, std::string>::with<session_record>,
@@ -202,6 +204,10 @@ using session_store_actor = caf::typed_actor<
   /// atomically); false: removes it (only if it holds our pid).
   caf::replies_to<caf::put_atom, pid_atom, bool>::with<void>,
   /// What the load at spawn found (and moved aside).
-  caf::replies_to<load_atom>::with<store_load_report>>;
+  caf::replies_to<load_atom>::with<store_load_report>,
+  /// The store's own: makes the session records put since the last sync
+  /// durable (one batch) and answers those puts. Sent by the store to
+  /// itself; from anyone else it only syncs early.
+  caf::reacts_to<sync_atom>>;
 
 } // namespace hal9000

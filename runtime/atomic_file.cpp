@@ -55,7 +55,7 @@ caf::error sync_dir(const std::string& dir) {
 }
 
 caf::error write_file_atomic(const std::string& path, const std::string& content,
-                             mode_t mode) {
+                             mode_t mode, bool durable) {
   auto dir = dir_of(path);
   auto tmp = dir + "/." + base_of(path) + ".tmp.XXXXXX";
   std::vector<char> tmpl(tmp.begin(), tmp.end());
@@ -83,7 +83,7 @@ caf::error write_file_atomic(const std::string& path, const std::string& content
     p += n;
     left -= static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0)
+  if (durable && ::fsync(fd) != 0)
     return fail("fsync");
   if (::close(fd) != 0) {
     auto err = errno;
@@ -95,7 +95,7 @@ caf::error write_file_atomic(const std::string& path, const std::string& content
     ::unlink(tmp.c_str());
     return sys_error("write", path, "rename", err);
   }
-  return sync_dir(dir);
+  return durable ? sync_dir(dir) : caf::error{};
 }
 
 caf::expected<std::string> read_file(const std::string& path) {

@@ -15,9 +15,12 @@ namespace hal9000 {
 
 /// Replaces path with content, mode applied before the rename. Errors
 /// (internal) name the path and the failing call: "cannot write /x/y.json:
-/// rename: No space left on device".
+/// rename: No space left on device". durable=false skips both fsyncs (each
+/// 1-15 ms on this machine's ext4): still atomic against a crash of the
+/// process (old or new content, never a mix), but a power cut may lose the
+/// change; for files that only mirror what another source of truth holds.
 caf::error write_file_atomic(const std::string& path, const std::string& content,
-                             mode_t mode = 0600);
+                             mode_t mode = 0600, bool durable = true);
 
 /// The whole file. not_found when it does not exist, internal otherwise.
 caf::expected<std::string> read_file(const std::string& path);

@@ -1,10 +1,14 @@
 #include "runtime/store_files.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
@@ -148,12 +152,41 @@ caf::error store_files::usable() const {
   return caf::none;
 }
 
-caf::error store_files::write_session(const session_record& x) {
+caf::error store_files::write_session(const session_record& x, bool durable) {
   return write_file_atomic(sessions_dir_ + "/" + x.name + suffix,
-                           to_json(x).dump(2) + "\n", 0600);
+                           to_json(x).dump(2) + "\n", 0600, durable);
 }
 
-caf::error store_files::put_session(const session_record& in) {
+caf::error store_files::sync_sessions(const std::vector<std::string>& names) {
+  if (auto err = usable())
+    return err;
+  std::vector<std::pair<std::string, int>> files;
+  caf::error first;
+  for (auto& n : names) {
+    auto path = sessions_dir_ + "/" + n + suffix;
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (!first)
+        first = make_error(errc::internal, "cannot sync " + path + ": open: "
+                                             + std::strerror(errno));
+      continue;
+    }
+    // Start this file's writeback now; the fsyncs below then mostly wait.
+    ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    files.emplace_back(path, fd);
+  }
+  for (auto& [path, fd] : files) {
+    if (::fsync(fd) != 0 && !first)
+      first = make_error(errc::internal, "cannot sync " + path + ": fsync: "
+                                           + std::strerror(errno));
+    ::close(fd);
+  }
+  if (first)
+    return first;
+  return sync_dir(sessions_dir_);
+}
+
+caf::error store_files::put_session(const session_record& in, bool durable) {
   // The name becomes a path component: check it before anything else.
   if (auto err = valid_name(in.name))
     return err;
@@ -170,7 +203,7 @@ caf::error store_files::put_session(const session_record& in) {
   auto x = in;
   if (x.created_at.empty())
     x.created_at = utc_now();
-  if (auto err = write_session(x))
+  if (auto err = write_session(x, durable))
     return err;
   sessions_[x.name] = std::move(x);
   return caf::none;
@@ -270,8 +303,11 @@ caf::error store_files::put_worker(const worker_record& x) {
     return err;
   if (auto err = usable())
     return err;
+  // Not synced: a worker record mirrors what Docker knows (the reconciliation
+  // asks Docker, never these files), and a claim writes two of them (claimed,
+  // busy) through this one store while a session's record waits behind them.
   if (auto err = write_file_atomic(workers_dir_ + "/" + x.id + suffix,
-                                   to_json(x).dump(2) + "\n", 0600))
+                                   to_json(x).dump(2) + "\n", 0600, false))
     return err;
   workers_[x.id] = x;
   return caf::none;
@@ -283,9 +319,7 @@ caf::error store_files::delete_worker(const std::string& id) {
   if (auto err = usable())
     return err;
   if (auto err = remove_file(workers_dir_ + "/" + id + suffix))
-    return err;
-  if (auto err = sync_dir(workers_dir_))
-    return err;
+    return err;  // not synced either (see put_worker)
   workers_.erase(id);
   return caf::none;
 }

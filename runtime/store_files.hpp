@@ -26,7 +26,14 @@ public:
   /// later call fails with unavailable.
   store_load_report load();
 
-  caf::error put_session(const session_record& x);
+  /// durable=false: written atomically but not synced; sync_sessions makes
+  /// a batch of such writes durable at once.
+  caf::error put_session(const session_record& x, bool durable = true);
+  /// Makes the named session files and the directory's renames durable:
+  /// writeback of every file started first, then each fsynced and the
+  /// directory once, so a batch costs about one journal commit, not two
+  /// fsyncs per file.
+  caf::error sync_sessions(const std::vector<std::string>& names);
   caf::expected<session_record> get_session(const std::string& name) const;
   std::vector<session_record> sessions() const;
   /// Live (not ended) sessions named name or running project_dir.
@@ -50,7 +57,7 @@ public:
 
 private:
   caf::error usable() const;
-  caf::error write_session(const session_record& x);
+  caf::error write_session(const session_record& x, bool durable = true);
 
   std::string home_;
   std::string sessions_dir_;

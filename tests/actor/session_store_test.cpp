@@ -440,3 +440,34 @@ TEST_F(session_store_test, records_survive_caf_serialization) {
   ASSERT_FALSE(source2(ev2));
   EXPECT_EQ(ev2.end, ev.end);
 }
+
+// A burst of starts writes its records at once: every put is answered (after
+// one shared sync), each record is on disk and survives a restart, and a put
+// refused (conflict) in the middle of the batch is refused alone.
+TEST_F(session_store_test, concurrent_puts_share_a_sync_and_each_is_answered) {
+  start();
+  caf::scoped_actor self{sys.sys};
+  constexpr int n = 20;
+  ASSERT_FALSE(tell(caf::put_atom::value, sample("taken", "/tmp/p-taken")));
+  int ok = 0, refused = 0;
+  std::vector<decltype(self->request(store, 5s, caf::put_atom::value, session_record{}))> hs;
+  for (int i = 0; i < n; ++i)
+    hs.push_back(self->request(store, 5s, caf::put_atom::value,
+                               sample("burst-" + std::to_string(i),
+                                      "/tmp/p" + std::to_string(i))));
+  hs.push_back(self->request(store, 5s, caf::put_atom::value, sample("taken", "/tmp/other")));
+  for (auto& h : hs)
+    h.receive([&] { ++ok; },
+              [&](caf::error& e) { refused += error_code(e) == errc::conflict; });
+  EXPECT_EQ(ok, n);
+  EXPECT_EQ(refused, 1);
+  for (int i = 0; i < n; ++i)
+    EXPECT_TRUE(fs::exists(home.path + "/sessions/burst-" + std::to_string(i) + ".json")) << i;
+  restart();
+  auto all = ask<std::vector<session_record>>(list_atom::value);
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->size(), static_cast<size_t>(n + 1));
+  auto taken = ask<session_record>(caf::get_atom::value, std::string{"taken"});
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->project_dir, "/tmp/p-taken");
+}

@@ -290,3 +290,29 @@ TEST_F(cli_daemon, metrics_are_scraped_and_events_follow_the_pool) {
   auto first = json.out.substr(0, json.out.find('\n'));
   EXPECT_FALSE(nlohmann::json::parse(first, nullptr, false).is_discarded()) << json.out;
 }
+
+// Scripts (and the benchmarks' warm-worker polls) read `pool status` as
+// JSON: --json gives one JSON object on stdout and nothing else, wherever
+// the flag goes; without it, the human table.
+TEST_F(cli_daemon, json_pool_status_is_json_wherever_the_flag_goes) {
+  ASSERT_EQ(env.claudy("daemon start").rc, 0);
+  for (auto args : {"--json pool status", "pool status --json", "pool --json status"}) {
+    SCOPED_TRACE(args);
+    // stdout only: a warning on stderr must not break a script's parse.
+    int rc = -1;
+    auto out = sh(env.env_prefix() + bin("claudy") + " " + args + " 2>/dev/null", &rc);
+    EXPECT_EQ(rc, 0) << out;
+    auto j = nlohmann::json::parse(out, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << out;
+    EXPECT_TRUE(j.contains("warm") && j["warm"].is_number()) << out;
+    EXPECT_TRUE(j.contains("workers") && j["workers"].is_array()) << out;
+    EXPECT_EQ(j["op"], "status") << out;
+  }
+  auto human = env.claudy("pool status");
+  EXPECT_EQ(human.rc, 0) << human.out;
+  EXPECT_TRUE(nlohmann::json::parse(human.out, nullptr, false).is_discarded()) << human.out;
+  EXPECT_NE(human.out.find("min "), std::string::npos) << human.out;
+  auto sessions = env.claudy("sessions --json");
+  EXPECT_EQ(sessions.rc, 0) << sessions.out;
+  EXPECT_TRUE(nlohmann::json::parse(sessions.out, nullptr, false).is_array()) << sessions.out;
+}

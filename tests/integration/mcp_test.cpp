@@ -124,6 +124,12 @@ protected:
     auto name = prefix_ + "-" + suffix;
     auto r = env_->claudy("--json " + project.path + " --detach --name " + name);
     EXPECT_EQ(r.rc, 0) << r.out;
+    // The container takes the session's name just after the reply.
+    if (r.rc == 0)
+      EXPECT_TRUE(wait_for([&] {
+        return sh("docker inspect --format '{{.Name}}' " + name + " 2>/dev/null")
+               == "/" + name + "\n";
+      }, 10s)) << name;
     auto j = parse(r.out);
     return j.is_object() ? j : json::object();
   }

@@ -708,7 +708,9 @@ TEST_F(sessions_fixture, daemon_stop_all_leaves_no_mount_behind) {
 // One timeout budget: the bridge gave up on a claim after the claim timeout
 // + 10 s while the worker had up to 35 s to finish it; the session then ran
 // without a record. A FAKE Docker proxy (fault injection) makes the claim's
-// rename slower than that old cut-off: the claim is waited for and recorded.
+// update of the session's limits (a step of the claim; the rename follows
+// the reply) slower than that old cut-off: the claim is waited for and
+// recorded.
 TEST_F(sessions_fixture, a_slow_claim_is_waited_for_and_recorded_never_abandoned) {
   fake_docker_proxy proxy;
   env->vars["DOCKER_HOST"] = proxy.host();
@@ -721,7 +723,7 @@ TEST_F(sessions_fixture, a_slow_claim_is_waited_for_and_recorded_never_abandoned
   }, 60s)) << pool.dump();
   proxy.set_mode(fake_docker_proxy::mode::delay, 12s);  // past 1 s + 10 s
   auto p = project("slow");
-  auto r = env->claudy("--json " + p + " --detach --name slow");
+  auto r = env->claudy("--json " + p + " --detach --name slow --memory 300m");
   proxy.set_mode(fake_docker_proxy::mode::pass);
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(parse(r.out)["name"], "slow");
@@ -755,4 +757,56 @@ TEST_F(sessions_fixture, pool_stop_on_a_slow_engine_is_waited_for) {
   ASSERT_FALSE(j.is_discarded()) << r.out;
   EXPECT_EQ(j["warm"], 0) << r.out;
   EXPECT_EQ(j["running"], false) << r.out;
+}
+
+// A claim replies before its container is renamed to the session (the
+// rename is dockerd's slowest step); the record is written before the reply.
+// A FAKE Docker proxy (fault injection) swallows the rename, and the daemon
+// is killed with -9 while the acknowledged session's container still has its
+// warm name: the restart adopts the session (matched by container id and
+// worker label, never removed as a leftover warm worker) and renames it.
+TEST_F(sessions_fixture, a_crash_between_the_reply_and_the_rename_keeps_the_session) {
+  fake_docker_proxy proxy;
+  env->vars["DOCKER_HOST"] = proxy.host();
+  start_daemon();
+  json pool;
+  ASSERT_TRUE(wait_for([&] {
+    pool = parse(env->claudy("--json pool status").out);
+    return !pool.is_discarded() && pool["warm"] == 2;
+  }, 60s)) << pool.dump();
+  auto p = project("renamecrash");
+  write_file(p + "/marker", "acknowledged");
+  proxy.set_mode(fake_docker_proxy::mode::hang);  // Docker calls from now on never arrive
+  auto r = env->claudy("--json " + p + " --detach --name renamecrash");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto rec = session_file("renamecrash");
+  ASSERT_FALSE(rec.is_discarded());
+  EXPECT_EQ(rec["state"], "running");
+  std::string cid = rec.value("container_id", "");
+  std::string wid = rec.value("worker_id", "");
+  ASSERT_FALSE(cid.empty() || wid.empty()) << rec.dump();
+  auto name_of = [&] {
+    auto out = sh("docker inspect --format '{{.Name}}' " + cid + " 2>&1");
+    return out.substr(0, out.find_last_not_of("\n") + 1);
+  };
+  EXPECT_EQ(name_of(), "/hal9000-warm-" + wid);
+
+  kill_daemon();
+  proxy.set_mode(fake_docker_proxy::mode::pass);
+  proxy.drop_all();
+  start_daemon();
+  auto listed = running_sessions();
+  ASSERT_TRUE(listed.count("renamecrash")) << sessions(true).dump();
+  EXPECT_EQ(listed["renamecrash"]["container_id"], cid);
+  EXPECT_EQ(listed["renamecrash"]["worker_id"], wid);
+  EXPECT_TRUE(wait_for([&] { return name_of() == "/renamecrash"; }, 10s)) << name_of();
+  auto events = env->claudy("events --json").out;
+  EXPECT_NE(events.find("renamed from hal9000-warm-" + wid), std::string::npos) << events;
+  EXPECT_EQ(events.find("\"action\":\"removed_leftover\",\"container_id\":\"" + cid),
+            std::string::npos) << events;
+  EXPECT_EQ(exec("renamecrash", "cat /workspace/marker"), "acknowledged");
+  auto stop = env->claudy("stop renamecrash");
+  EXPECT_EQ(stop.rc, 0) << stop.out;
+  EXPECT_FALSE(container_exists("renamecrash"));
+  EXPECT_EQ(read_all(p + "/marker"), "acknowledged");
 }

@@ -274,13 +274,22 @@ TEST_F(users, spawn_worker_sh_wraps_claudy) {
   ASSERT_EQ(r.rc, 0) << r.out;
   sessions.push_back("usw1-" + run_id());
   EXPECT_NE(r.out.find("attach with: claudy attach"), std::string::npos) << r.out;
-  auto mem = trim(sh("docker inspect --format '{{.HostConfig.Memory}}' usw1-" + run_id()));
+  // The container takes the session's name just after the reply.
+  auto memory_of = [](const std::string& name) {
+    std::string mem;
+    wait_for([&] {
+      mem = trim(sh("docker inspect --format '{{.HostConfig.Memory}}' " + name + " 2>/dev/null"));
+      return !mem.empty();
+    }, 10s);
+    return mem;
+  };
+  auto mem = memory_of("usw1-" + run_id());
   EXPECT_EQ(mem, std::to_string(96 * 1024 * 1024));
   auto p2 = project("sw2");
   r = env.run(bin("spawn-worker.sh") + " --no-limits --name usw2-" + run_id() + " " + p2);
   ASSERT_EQ(r.rc, 0) << r.out;
   sessions.push_back("usw2-" + run_id());
-  mem = trim(sh("docker inspect --format '{{.HostConfig.Memory}}' usw2-" + run_id()));
+  mem = memory_of("usw2-" + run_id());
   EXPECT_EQ(mem, "0");
 }
 
