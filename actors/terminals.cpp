@@ -1,4 +1,5 @@
 #include "actors/terminals.hpp"
+#include "actors/session_rules.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -811,11 +812,13 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                 return;
               }
               // Identity is the token's: root goes anywhere, others into their own.
-              if (ar.user != "root" && rec.user_id != ar.user) {
+              if (auto refused = owner_refusal(rec, ar.user,
+                                               r.mode == "attach" ? "attach to"
+                                               : r.mode == "exec" ? "exec in"
+                                                                  : "read the logs of")) {
                 audit("refused", {{"request", "terminal " + r.mode}, {"who", who},
                                   {"session", rec.name}, {"result", "not the owner"}});
-                rp.deliver(make_error(errc::unauthenticated,
-                                      "session '" + rec.name + "' belongs to another user"));
+                rp.deliver(std::move(refused));
                 return;
               }
               relay_args a;
