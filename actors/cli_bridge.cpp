@@ -33,6 +33,17 @@ caf::error authenticate(pointer self, const credentials& who, const char* what,
                     "authentication refused: wrong or missing control token");
 }
 
+caf::error root_only(const std::string& user, const credentials& who, const char* what) {
+  if (user == "root")
+    return caf::none;
+  audit("refused", {{"request", what}, {"who", user + " (" + who.client + ")"},
+                    {"result", "root only"}});
+  log()->warn("refused {} from {}: only root may", what, user);
+  return make_error(errc::unauthenticated,
+                    std::string{"refused: only root (the daemon's own token) may "} + what
+                      + "; you are " + user);
+}
+
 caf::error missing(const char* what) {
   return make_error(errc::unavailable, std::string{"the daemon runs without "} + what);
 }
@@ -235,9 +246,14 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
         return daemon_status_of(self, user);
       },
       [=](daemon_stop_req& req) -> caf::result<daemon_stop_reply> {
-        if (auto err = authenticate(self, req.who, "daemon stop"))
+        std::string user;
+        if (auto err = authenticate(self, req.who, "daemon stop", &user))
           return err;
-        audit("daemon_stop", {{"who", req.who.client}, {"all", req.all},
+        // Nothing winds down for anyone but root: refused, everything runs on.
+        if (auto err = root_only(user, req.who, req.all ? "stop the daemon (--all)"
+                                                         : "stop the daemon"))
+          return err;
+        audit("daemon_stop", {{"who", user + " (" + req.who.client + ")"}, {"all", req.all},
                               {"result", "ok"}});
         daemon_stop_reply reply;
         reply.done.push_back("control endpoint closed");
@@ -254,14 +270,18 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
         return rp;
       },
       [=](pool_op_req& req) -> caf::result<pool_op_reply> {
-        if (auto err = authenticate(self, req.who, "pool"))
+        std::string user;
+        if (auto err = authenticate(self, req.who, "pool", &user))
           return err;
-        return pool_op(self, req);
+        return pool_op(self, req, user);
       },
       [=](pool_scale_req& req) -> caf::result<pool_op_reply> {
-        if (auto err = authenticate(self, req.who, "pool scale"))
+        std::string user;
+        if (auto err = authenticate(self, req.who, "pool scale", &user))
           return err;
-        return pool_scale(self, req);
+        if (auto err = root_only(user, req.who, "scale the pool"))
+          return err;
+        return pool_scale(self, req, user);
       },
       [=](session_start_req& req) -> caf::result<session_reply> {
         std::string user;
@@ -276,14 +296,16 @@ cli_bridge_actor spawn_cli_bridge(caf::actor_system& sys, bridge_options opts,
         return user_setup(self, req, user);
       },
       [=](sessions_req& req) -> caf::result<std::vector<session_record>> {
-        if (auto err = authenticate(self, req.who, "sessions"))
+        std::string user;
+        if (auto err = authenticate(self, req.who, "sessions", &user))
           return err;
-        return sessions_list(self, req);
+        return sessions_list(self, req, user);
       },
       [=](session_req& req) -> caf::result<session_reply> {
-        if (auto err = authenticate(self, req.who, req.stop ? "session stop" : "attach"))
+        std::string user;
+        if (auto err = authenticate(self, req.who, req.stop ? "session stop" : "attach", &user))
           return err;
-        return session_attach_or_stop(self, req);
+        return session_attach_or_stop(self, req, user);
       },
       [=](terminal_open_req& req) -> caf::result<terminal_open_reply> {
         // Thin: who asks, then the terminal service decides the rest.

@@ -47,7 +47,8 @@ void status_op(pointer self, reply_promise rp, const std::string& op) {
 
 } // namespace
 
-caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req) {
+caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req,
+                                   const std::string& user) {
   if (!self->state.peers.pool)
     return missing("a pool");
   auto& op = req.op;
@@ -55,9 +56,15 @@ caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req) {
     return make_error(errc::invalid_argument,
                       "unknown pool command '" + op
                         + "' (expected start, stop, status, scale, cleanup or warm)");
+  // Status is anyone's; every change to the pool is root's.
+  if (op != "status") {
+    auto what = "run `pool " + op + "`";
+    if (auto err = root_only(user, req.who, what.c_str()))
+      return err;
+  }
   auto rp = self->make_response_promise<pool_op_reply>();
   auto timeout = self->state.opts.peer_timeout;
-  auto who = req.who.client;
+  auto who = user + " (" + req.who.client + ")";
   if (op == "cleanup") {
     self->request(self->state.peers.pool, timeout, cleanup_atom::value)
       .then(
@@ -96,7 +103,8 @@ caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req) {
   return rp;
 }
 
-caf::result<pool_op_reply> pool_scale(pointer self, const pool_scale_req& req) {
+caf::result<pool_op_reply> pool_scale(pointer self, const pool_scale_req& req,
+                                      const std::string& user) {
   if (!self->state.peers.pool)
     return missing("a pool");
   if (req.n < 0)
@@ -104,7 +112,7 @@ caf::result<pool_op_reply> pool_scale(pointer self, const pool_scale_req& req) {
                       "invalid scale " + std::to_string(req.n)
                         + ": expected a number of warm workers, 0 or more");
   auto rp = self->make_response_promise<pool_op_reply>();
-  auto who = req.who.client;
+  auto who = user + " (" + req.who.client + ")";
   self->request(self->state.peers.pool, self->state.opts.peer_timeout, scale_atom::value, req.n)
     .then(
       [self, rp, who](scale_reply& s) mutable {

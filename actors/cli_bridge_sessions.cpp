@@ -23,20 +23,22 @@ caf::result<session_reply> start_session(pointer self, const session_start_req& 
   return self->delegate(sessions, start_atom::value, std::move(s));
 }
 
-caf::result<std::vector<session_record>> sessions_list(pointer self, const sessions_req& req) {
+caf::result<std::vector<session_record>> sessions_list(pointer self, const sessions_req& req,
+                                                       const std::string& user) {
   auto& sessions = self->state.peers.sessions;
   if (!sessions)
     return missing("a sessions actor");
-  return self->delegate(sessions, list_atom::value, req.all);
+  return self->delegate(sessions, list_atom::value, req.all, user);
 }
 
-caf::result<session_reply> session_attach_or_stop(pointer self, const session_req& req) {
+caf::result<session_reply> session_attach_or_stop(pointer self, const session_req& req,
+                                                  const std::string& user) {
   auto& sessions = self->state.peers.sessions;
   if (!sessions)
     return missing("a sessions actor");
   if (req.stop)
-    return self->delegate(sessions, stop_atom::value, req.name, req.who.client);
-  return self->delegate(sessions, caf::get_atom::value, req.name);
+    return self->delegate(sessions, stop_atom::value, req.name, user, req.who.client);
+  return self->delegate(sessions, caf::get_atom::value, req.name, user);
 }
 
 caf::result<session_reply> session_restart(pointer self, const session_restart_req& req,

@@ -30,14 +30,21 @@ caf::error authenticate(pointer self, const credentials& who, const char* what,
 caf::error missing(const char* what);
 
 caf::result<daemon_status> daemon_status_of(pointer self, const std::string& user);
-caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req);
-caf::result<pool_op_reply> pool_scale(pointer self, const pool_scale_req& req);
+caf::result<pool_op_reply> pool_op(pointer self, const pool_op_req& req,
+                                   const std::string& user);
+caf::result<pool_op_reply> pool_scale(pointer self, const pool_scale_req& req,
+                                      const std::string& user);
 caf::result<session_reply> start_session(pointer self, const session_start_req& req,
                                          const std::string& user);
 caf::result<user_setup_reply> user_setup(pointer self, const user_setup_req& req,
                                          const std::string& user);
-caf::result<std::vector<session_record>> sessions_list(pointer self, const sessions_req& req);
-caf::result<session_reply> session_attach_or_stop(pointer self, const session_req& req);
+caf::result<std::vector<session_record>> sessions_list(pointer self, const sessions_req& req,
+                                                       const std::string& user);
+caf::result<session_reply> session_attach_or_stop(pointer self, const session_req& req,
+                                                  const std::string& user);
+/// none for root (the daemon's own token); otherwise unauthenticated,
+/// audited: what (pool changes, daemon stop) is root's alone.
+caf::error root_only(const std::string& user, const credentials& who, const char* what);
 caf::result<session_reply> session_restart(pointer self, const session_restart_req& req,
                                            const std::string& user);
 caf::result<mcp_report> mcp_check(pointer self, const mcp_check_req& req,

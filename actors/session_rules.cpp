@@ -309,4 +309,17 @@ std::string network_lost_reason(const std::string& session, const std::string& w
   return "network lost: " + why + "; restore with `" + restore_command(session) + "`";
 }
 
+caf::error owner_refusal(const session_record& rec, const std::string& user,
+                         const std::string& what) {
+  if (user == "root" || (!user.empty() && rec.user_id == user))
+    return caf::none;
+  return make_error(errc::unauthenticated, "session '" + rec.name
+                                             + "' belongs to another user (only its owner "
+                                               "or root may " + what + " it)");
+}
+
+bool visible_to(const session_record& rec, const std::string& user) {
+  return user == "root" || (!user.empty() && rec.user_id == user);
+}
+
 } // namespace hal9000

@@ -199,4 +199,16 @@ std::string restore_command(const std::string& session);
 /// joined went away: "network lost: <why>; restore with `claudy restart N`".
 std::string network_lost_reason(const std::string& session, const std::string& why);
 
+/// The owner rule for anything that acts on a session (stop, restart,
+/// attach, exec, logs, lookup): its owner (rec.user_id, the authenticated
+/// user who started it) or root. none when user may; otherwise
+/// errc::unauthenticated (claudy exits 4): "session 'NAME' belongs to another
+/// user (only its owner or root may WHAT it)".
+caf::error owner_refusal(const session_record& rec, const std::string& user,
+                         const std::string& what);
+
+/// Whether user sees rec in `claudy sessions`: root sees every session,
+/// anyone else only their own.
+bool visible_to(const session_record& rec, const std::string& user);
+
 } // namespace hal9000

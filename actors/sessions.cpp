@@ -500,30 +500,37 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
         start(self, std::move(req), rp);
         return rp;
       },
-      [self](list_atom, bool all) -> caf::result<std::vector<session_record>> {
+      [self](list_atom, bool all,
+             std::string& user) -> caf::result<std::vector<session_record>> {
         auto rp = self->make_response_promise<std::vector<session_record>>();
         self->request<urgent>(self->state.store, self->state.opts.store_timeout,
                               list_atom::value)
           .then(
-            [rp, all](std::vector<session_record>& list) mutable {
-              if (!all)
-                list.erase(std::remove_if(list.begin(), list.end(),
-                                          [](auto& s) { return !is_live(s.state); }),
-                           list.end());
+            [rp, all, user](std::vector<session_record>& list) mutable {
+              // Another user's sessions (names, project paths) are theirs.
+              list.erase(std::remove_if(list.begin(), list.end(),
+                                        [&](auto& s) {
+                                          return !visible_to(s, user)
+                                                 || (!all && !is_live(s.state));
+                                        }),
+                         list.end());
               rp.deliver(std::move(list));
             },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
       },
-      [self](caf::get_atom, std::string& name) -> caf::result<session_reply> {
+      [self](caf::get_atom, std::string& name,
+             std::string& user) -> caf::result<session_reply> {
         if (auto err = valid_name(name))
           return err;
         auto rp = self->make_response_promise<session_reply>();
         self->request<urgent>(self->state.store, self->state.opts.store_timeout,
                               caf::get_atom::value, name)
           .then(
-            [rp](session_record& rec) mutable {
-              if (!is_live(rec.state))
+            [rp, user](session_record& rec) mutable {
+              if (auto refused = owner_refusal(rec, user, "attach to"))
+                rp.deliver(std::move(refused));
+              else if (!is_live(rec.state))
                 rp.deliver(make_error(errc::not_found,
                                     "session '" + rec.name + "' has ended ("
                                       + to_string(rec.end) + "): `"
@@ -540,14 +547,24 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
             });
         return rp;
       },
-      [self](stop_atom, std::string& name, std::string& who) -> caf::result<session_reply> {
+      [self](stop_atom, std::string& name, std::string& user,
+             std::string& client) -> caf::result<session_reply> {
         if (auto err = valid_name(name))
           return err;
         auto rp = self->make_response_promise<session_reply>();
+        auto who = user + " (" + client + ")";
         self->request<urgent>(self->state.store, self->state.opts.store_timeout,
                               caf::get_atom::value, name)
           .then(
-            [self, rp, who](session_record& rec) mutable {
+            [self, rp, user, who](session_record& rec) mutable {
+              // Only its owner or root: checked first, so an ended session
+              // of someone else's says nothing about it either.
+              if (auto refused = owner_refusal(rec, user, "stop")) {
+                audit("refused", {{"request", "session stop"}, {"who", who},
+                                  {"session", rec.name}, {"result", "not the owner"}});
+                rp.deliver(std::move(refused));
+                return;
+              }
               // A second stop is a successful no-op, as with `docker stop`.
               if (!is_live(rec.state)) {
                 rp.deliver(reply_for(std::move(rec), true));
@@ -582,9 +599,13 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
           .then(
             [self, rp, user, client](session_record& rec) mutable {
               // Another user's home and key go with the session: theirs or root's.
-              if (user != "root" && !rec.user_id.empty() && rec.user_id != user) {
-                rp.deliver(make_error(errc::unauthenticated,
-                                      "session '" + rec.name + "' belongs to " + rec.user_id));
+              // (A record from before identities, with no user, stays open.)
+              if (auto refused = rec.user_id.empty() ? caf::error{}
+                                                     : owner_refusal(rec, user, "restart")) {
+                audit("refused", {{"request", "session restart"},
+                                  {"who", user + " (" + client + ")"},
+                                  {"session", rec.name}, {"result", "not the owner"}});
+                rp.deliver(std::move(refused));
                 return;
               }
               restart(self, std::move(rec), user, client, rp);

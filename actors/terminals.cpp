@@ -1,4 +1,5 @@
 #include "actors/terminals.hpp"
+#include "actors/session_rules.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -50,7 +51,8 @@ using term_open_atom = caf::atom_constant<caf::atom("trmopen")>;
 using relay_impl = terminal_actor::extend<
   caf::replies_to<term_open_atom>::with<terminal_open_reply>,
   caf::reacts_to<term_opened_atom, caf::error>,
-  caf::reacts_to<term_done_atom, int64_t, std::string>>;
+  caf::reacts_to<term_done_atom, int64_t, std::string>,
+  caf::reacts_to<term_beat_atom>>;
 
 // What the relay actor hands its I/O thread; guarded by mtx, the thread is
 // woken through a pipe.
@@ -129,6 +131,30 @@ constexpr char spare_marker = 'H';
 // A terminal in canonical mode reads lines of up to 4095 bytes; a settings
 // line longer than this (it is about 1 KB) is not given to a spare.
 constexpr size_t max_settings_line = 4000;
+
+// script(1) around an attach, fed through a guard. util-linux script writes
+// the EOF character (^D) to its pty when its stdin ends, and the tmux client
+// on that pty would pass it to the session's pane as a key: the exec's stdin
+// ends whenever the daemon's connection to the engine goes (the daemon
+// killed or stopped), so the pane (a shell, Claude Code) would get a ^D.
+// Instead script reads from cat through a pipe, and when the exec's stdin
+// ends the guard hangs up the terminal's process (the tmux client, from the
+// pid note) and holds the pipe open until that process is gone (at most
+// 2 s): the client detaches and script ends with it, without a byte to the
+// pane. The guard is bash's child, never script's (script waits for every
+// child of its own before it exits), and holds none of the exec's output
+// streams (stderr to /dev/null: the engine ends an exec's stream only when
+// every holder of its stdout and stderr is gone); bash ends it when script
+// ends, and exits with script's code (its cat ends with the daemon's stream).
+std::vector<std::string> guarded_script(std::string inner) {
+  return {"bash", "-c",
+          "exec 3<&0 4< <(exec 2>/dev/null; cat <&3; exec 3<&-;"
+          " read p < \"$HAL9000_PIDFILE\" 2>/dev/null && kill -HUP \"$p\" 2>/dev/null"
+          " && for i in $(seq 100); do kill -0 \"$p\" 2>/dev/null || break; sleep 0.02; done);"
+          " f=$!; exec 3<&-; script -q -e -c \"$0\" /dev/null <&4 4<&-; s=$?;"
+          " kill \"$f\" 2>/dev/null; wait \"$f\" 2>/dev/null; exit $s",
+          std::move(inner)};
+}
 
 // The attach script after the probe: the size, TERM, then tmux (or a
 // login shell when the session runs no tmux).
@@ -378,6 +404,7 @@ struct relay_state {
   std::string mode;
   clock_type::time_point started = clock_type::now();
   caf::typed_response_promise<terminal_open_reply> rp;
+  terminal_sink sink;  // the client's (heartbeats)
   bool asked = false;                // the service's open request came
   std::optional<caf::error> result;  // the thread's open result came
   terminal_open_reply reply;
@@ -421,6 +448,7 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
   st.reply.relay = caf::actor_cast<terminal_actor>(self);
   st.reply.key = st.key;
   st.reply.container = a.spec.container;
+  st.sink = a.sink;
   // The client going away (killed, connection lost) ends its exec only.
   self->monitor(a.sink);
   self->set_down_handler([self](caf::down_msg&) {
@@ -447,6 +475,9 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
               a.first,
               a.after_first_output}
     .detach();
+  // The client's liveness check: a beat every interval, from the actor (not
+  // the I/O thread), so it flows while the exec is quiet.
+  self->delayed_send(self, term_beat_interval, term_beat_atom::value);
   auto mine = [self](const std::string& key) {
     if (key == self->state.key)
       return true;
@@ -483,6 +514,10 @@ relay_impl::behavior_type relay_fun(relay_impl::stateful_pointer<relay_state> se
       std::lock_guard<std::mutex> guard{self->state.sh->mtx};
       self->state.sh->detach = true;
       self->state.sh->poke();
+    },
+    [=](term_beat_atom) {
+      self->send(self->state.sink, term_beat_atom::value);
+      self->delayed_send(self, term_beat_interval, term_beat_atom::value);
     },
     [=](term_open_atom) -> caf::typed_response_promise<terminal_open_reply> {
       auto& st = self->state;
@@ -558,8 +593,7 @@ caf::expected<docker::exec_spec> spec_for(const terminals_options& o,
   terminal = false;
   if (r.mode == "attach") {
     terminal = true;
-    spec.cmd = {"script", "-q", "-e", "-c",
-                attach_script(!r.colorterm.empty(), !r.lang.empty(), r.read_only), "/dev/null"};
+    spec.cmd = guarded_script(attach_script(!r.colorterm.empty(), !r.lang.empty(), r.read_only));
   } else if (r.mode == "exec") {
     if (r.cmd.empty())
       return make_error(errc::invalid_argument, "exec needs a command");
@@ -699,11 +733,10 @@ void make_spare(spare_pool_ptr pool, docker::endpoint ep, std::string container,
     sized = "stty rows " + r + " cols " + c + " 2>/dev/null && HAL9000_SIZED_ROWS=" + r
             + " HAL9000_SIZED_COLS=" + c + "; ";
   }
-  spec.cmd = {"script", "-q", "-e", "-c",
-              std::string{"{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
-                          " stty -echo 2>/dev/null; HAL9000_SIZED_ROWS=; HAL9000_SIZED_COLS=; "}
-                + sized + tmux_probe + " printf " + spare_marker + "; IFS= read -r s || exit 0; eval \"$s\"",
-              "/dev/null"};
+  spec.cmd = guarded_script(
+    std::string{"{ echo $$ > \"$HAL9000_PIDFILE\"; } 2>/dev/null;"
+                " stty -echo 2>/dev/null; HAL9000_SIZED_ROWS=; HAL9000_SIZED_COLS=; "}
+    + sized + tmux_probe + " printf " + spare_marker + "; IFS= read -r s || exit 0; eval \"$s\"");
   auto stream = std::make_shared<docker::exec_stream>(ep);
   auto err = stream->open(spec, timeout);
   if (!err)
@@ -779,11 +812,13 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
                 return;
               }
               // Identity is the token's: root goes anywhere, others into their own.
-              if (ar.user != "root" && rec.user_id != ar.user) {
+              if (auto refused = owner_refusal(rec, ar.user,
+                                               r.mode == "attach" ? "attach to"
+                                               : r.mode == "exec" ? "exec in"
+                                                                  : "read the logs of")) {
                 audit("refused", {{"request", "terminal " + r.mode}, {"who", who},
                                   {"session", rec.name}, {"result", "not the owner"}});
-                rp.deliver(make_error(errc::unauthenticated,
-                                      "session '" + rec.name + "' belongs to another user"));
+                rp.deliver(std::move(refused));
                 return;
               }
               relay_args a;

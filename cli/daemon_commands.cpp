@@ -42,8 +42,13 @@ std::string daemon_binary() {
   return "hal9000d";
 }
 
-std::string log_tail(const std::string& path, size_t lines) {
+// The last lines of path written after byte offset from (what this start's
+// daemon wrote, never an earlier run's), each indented by two spaces.
+std::string log_tail(const std::string& path, size_t lines, std::streamoff from) {
   std::ifstream in{path};
+  in.seekg(from);
+  if (!in)  // shorter than before (truncated meanwhile): all of it
+    in.clear(), in.seekg(0);
   std::vector<std::string> all;
   for (std::string line; std::getline(in, line);)
     all.push_back(line);
@@ -223,6 +228,10 @@ int start(const context& ctx, std::chrono::milliseconds deadline, bool host_proc
   auto logs = home + "/logs";
   ::mkdir(logs.c_str(), 0700);
   auto out_path = logs + "/hal9000d.out";
+  // Where this start's output begins: the file is appended to across runs.
+  std::streamoff out_from = 0;
+  if (struct stat st {}; ::stat(out_path.c_str(), &st) == 0)
+    out_from = st.st_size;
   auto binary = daemon_binary();
   auto pid = ::fork();
   if (pid < 0)
@@ -251,8 +260,8 @@ int start(const context& ctx, std::chrono::milliseconds deadline, bool host_proc
       std::cerr << "claudy: hal9000d exited during start ("
                 << (WIFEXITED(wstatus) ? "code " + std::to_string(WEXITSTATUS(wstatus))
                                        : "signal " + std::to_string(WTERMSIG(wstatus)))
-                << "); last lines of " << out_path << ":\n"
-                << log_tail(out_path, 20);
+                << "); it wrote (" << out_path << "):\n"
+                << log_tail(out_path, 20, out_from);
       return exit_unavailable;
     }
     auto conn = ctx.connect(1s);
@@ -265,8 +274,8 @@ int start(const context& ctx, std::chrono::milliseconds deadline, bool host_proc
     std::this_thread::sleep_for(20ms);
   }
   std::cerr << "claudy: hal9000d did not answer within " << deadline.count() / 1000
-            << " s (" << error_message(last) << "); last lines of " << out_path
-            << ":\n" << log_tail(out_path, 20);
+            << " s (" << error_message(last) << "); it wrote (" << out_path
+            << "):\n" << log_tail(out_path, 20, out_from);
   return exit_unavailable;
 }
 

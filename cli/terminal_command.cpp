@@ -9,6 +9,7 @@
 #include "cli/terminal_command.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include <caf/actor_system.hpp>
+#include <caf/exit_reason.hpp>
 #include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -122,7 +124,11 @@ struct shared_io {
   bool closed = false;     // term_closed arrived
   term_closed end;
   bool lost = false;       // the relay (daemon) went away without an end
-  std::string lost_why;
+  std::string lost_why;    // in words, for "lost the connection to hal9000d at HOST: <why>"
+  // When the relay was last heard from (anything, beats included):
+  // steady_clock ticks, so the sink writes it without the lock.
+  std::atomic<std::chrono::steady_clock::rep> heard{0};
+  void hear() { heard = std::chrono::steady_clock::now().time_since_epoch().count(); }
   bool local_detach = false;  // read-only C-b d, or stdin gone
   // The relay, once the open was answered.
   terminal_actor relay;
@@ -190,6 +196,24 @@ bool takes_now(const term_output& piece) {
 }
 
 using watch_atom = caf::atom_constant<caf::atom("trmwatch")>;
+
+// Why the relay went away, in words (a CAF exit reason means nothing to a
+// user).
+std::string gone_why(const caf::error& reason) {
+  if (reason.category() == caf::atom("exit")) {
+    switch (static_cast<caf::exit_reason>(reason.code())) {
+      case caf::exit_reason::remote_link_unreachable:
+        return "the connection closed";
+      case caf::exit_reason::user_shutdown:
+      case caf::exit_reason::kill:
+        return "the daemon is shutting down";
+      default:
+        return "the daemon ended the terminal";
+    }
+  }
+  auto why = error_message(reason);
+  return why.empty() ? "the daemon ended the terminal" : why;
+}
 using sink_impl = terminal_sink::extend<caf::reacts_to<watch_atom, terminal_actor>>;
 
 // Queues output for the writer: an actor never blocks on a slow terminal.
@@ -199,11 +223,12 @@ sink_impl::behavior_type sink_fun(sink_impl::pointer self, io_ptr io) {
     if (io->closed)
       return;
     io->lost = true;
-    io->lost_why = error_message(dm.reason);
+    io->lost_why = gone_why(dm.reason);
     io->finish();
   });
   return {
     [=](term_output& out) {
+      io->hear();
       std::unique_lock<std::mutex> lock{io->mtx};
       if (io->direct && !io->done() && !io->writing && io->out.empty() && takes_now(out)) {
         io->writing = true;
@@ -220,11 +245,14 @@ sink_impl::behavior_type sink_fun(sink_impl::pointer self, io_ptr io) {
       io->out_cv.notify_all();
     },
     [=](term_ack& a) {
+      io->hear();
       io->acked_in = a.written;
       char c = 1;
       [[maybe_unused]] auto n = ::write(io->wake_w, &c, 1);
     },
+    [=](term_beat_atom) { io->hear(); },
     [=](term_closed& c) {
+      io->hear();
       std::lock_guard<std::mutex> guard{io->mtx};
       io->closed = true;
       io->end = std::move(c);
@@ -406,8 +434,24 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
   std::thread input{input_loop, io, ro.forward, ro.read_only, ro.raw,
                     std::make_pair(req_rows, req_cols)};
   {
+    // The relay beats every second: silence past the deadline is a
+    // connection gone quiet (a dropped link ends no TCP stream).
+    io->hear();
     std::unique_lock<std::mutex> lock{io->mtx};
-    io->cv.wait(lock, [&] { return io->done(); });
+    while (!io->cv.wait_for(lock, 250ms, [&] { return io->done(); })) {
+      auto heard = std::chrono::steady_clock::time_point{
+        std::chrono::steady_clock::duration{io->heard.load()}};
+      if (std::chrono::steady_clock::now() - heard > term_beat_deadline) {
+        io->lost = true;
+        io->lost_why = "no answer for "
+                       + std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                          term_beat_deadline)
+                                          .count())
+                       + " s";
+        io->finish();
+        break;
+      }
+    }
   }
   writer.join();  // every byte that came is out before we leave
   {
@@ -432,8 +476,8 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
   }
   if (io->lost) {
     std::cerr << "\r\nclaudy: lost the connection to hal9000d at " << (*conn)->where().str()
-              << " (" << io->lost_why << "); the session keeps running: claudy attach "
-              << "again once the daemon is back (claudy daemon start)\n";
+              << ": " << io->lost_why << "; the session keeps running: claudy attach "
+              << "again once the daemon is back\n";
     return exit_unavailable;
   }
   // Left here: read-only C-b d, or a signal.

@@ -18,7 +18,9 @@
 //                      session; a running session cannot drop its limits
 //   not_found          attach to an unknown or ended session; restart of an
 //                      unknown one
-//   unauthenticated    restart of another user's session (only root may)
+//   unauthenticated    stop, restart or lookup of another user's session
+//                      (only its owner or root may: owner_refusal in
+//                      actors/session_rules.hpp)
 //   deadline_exceeded  no worker served the claim in time (nothing runs)
 //   unavailable        the pool, the store or Docker is unreachable
 
@@ -74,14 +76,18 @@ using sessions_actor = caf::typed_actor<
   /// under that name is returned (existing = true); with other limits they
   /// are applied to it (Docker's update) and a warning says so.
   caf::replies_to<start_atom, session_start>::with<session_reply>,
-  /// Every session (all = true: ended ones too), sorted by name.
-  caf::replies_to<list_atom, bool>::with<std::vector<session_record>>,
-  /// A running session, for attach; not_found when unknown or ended.
-  caf::replies_to<caf::get_atom, std::string>::with<session_reply>,
-  /// (name, who) ends a session: container removed, project unmounted,
-  /// record ended with "stopped by user". A session that had already ended
-  /// is a success: its record, existing = true. not_found when unknown.
-  caf::replies_to<stop_atom, std::string, std::string>::with<session_reply>,
+  /// (all, user) the sessions user sees, sorted by name (all = true: ended
+  /// ones too): root every session, anyone else only their own.
+  caf::replies_to<list_atom, bool, std::string>::with<std::vector<session_record>>,
+  /// (name, user) a running session, for attach; not_found when unknown or
+  /// ended, unauthenticated when another user's (only root may).
+  caf::replies_to<caf::get_atom, std::string, std::string>::with<session_reply>,
+  /// (name, user, client) ends a session: container removed, project
+  /// unmounted, record ended with "stopped by user", audited as user. A
+  /// session that had already ended is a success: its record, existing =
+  /// true. not_found when unknown; unauthenticated when it is another
+  /// user's (only its owner or root may stop it): nothing is stopped.
+  caf::replies_to<stop_atom, std::string, std::string, std::string>::with<session_reply>,
   /// (name, user, client) `claudy restart NAME`: a new container for the
   /// session with the same name, project, user home and limits (the
   /// record's). What is left of the old one is removed first and its record

@@ -10,6 +10,7 @@
 //   claudy ──terminal_open_req(sink)──► cli_bridge ──(user)──► terminals
 //          ◄──terminal_open_reply(relay, key)───────────────── spawns a relay
 //   sink   ◄── term_output / term_ack / term_closed ─────────── relay's I/O thread
+//   sink   ◄── term_beat (every second) ──────────────────────── relay
 //   claudy ──── term_input / term_resize / term_consumed / term_detach ──► relay
 //
 // Flow control both ways, so neither side buffers without bound: the relay
@@ -17,6 +18,7 @@
 // acknowledged by term_consumed; claudy stops reading its stdin while more
 // than window bytes of input are not yet acknowledged by term_ack.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -69,11 +71,20 @@ typename Inspector::result_type inspect(Inspector& f, term_closed& x) {
   return f(caf::meta::type_name("hal9000::term_closed"), x.exit_code, x.reason, x.total);
 }
 
+/// The relay is alive: sent to the sink every term_beat_interval while the
+/// exec runs, so a client notices a connection that went silent (a link
+/// dropped without a FIN or RST never ends the TCP stream) within
+/// term_beat_deadline and leaves (exit 3) instead of waiting forever.
+using term_beat_atom = caf::atom_constant<caf::atom("trmbeat")>;
+constexpr std::chrono::milliseconds term_beat_interval{1000};
+constexpr std::chrono::milliseconds term_beat_deadline{5000};
+
 /// The client side: where a relay sends output. Messages from one relay
 /// arrive in order: term_closed comes after the last term_output.
 using terminal_sink = caf::typed_actor<caf::reacts_to<term_output>,
                                        caf::reacts_to<term_ack>,
-                                       caf::reacts_to<term_closed>>;
+                                       caf::reacts_to<term_closed>,
+                                       caf::reacts_to<term_beat_atom>>;
 
 /// Keystrokes or stdin bytes; eof closes the exec's stdin (exec without a
 /// TTY). Dropped by a read-only relay.

@@ -121,6 +121,22 @@ struct attach_fixture : ::testing::Test {
       .first;
   }
 
+  // Makes the session's pane record every byte it gets, raw and unechoed,
+  // in /tmp/pane-bytes (so a byte that no key sent shows), and waits until
+  // it runs.
+  bool record_pane_bytes(const std::string& name) {
+    tmux(name, "respawn-pane -k -t claude \"stty raw -echo; exec cat > /tmp/pane-bytes\"");
+    return wait_for([&] { return pane_bytes(name) == ""; }, 10s);
+  }
+
+  // What the pane recorded, as od -An -c prints it ("" when nothing; a
+  // missing file reads as "missing").
+  std::string pane_bytes(const std::string& name) {
+    int rc = 0;
+    auto out = sh("docker exec " + name + " sh -c 'od -An -c /tmp/pane-bytes' 2>/dev/null", &rc);
+    return rc == 0 ? trim(out) : "missing";
+  }
+
   std::string claudy_cmd(const std::string& args) const {
     return env->env_prefix() + bin("claudy") + " " + args;
   }
@@ -268,11 +284,41 @@ TEST_F(attach_fixture, daemon_killed_mid_attach_is_exit_3_with_the_terminal_rest
   EXPECT_FALSE(same_modes(p.modes(), p.initial_modes())) << "attached in raw mode";
   auto pid = env->daemon_pid();
   ASSERT_GT(pid, 0);
+  ASSERT_TRUE(record_pane_bytes(name)) << pane_bytes(name);
   ::kill(pid, SIGKILL);
   EXPECT_EQ(p.wait_exit(10s), 3) << p.output();
   // The last bytes may still be on their way through the pty.
   EXPECT_TRUE(p.wait_output("lost the connection to hal9000d", 5s)) << p.output();
+  EXPECT_EQ(p.output().find("exit_reason"), std::string::npos) << p.output();
   EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
+  // In the container the attach lost its stdin: its tmux client goes, the
+  // session stays, and the pane got no byte (util-linux script turns its
+  // stdin's end into a ^D the tmux client would type into the pane).
+  auto settled = [&] { return clients(name).empty() || !pane_bytes(name).empty(); };
+  EXPECT_TRUE(wait_for(settled, 10s)) << clients(name);
+  EXPECT_TRUE(clients(name).empty()) << clients(name);
+  EXPECT_EQ(pane_bytes(name), "");
+  EXPECT_EQ(tmux(name, "has-session -t claude").second, 0);
+}
+
+TEST_F(attach_fixture, daemon_stopped_mid_attach_types_nothing_into_the_session) {
+  start_daemon();
+  auto name = start_session("dstop");
+  ASSERT_FALSE(name.empty());
+  pty_process p{claudy_cmd("attach " + name), 24, 80};
+  ASSERT_TRUE(wait_for([&] { return !clients(name).empty(); }, 15s)) << p.output();
+  ASSERT_TRUE(record_pane_bytes(name)) << pane_bytes(name);
+  auto r = env->claudy("daemon stop");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(p.wait_exit(10s), 3) << p.output();
+  EXPECT_TRUE(p.wait_output("lost the connection to hal9000d", 5s)) << p.output();
+  EXPECT_EQ(p.output().find("exit_reason"), std::string::npos) << p.output();
+  EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
+  auto settled = [&] { return clients(name).empty() || !pane_bytes(name).empty(); };
+  EXPECT_TRUE(wait_for(settled, 10s)) << clients(name);
+  EXPECT_TRUE(clients(name).empty()) << clients(name);
+  EXPECT_EQ(pane_bytes(name), "");
+  EXPECT_EQ(tmux(name, "has-session -t claude").second, 0);
 }
 
 TEST_F(attach_fixture, client_killed_mid_attach_leaves_the_session_running) {
@@ -459,4 +505,45 @@ TEST_F(attach_fixture, remote_attach_over_tls_across_network_namespaces) {
                       "d"));
   EXPECT_EQ(p.wait_exit(10s), 0) << p.output();
   EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
+}
+
+// A link that drops silently (no FIN, no RST: the veth taken down) ends no
+// TCP stream: the client notices the relay's missing heartbeat and leaves
+// within its deadline (5 s), exit 3, the terminal restored.
+TEST_F(attach_fixture, remote_attach_leaves_with_exit_3_when_the_link_drops) {
+  auto r = env->claudy("daemon certs --client alice");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  env->vars["HAL9000_LISTEN"] = "0.0.0.0:" + std::to_string(env->port);
+  env->vars["HAL9000_TLS_USERS"] = "alice=root";
+  start_daemon();
+  hal9000::test::netns_host remote_host{"h9d", 233};
+  if (!remote_host.allowed)
+    GTEST_SKIP() << remote_host.error;
+  ASSERT_EQ(remote_host.error, "");
+  temp_dir client_home;
+  auto bundle = home / "tls/clients/alice";
+  auto remote = "ip netns exec " + remote_host.ns + " env -i PATH=/nonexistent HAL9000_HOME="
+                + client_home.path + " " + bin("claudy") + " --host " + remote_host.host_ip
+                + ":" + std::to_string(env->port) + " --tls-dir " + bundle + " ";
+  // Theirs (the remote user starts it): a path on the daemon's host.
+  auto dir = projects / "linkdrop";
+  sh("mkdir -p '" + dir + "' && chown 1000:1000 '" + dir + "'");
+  auto name = "linkdrop-" + run_id();
+  auto started = env->run(remote + "--detach --name " + name + " " + dir);
+  ASSERT_EQ(started.rc, 0) << started.out;
+  sessions.push_back(name);
+  ASSERT_TRUE(wait_for([&] { return tmux(name, "has-session -t claude").second == 0; }, 20s));
+  pty_process p{remote + "attach " + name, 24, 80};
+  ASSERT_TRUE(wait_for([&] { return !clients(name).empty(); }, 15s)) << p.output();
+  ASSERT_TRUE(p.write("before-drop"));
+  ASSERT_TRUE(wait_for([&] { return pane(name).find("before-drop") != std::string::npos; }, 5s))
+    << pane(name);
+  auto dropped = std::chrono::steady_clock::now();
+  ASSERT_TRUE(remote_host.set_link(false));
+  EXPECT_EQ(p.wait_exit(15s), 3) << p.output();
+  auto took = std::chrono::steady_clock::now() - dropped;
+  EXPECT_LT(took, 9s) << "the client should leave within its 5 s deadline";
+  EXPECT_TRUE(p.wait_output("no answer for 5 s", 5s)) << p.output();
+  EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
+  EXPECT_EQ(tmux(name, "has-session -t claude").second, 0);
 }

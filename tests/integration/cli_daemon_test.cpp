@@ -92,6 +92,24 @@ TEST_F(cli_daemon, start_is_idempotent_and_a_second_daemon_is_refused) {
   EXPECT_TRUE(alive(pid));
 }
 
+// A start that fails shows what that daemon wrote, never an earlier run's
+// lines of the same hal9000d.out.
+TEST_F(cli_daemon, a_failed_start_shows_its_own_reason_not_stale_log_lines) {
+  ASSERT_EQ(env.claudy("daemon start").rc, 0);
+  auto pid = env.daemon_pid();
+  auto out_path = home.path + "/logs/hal9000d.out";
+  auto stale = "stale-line-from-an-earlier-run-" + run_id();
+  std::ofstream{out_path, std::ios::app} << stale << "\n";
+  // Another port, the same home: the new hal9000d finds the pid file held.
+  auto r = env.run("env HAL9000_PORT=" + std::to_string(free_port()) + " " + bin("claudy")
+                   + " daemon start");
+  EXPECT_EQ(r.rc, 3) << r.out;
+  EXPECT_NE(r.out.find("already running (pid " + std::to_string(pid) + ")"),
+            std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(stale), std::string::npos) << r.out;
+  EXPECT_TRUE(alive(pid));
+}
+
 TEST_F(cli_daemon, restart_gives_a_new_daemon) {
   ASSERT_EQ(env.claudy("daemon start").rc, 0);
   auto first = env.daemon_pid();

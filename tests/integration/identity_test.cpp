@@ -440,3 +440,88 @@ TEST_F(identity, a_second_users_whole_flow_through_su) {
   r = as_user(claudy + " sessions");
   EXPECT_EQ(r.out.find(name), std::string::npos) << r.out;
 }
+
+// The owner rule beyond terminals: another user's stop is refused (exit 4,
+// the session runs on); `claudy sessions` shows each user only their own
+// (root: all); pool changes and daemon stop are root's (exit 4, the daemon
+// answers on); the owner's own stop and root's work. Audit lines name the
+// authenticated user.
+TEST_F(identity, only_the_owner_or_root_stops_and_sees_a_session_and_only_root_runs_the_daemon) {
+  host_user a;
+  host_user b;
+  ASSERT_FALSE(a.login.empty() || b.login.empty()) << "no free uid for a test user";
+  add_user(a);
+  add_user(b);
+  auto as = [&](const host_user& u, const std::string& cmd) {
+    int rc = 0;
+    auto out = sh("su - " + u.login + " -c " + q(cmd) + " 2>&1", &rc);
+    return run_result{rc, out};
+  };
+  auto claudy = bin("claudy") + " ";
+  auto token_a = home / ("auth/users/" + std::to_string(a.uid) + "/token");
+  auto running = [&](const std::string& name) {
+    auto j = nlohmann::json::parse(env.claudy("--json sessions").out, nullptr, false);
+    if (j.is_array())
+      for (auto& s : j)
+        if (s.value("name", "") == name)
+          return s.value("state", "") == "running";
+    return false;
+  };
+  ASSERT_EQ(as(a, "mkdir p1 p2").rc, 0);
+  auto s1 = "own1-" + run_id();
+  auto s2 = "own2-" + run_id();
+  for (auto& [name, dir] : {std::pair{s1, "~/p1"}, std::pair{s2, "~/p2"}}) {
+    auto r = as(a, claudy + dir + " --detach --name " + name);
+    ASSERT_EQ(r.rc, 0) << r.out;
+    sessions.emplace_back(name, token_a);
+  }
+  ASSERT_TRUE(running(s1));
+
+  // B cannot stop A's session: exit 4 naming the rule, and it runs on.
+  auto r = as(b, claudy + "stop " + s1);
+  EXPECT_EQ(r.rc, 4) << r.out;
+  EXPECT_NE(r.out.find("belongs to another user (only its owner or root may stop it)"),
+            std::string::npos) << r.out;
+  EXPECT_TRUE(running(s1));
+  // The refusal is audited as B's token, not as what the client says.
+  auto audit = sh("cat " + q(home / "logs/audit.log"));
+  EXPECT_NE(audit.find("uid-" + std::to_string(b.uid) + " ("), std::string::npos) << audit;
+  // The same wording as an attach's refusal.
+  r = as(b, claudy + "logs " + s1);
+  EXPECT_EQ(r.rc, 4) << r.out;
+  EXPECT_NE(r.out.find("belongs to another user (only its owner or root may"),
+            std::string::npos) << r.out;
+
+  // Each user sees their own sessions; root sees every one.
+  r = as(b, claudy + "sessions --all");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(r.out.find(s1), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(a.home), std::string::npos) << "B sees A's project path: " << r.out;
+  r = as(a, claudy + "sessions");
+  EXPECT_NE(r.out.find(s1), std::string::npos) << r.out;
+  EXPECT_NE(env.claudy("sessions").out.find(s1), std::string::npos);
+
+  // Pool changes and daemon stop are root's: exit 4, nothing changes.
+  auto before = pool();
+  for (auto cmd : {"pool scale 0", "pool stop", "pool start", "daemon stop",
+                   "daemon stop --all"}) {
+    SCOPED_TRACE(cmd);
+    r = as(b, claudy + cmd);
+    EXPECT_EQ(r.rc, 4) << r.out;
+    EXPECT_NE(r.out.find("only root"), std::string::npos) << r.out;
+  }
+  EXPECT_EQ(env.claudy("daemon status").rc, 0) << "the daemon went away";
+  EXPECT_TRUE(running(s1));
+  EXPECT_EQ(pool().value("running", false), before.value("running", true));
+  // Read-only queries stay open.
+  EXPECT_EQ(as(b, claudy + "pool status").rc, 0);
+  EXPECT_EQ(as(b, claudy + "daemon status").rc, 0);
+
+  // The owner stops their own; root stops anyone's.
+  r = as(a, claudy + "stop " + s1);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_FALSE(running(s1));
+  r = env.claudy("stop " + s2);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_FALSE(running(s2));
+}

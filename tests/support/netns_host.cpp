@@ -31,6 +31,12 @@ netns_host::netns_host(const std::string& prefix, int octet) {
     error = "cannot wire the veth pair";
 }
 
+bool netns_host::set_link(bool up) {
+  int rc = 0;
+  sh("ip link set " + host_if_ + (up ? " up" : " down") + " 2>&1", &rc);
+  return rc == 0;
+}
+
 netns_host::~netns_host() {
   sh("ip netns del " + ns + " 2>/dev/null; ip link del " + host_if_ + " 2>/dev/null");
 }

@@ -25,6 +25,10 @@ struct netns_host {
   std::string error;
   bool allowed = true;
 
+  /// Takes the root namespace's end of the link down (up): packets stop
+  /// without a FIN or RST, as when a network drops silently. true on success.
+  bool set_link(bool up);
+
 private:
   std::string host_if_;
 };

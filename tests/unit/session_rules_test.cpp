@@ -401,3 +401,22 @@ TEST(SessionRecordJson, TheTypedEndRoundTripsAndOldFilesKeepTheirWords) {
   j["end"] = {{"kind", "exploded"}};
   EXPECT_FALSE(session_from_json(j));
 }
+
+TEST(session_owner_rule, only_the_owner_or_root_acts_on_or_sees_a_session) {
+  session_record rec;
+  rec.name = "s1";
+  rec.user_id = "uid-1001";
+  EXPECT_FALSE(owner_refusal(rec, "uid-1001", "stop"));
+  EXPECT_FALSE(owner_refusal(rec, "root", "stop"));
+  auto err = owner_refusal(rec, "uid-1002", "stop");
+  ASSERT_TRUE(err);
+  EXPECT_EQ(error_code(err), errc::unauthenticated);
+  EXPECT_EQ(error_message(err),
+            "session 's1' belongs to another user (only its owner or root may stop it)");
+  EXPECT_TRUE(owner_refusal(rec, "tls-alice", "stop"));
+  EXPECT_TRUE(owner_refusal(rec, "", "stop"));
+  EXPECT_TRUE(visible_to(rec, "root"));
+  EXPECT_TRUE(visible_to(rec, "uid-1001"));
+  EXPECT_FALSE(visible_to(rec, "uid-1002"));
+  EXPECT_FALSE(visible_to(rec, ""));
+}
