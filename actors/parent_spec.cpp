@@ -298,7 +298,7 @@ std::string daemon_container_problem(const config& cfg,
   o.name_prefix = cfg.parent_prefix;
   if (auto why = ownership_problem(o, c); !why.empty())
     return why;
-  auto i = c.labels.find("hal9000.role");
+  auto i = c.labels.find(names::label_role);
   auto role = i == c.labels.end() ? std::string{} : i->second;
   if (role == "daemon")
     return {};

@@ -20,6 +20,7 @@
 #include "actors/parent_spec.hpp"
 #include "cli/exit_codes.hpp"
 #include "messages/error.hpp"
+#include "runtime/names.hpp"
 #include "runtime/late_bind.hpp"
 #include "runtime/system_config.hpp"
 
@@ -125,7 +126,7 @@ caf::expected<daemon_container_state> container_state_of(engine& e, const std::s
   out.restarting = info->state == "restarting";
   out.exit_code = info->exit_code;
   out.id = info->id;
-  out.role = info->labels.count("hal9000.role") ? info->labels.at("hal9000.role") : "";
+  out.role = info->labels.count(names::label_role) ? info->labels.at(names::label_role) : "";
   out.started_at = info->started_at;
   return out;
 }
