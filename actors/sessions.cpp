@@ -87,6 +87,15 @@ session_reply reply_for(session_record rec, bool existing) {
   return r;
 }
 
+// The store's not_found for a name, in the user's words (hint: the listing
+// that shows it); any other error as it came.
+caf::error unknown_session(caf::error err, const std::string& name, const char* hint) {
+  if (error_code(err) == errc::not_found)
+    return make_error(errc::not_found,
+                      "no session named '" + name + "' (see: " + hint + ")");
+  return err;
+}
+
 std::string who_of(const session_start& req) {
   return req.user_id + " (" + req.client + ")";
 }
@@ -539,11 +548,7 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
                 rp.deliver(reply_for(std::move(rec), true));
             },
             [rp, name](caf::error& err) mutable {
-              if (error_code(err) == errc::not_found)
-                rp.deliver(make_error(errc::not_found, "no session named '" + name
-                                                         + "' (see: claudy sessions)"));
-              else
-                rp.deliver(std::move(err));
+              rp.deliver(unknown_session(std::move(err), name, "claudy sessions"));
             });
         return rp;
       },
@@ -581,11 +586,7 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
                            });
             },
             [rp, name](caf::error& err) mutable {
-              if (error_code(err) == errc::not_found)
-                rp.deliver(make_error(errc::not_found, "no session named '" + name
-                                                         + "' (see: claudy sessions)"));
-              else
-                rp.deliver(std::move(err));
+              rp.deliver(unknown_session(std::move(err), name, "claudy sessions"));
             });
         return rp;
       },
@@ -611,11 +612,7 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
               restart(self, std::move(rec), user, client, rp);
             },
             [rp, name](caf::error& err) mutable {
-              if (error_code(err) == errc::not_found)
-                rp.deliver(make_error(errc::not_found, "no session named '" + name
-                                                         + "' (see: claudy sessions --all)"));
-              else
-                rp.deliver(std::move(err));
+              rp.deliver(unknown_session(std::move(err), name, "claudy sessions --all"));
             });
         return rp;
       },
