@@ -695,6 +695,19 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
                 [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
       },
+      [self](usage_atom, std::string& name, session_usage& usage) -> caf::result<void> {
+        if (auto err = valid_name(name))
+          return err;
+        auto rp = self->make_response_promise<void>();
+        self->request(self->state.store, self->state.opts.store_timeout, usage_atom::value,
+                      std::move(name), std::move(usage))
+          .then([rp]() mutable { static_cast<caf::response_promise&>(rp).deliver(caf::unit); },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](caf::put_atom, sandbox_actor& sandbox) {
+        self->state.sandbox = std::move(sandbox);
+      },
       [self](caf::put_atom, pool_actor& pool, std::string& parent) {
         self->state.pool = std::move(pool);
         self->state.opts.parent = std::move(parent);

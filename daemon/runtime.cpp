@@ -264,17 +264,19 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   rt.docker = docker::spawn_docker(sys, std::move(dopts));
   rt.events = spawn_event_hub(sys, event_hub_options{256, rt.metrics});
   rt.store = spawn_session_store(sys, cfg.home);
+  // The one writer of session records, before anything else writes one: it
+  // records the start-up reconciliation; the sandbox (which reports usage to
+  // it) follows at once, the pool (spawned after the reconciliation) and the
+  // parent with (put, pool, parent) below.
+  rt.sessions = spawn_sessions(sys, sessions_options_from(cfg, ""), pool_actor{}, rt.store,
+                               rt.docker, sandbox_actor{}, rt.events);
   {
     auto so = sandbox_options_from(cfg);
     so.metrics = rt.metrics;
     so.enforce_egress = cfg.manage_parent;
-    rt.sandbox = spawn_sandbox(sys, std::move(so), rt.store, rt.events);
+    rt.sandbox = spawn_sandbox(sys, std::move(so), rt.store, rt.sessions, rt.events);
+    caf::anon_send(rt.sessions, caf::put_atom::value, rt.sandbox);
   }
-  // The one writer of session records, before anything else writes one: it
-  // records the start-up reconciliation; the pool (spawned after it) and the
-  // parent follow with (put, pool, parent) below.
-  rt.sessions = spawn_sessions(sys, sessions_options_from(cfg, ""), pool_actor{}, rt.store,
-                               rt.docker, rt.sandbox, rt.events);
   // Worker records go to the store; session ends and notes to the sessions actor.
   rt.recorder = spawn_worker_recorder(sys, rt.store, rt.sessions, rt.events);
   rt.reconciled = reconcile_at_start(sys, cfg, opts, rt);
@@ -481,10 +483,10 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
                });
   stop(rt.parent);
   stop(rt.recorder);
-  // After the recorder: the ends it reports (workers the pool stopped) are
-  // the sessions actor's to write.
-  stop(rt.sessions);
   stop(rt.sandbox);
+  // After the recorder and the sandbox: the ends and the usage they report
+  // are the sessions actor's to write.
+  stop(rt.sessions);
   stop(rt.store);
   stop(rt.events);
   stop(rt.docker);

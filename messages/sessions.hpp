@@ -12,8 +12,8 @@
 // of a running one (session_note), the start-up reconciliation reports what
 // it adopted (adopt_atom) and what ended while the daemon was down
 // (session_ended); this actor applies the end rules (actors/session_rules)
-// and writes the store. Only the credential proxy's usage counters
-// (usage_atom) go to the store from elsewhere (actors/sandbox.cpp).
+// and writes the store; the credential proxy (actors/sandbox.cpp) reports a
+// session's usage counters here too (usage_atom).
 //
 // Concurrent starts of one project or one name converge: while a start is in
 // flight, a second one for the same name or project waits for it and then
@@ -41,6 +41,7 @@
 
 #include "messages/atoms.hpp"
 #include "messages/pool.hpp"
+#include "messages/sandbox.hpp"
 #include "messages/session_store.hpp"
 
 namespace hal9000 {
@@ -145,6 +146,12 @@ using sessions_actor = caf::typed_actor<
   /// or worker id): the record is written as given. invalid_argument for a
   /// record that is not live.
   caf::replies_to<adopt_atom, session_record>::with<void>,
+  /// (name, usage) the credential proxy's counters of a session replace its
+  /// record's (nothing else changes); not_found.
+  caf::replies_to<usage_atom, std::string, session_usage>::with<void>,
+  /// (put, sandbox) the sandbox that grants placeholders to new sessions
+  /// (spawned after this actor: it reports usage here).
+  caf::reacts_to<caf::put_atom, sandbox_actor>,
   /// (put, pool, parent) the pool to claim from and the "parent" of every new
   /// record (the container workers join; "": Docker's bridge network). The
   /// runtime spawns this actor before the start-up reconciliation (which it

@@ -338,3 +338,18 @@ TEST_F(session_writes_test, adopting_an_ended_record_is_refused) {
              [](caf::error& err) { EXPECT_EQ(error_code(err), errc::invalid_argument); });
   EXPECT_TRUE(data->session_writes().empty());
 }
+
+// The credential proxy's usage counters reach the record through the
+// sessions actor too.
+TEST_F(session_writes_test, usage_reaches_the_store_through_the_sessions_actor) {
+  put(live("busy", "w1", "c1"));
+  caf::scoped_actor self{sys.sys};
+  session_usage u;
+  u.requests = 3;
+  self->request(sessions, 10s, usage_atom::value, std::string{"busy"}, u)
+    .receive([] {}, [](caf::error& err) { ADD_FAILURE() << error_message(err); });
+  auto writes = data->session_writes();
+  ASSERT_EQ(writes.size(), 1u);
+  EXPECT_EQ(writes[0].what, "usage");
+  expect_only_sessions_wrote();
+}
