@@ -239,15 +239,11 @@ int run(int argc, char** argv) {
   bench_daemon mine{"attach-bench", "abench-" + std::to_string(::getpid())};
   claudy = mine.claudy_path();
   auto port = mine.port();
-  mine.set("WORKER_IMAGE", "hal9000/worker:local");
-  mine.set("WORKER_COMMAND",
-           "tmux new-session -d -s claude -c /workspace cat && while tmux has-session -t "
-           "claude 2>/dev/null; do sleep 1; done");
-  mine.set("MIN_WARM_WORKERS", "1");
-  mine.set("MAX_WARM_WORKERS", "2");
-  mine.set("WORKER_MEMORY", "1g");
-  mine.set("WORKER_CPUS", "1");
-  mine.set("WORKER_PIDS_LIMIT", "200");
+  mine.workers("hal9000/worker:local",
+               "tmux new-session -d -s claude -c /workspace cat && while tmux has-session -t "
+               "claude 2>/dev/null; do sleep 1; done");
+  mine.pool(1, 2);
+  mine.limits("1g", "1", "200");
   if (mine.start(120) != 0)
     return 1;
   int failures = 0;

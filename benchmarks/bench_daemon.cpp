@@ -170,6 +170,30 @@ std::string bench_daemon::get(const std::string& key) const {
   return {};
 }
 
+void bench_daemon::workers(const std::string& image, const std::string& command) {
+  set("WORKER_IMAGE", image);
+  set("WORKER_COMMAND", command);
+  if (image == "hal9000/test:busybox") {
+    set("HAL9000_WORKER_UID", "0");
+    set("HAL9000_WORKER_GID", "0");
+  }
+}
+
+void bench_daemon::pool(int min, int max) {
+  set("MIN_WARM_WORKERS", std::to_string(min));
+  if (max > 0)
+    set("MAX_WARM_WORKERS", std::to_string(max));
+}
+
+void bench_daemon::limits(const std::string& memory, const std::string& cpus,
+                          const std::string& pids) {
+  for (auto& [key, value] : {std::pair<const char*, const std::string&>{"WORKER_MEMORY", memory},
+                             {"WORKER_CPUS", cpus},
+                             {"WORKER_PIDS_LIMIT", pids}})
+    if (!value.empty())
+      set(key, value);
+}
+
 std::vector<std::string> bench_daemon::env() const {
   std::vector<std::string> out;
   for (auto& [k, v] : vars_)

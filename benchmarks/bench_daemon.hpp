@@ -76,6 +76,15 @@ public:
   /// A setting for the daemon and every claudy run with this daemon's env.
   void set(const std::string& key, const std::string& value);
   std::string get(const std::string& key) const;
+  /// The settings most benchmarks choose: the workers' WORKER_IMAGE and
+  /// WORKER_COMMAND (hal9000/test:busybox runs as root: HAL9000_WORKER_UID
+  /// and _GID 0 with it), the pool's MIN_ and MAX_WARM_WORKERS (max 0: the
+  /// daemon's default), their limits WORKER_MEMORY, WORKER_CPUS and
+  /// WORKER_PIDS_LIMIT ("" leaves one at the daemon's default).
+  void workers(const std::string& image, const std::string& command);
+  void pool(int min, int max = 0);
+  void limits(const std::string& memory, const std::string& cpus = "",
+              const std::string& pids = "");
 
   /// Its settings as NAME=VALUE, and the same quoted for `sh -c`, ending in
   /// a space: sh_prefix() + "claudy ...".

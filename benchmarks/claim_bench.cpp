@@ -298,15 +298,9 @@ bool start_daemon(daemon_run& r, const std::string& tag) {
                                                        "cbench-" + tag + "-" + r.mode, false);
   auto& d = *r.d;
   d.set("HAL9000_DAEMON_MODE", r.mode);
-  d.set("WORKER_IMAGE", "hal9000/test:busybox");
-  d.set("HAL9000_WORKER_UID", "0");  // busybox runs as root
-  d.set("HAL9000_WORKER_GID", "0");
-  d.set("WORKER_COMMAND", "sleep 100000");
-  d.set("MIN_WARM_WORKERS", "3");
-  d.set("MAX_WARM_WORKERS", "3");
-  d.set("WORKER_MEMORY", "64m");
-  d.set("WORKER_CPUS", "0.5");
-  d.set("WORKER_PIDS_LIMIT", "50");
+  d.workers("hal9000/test:busybox", "sleep 100000");
+  d.pool(3, 3);
+  d.limits("64m", "0.5", "50");
   if (d.start(120) != 0)
     return false;
   cli::endpoint ep;

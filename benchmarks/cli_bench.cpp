@@ -39,11 +39,8 @@ int run(int argc, char** argv) {
   // its own daemon id and no parent, so nothing else on the engine is touched.
   bench_daemon mine{"cli-bench", "cli-bench-" + std::to_string(::getpid())};
   auto claudy = mine.claudy_path();
-  mine.set("WORKER_IMAGE", "hal9000/test:busybox");
-  mine.set("HAL9000_WORKER_UID", "0");  // busybox runs as root
-  mine.set("HAL9000_WORKER_GID", "0");
-  mine.set("WORKER_COMMAND", "sleep 100000");
-  mine.set("MIN_WARM_WORKERS", "2");
+  mine.workers("hal9000/test:busybox", "sleep 100000");
+  mine.pool(2);
   if (mine.start(30) != 0)
     return 1;
   // Warm the page cache for both programs before measuring.

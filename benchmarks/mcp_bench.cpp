@@ -93,11 +93,9 @@ int run(int argc, char** argv) {
   mine.set("HAL9000_MANAGE_PARENT", "true");
   mine.set("CHROMADB_PORT", std::to_string(free_port()));
   mine.set("HAL9000_ALLOWED_ROOTS", "/tmp");
-  mine.set("WORKER_IMAGE", "hal9000/worker:local");
-  mine.set("WORKER_COMMAND", "sleep 100000");
-  mine.set("MIN_WARM_WORKERS", "1");
-  mine.set("MAX_WARM_WORKERS", "1");
-  mine.set("WORKER_MEMORY", "1g");
+  mine.workers("hal9000/worker:local", "sleep 100000");
+  mine.pool(1, 1);
+  mine.limits("1g");
   if (mine.start(180) != 0)
     return 1;
   int failures = 0;

@@ -90,15 +90,10 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
   bench_daemon mine{"session-bench", "bench-" + std::to_string(::getpid()) + "-" + mode};
   d = &mine;
   mine.set("HAL9000_DAEMON_MODE", mode);
-  mine.set("WORKER_IMAGE", "hal9000/test:busybox");
-  mine.set("HAL9000_WORKER_UID", "0");  // busybox runs as root
-  mine.set("HAL9000_WORKER_GID", "0");
-  mine.set("WORKER_COMMAND", "sleep 100000");
-  mine.set("MIN_WARM_WORKERS", "3");
+  mine.workers("hal9000/test:busybox", "sleep 100000");
   // Room for the burst's deep pool (`pool scale N`); MIN keeps 3 otherwise.
-  mine.set("MAX_WARM_WORKERS", std::to_string(std::max(3, burst_n)));
-  mine.set("WORKER_MEMORY", "256m");
-  mine.set("WORKER_CPUS", "1");
+  mine.pool(3, std::max(3, burst_n));
+  mine.limits("256m", "1");
   if (mine.start(120) != 0) {
     out.failures = 1;
     return out;
