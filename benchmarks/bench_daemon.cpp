@@ -1,7 +1,6 @@
 #include "bench_daemon.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -26,10 +25,12 @@ namespace hal9000::bench {
 
 struct cleanup_guard::entry {
   std::function<void()> f;
-  std::atomic<bool> taken{false};
+  // Once; a second caller (the main thread unwinding while the signal
+  // watcher cleans up) waits until the first is done, so the process does
+  // not end half-way through a cleanup.
+  std::once_flag once;
   void run() {
-    if (!taken.exchange(true))
-      f();
+    std::call_once(once, [this] { f(); });
   }
 };
 
@@ -42,6 +43,11 @@ std::vector<std::shared_ptr<cleanup_guard::entry>> pending;
 // The signal handler's self-pipe: the handler only writes the signal's
 // number; the watcher thread does the work.
 int signal_pipe[2] = {-1, -1};
+
+// SIGPIPE (stdout piped to a reader that went away): a write fails with
+// EPIPE instead of killing the benchmark before its cleanups. A handler, not
+// SIG_IGN, which every child would inherit across exec.
+extern "C" void on_sigpipe(int) {}
 
 extern "C" void on_signal(int sig) {
   unsigned char b = static_cast<unsigned char>(sig);
@@ -76,6 +82,8 @@ void install_signal_watcher() {
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGINT, SIGTERM, SIGHUP})
       ::sigaction(sig, &sa, nullptr);
+    sa.sa_handler = on_sigpipe;
+    ::sigaction(SIGPIPE, &sa, nullptr);
     std::thread{watch_signals}.detach();
   });
 }

@@ -8,7 +8,9 @@
 // process exits 128 + signal. A host-process daemon runs in a session of its
 // own (setsid), so a signal to the benchmark's process group never reaches
 // it: without this, an interrupted or timed-out benchmark leaves its daemon,
-// containers and mounts behind.
+// containers and mounts behind. SIGPIPE (stdout's reader gone) no longer
+// ends the process either: the write fails and the run ends as usual. Only
+// SIGKILL still leaves things behind.
 //
 // bench_daemon: hal9000d started with a claudy (the build tree's by default) in
 // host or container mode (HAL9000_DAEMON_MODE), with a temporary
@@ -43,7 +45,7 @@ public:
   cleanup_guard& operator=(const cleanup_guard&) = delete;
 
   /// Runs the cleanup now, unless it ran already (from here or the signal
-  /// watcher); never twice.
+  /// watcher); never twice, and a caller waits while another runs it.
   void run();
 
   struct entry;
