@@ -16,6 +16,7 @@
 
 #include "actors/pool_logic.hpp"
 #include "messages/error.hpp"
+#include "messages/deadlines.hpp"
 #include "runtime/config.hpp"
 #include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
@@ -29,7 +30,7 @@ namespace {
 
 // -- one timeout budget: the pool waits for its worker's own deadline ----------
 
-constexpr std::chrono::milliseconds budget_margin{5000};
+constexpr std::chrono::milliseconds budget_margin = deadlines::step_margin;
 
 worker_options deadlines_of(const pool_options& o) {
   worker_options w;
@@ -978,8 +979,10 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
 } // namespace
 
 std::chrono::milliseconds pool_claim_budget(const pool_options& o) {
-  // Queued up to claim_timeout, then the pool asks its worker (serve()).
-  return o.claim_timeout + worker_claim_budget(o) + budget_margin;
+  // Queued up to claim_timeout, then the pool asks its worker (serve()):
+  // claim_timeout + worker_claim_budget(o) + budget_margin, the figure claudy
+  // derives its wait from (messages/deadlines.hpp).
+  return deadlines::pool_claim(o.claim_timeout, o.docker_timeout, o.ack_timeout);
 }
 
 std::chrono::milliseconds pool_release_budget(const pool_options& o) {
