@@ -60,8 +60,10 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
   };
   return {
     // Written at once (visible to the next get), answered once durable: the
-    // sync goes to the back of the mailbox, so the puts already queued (a
-    // burst of starts) share it instead of two fsyncs each.
+    // sync goes behind the session puts already queued (a burst of starts:
+    // they share it instead of two fsyncs each; the sessions actor sends
+    // them with high priority) but ahead of worker records, which a claim
+    // writes (unsynced) while its session's record waits for the sync.
     [self, &files](caf::put_atom, const session_record& x) -> caf::result<void> {
       auto& st = self->state;
       // A start's complete record over its own durable "starting" one:
@@ -79,12 +81,12 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
         if (st.fake_hold_written_sync)
           return caf::unit;
         if (st.unsynced.empty())
-          self->send(self, sync_atom::value);
+          self->send<caf::message_priority::high>(self, sync_atom::value);
         st.unsynced.push_back(x.name);
         return caf::unit;
       }
       if (st.unsynced.empty())
-        self->send(self, sync_atom::value);
+        self->send<caf::message_priority::high>(self, sync_atom::value);
       st.unsynced.push_back(x.name);
       auto rp = self->make_response_promise();
       st.waiting.push_back(rp);
