@@ -519,6 +519,17 @@ TEST_F(sessions_fixture, bad_input_is_refused_with_its_exit_code_and_nothing_cha
       out += c.name + " " + c.state + "\n";
     return out;
   };
+  // The container takes the session's name after the reply (a rename the
+  // reply does not wait for): the still state is the one after it.
+  ASSERT_TRUE(wait_for(
+    [&] {
+      for (auto& c : containers())
+        if (c.name == "shared")
+          return true;
+      return false;
+    },
+    30s))
+    << "the session's container never took its name";
   auto before = snapshot();
   struct bad_case {
     std::string args;
