@@ -25,6 +25,7 @@
 
 #include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/host_user.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -53,37 +54,6 @@ std::string q(const std::string& s) {  // single-quoted for sh
     out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
   return out + "'";
 }
-
-// A host user for one test: a unique login and a uid (= its group's gid)
-// that nobody uses, found at run time; removed with its home at the end.
-struct host_user {
-  std::string login;
-  uid_t uid = 0;
-  std::string home;
-
-  host_user() {
-    auto base = 30000u + static_cast<uid_t>(::getpid() % 2000) * 10;
-    for (uid_t u = base; u < base + 2000 && login.empty(); ++u) {
-      if (::getpwuid(u) || ::getgrgid(u))
-        continue;
-      auto name = "h9t" + std::to_string(u) + "x" + std::to_string(::getpid() % 1000);
-      int rc = 0;
-      sh("useradd -m -u " + std::to_string(u) + " -U -s /bin/sh " + name + " 2>&1", &rc);
-      if (rc != 0)
-        continue;  // taken meanwhile by someone else: the next one
-      login = name;
-      uid = u;
-      home = "/home/" + name;
-      ::chmod(home.c_str(), 0700);
-    }
-  }
-  ~host_user() {
-    if (!login.empty())
-      sh("userdel -r -f " + login + " >/dev/null 2>&1");
-  }
-  host_user(const host_user&) = delete;
-  host_user& operator=(const host_user&) = delete;
-};
 
 struct started {
   std::string name;
@@ -525,3 +495,25 @@ TEST_F(identity, only_the_owner_or_root_stops_and_sees_a_session_and_only_root_r
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_FALSE(running(s2));
 }
+
+namespace {
+
+// A local user root never set up (no `claudy setup --user`): every command is
+// refused with exit 4 (auth refused, not 5 "not found"), naming the fix.
+TEST_F(identity, a_user_never_set_up_is_refused_with_exit_4_and_told_what_to_do) {
+  host_user u;
+  ASSERT_FALSE(u.login.empty()) << "no free uid for a test user";
+  for (auto cmd : {"sessions", "daemon status", "--detach ~"}) {
+    int rc = 0;
+    auto out = sh("su - " + u.login + " -c " + q("HAL9000_PORT=" + std::to_string(env.port)
+                                                 + " " + bin("claudy") + " " + cmd)
+                    + " 2>&1",
+                  &rc);
+    SCOPED_TRACE(cmd);
+    EXPECT_EQ(rc, 4) << out;
+    EXPECT_NE(out.find(u.home + "/.hal9000/auth/token"), std::string::npos) << out;
+    EXPECT_NE(out.find("claudy setup --user " + u.login), std::string::npos) << out;
+  }
+}
+
+} // namespace
