@@ -1071,7 +1071,7 @@ pool_actor spawn_pool(caf::actor_system& sys, pool_options opts,
   if (!opts.slots_reach_engine) {
     opts.idmap = false;
     opts.idmap_reason = engine_path(opts.home, opts.host_home, mounts)
-                        + " is not a shared mount on the host: projects are bound as they are";
+                        + " is not a shared mount on the host";
   } else if (::geteuid() != 0) {
     opts.idmap = false;
     opts.idmap_reason = "the daemon is not root";
