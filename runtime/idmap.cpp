@@ -104,6 +104,21 @@ caf::error attach(int dir_fd, const std::string& path, const std::string& target
   auto shown = path.empty() ? "fd " + std::to_string(dir_fd) : path;
   if (tree < 0)
     return sys_error("cannot clone the mount tree of " + shown, errno);
+  // The clone of a shared mount is that mount's peer: unmounting the session's
+  // copy would then unmount the original too (a tmpfs inside the user's
+  // project, gone from the host when the session ends), as soon as / is
+  // shared (systemd hosts, or `claudy daemon start` made it so). A slave
+  // instead: nothing goes back to the host, and what is unmounted there
+  // still leaves the copy.
+  {
+    mount_attr slave{};
+    slave.propagation = MS_SLAVE;
+    if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &slave, sizeof(slave)) != 0) {
+      auto err = errno;
+      ::close(tree);
+      return sys_error("cannot make the clone of " + shown + " a slave", err);
+    }
+  }
   if (attr) {
     auto a = *attr;
     if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) != 0) {

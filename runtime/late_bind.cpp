@@ -281,6 +281,13 @@ caf::error ensure_rshared(const std::string& dir) {
 caf::error bind_mount(const std::string& src, const std::string& dst) {
   if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return sys_error("cannot bind-mount " + src + " onto " + dst, errno);
+  // A bind of a shared mount is its peer: unmounting it would unmount the
+  // original's submounts on the host too. Slaves receive, never send.
+  if (::mount(nullptr, dst.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+    auto err = errno;
+    ::umount2(dst.c_str(), MNT_DETACH);
+    return sys_error("cannot make " + dst + " a slave of " + src, err);
+  }
   return caf::none;
 }
 

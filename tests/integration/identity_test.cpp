@@ -263,11 +263,19 @@ TEST_F(identity, case03_a_mount_inside_the_project_is_there_warm_and_cold) {
   ASSERT_FALSE(u.login.empty()) << "no free uid for a test user";
   auto token = add_user(u);
   auto dir = project("nested", u.uid);
+  // The project on a shared mount, as every path is on a systemd host (/ is
+  // shared there): the tmpfs below is then shared too, and a session's copy
+  // of it must not be its peer (ending the session would unmount it here).
+  ASSERT_EQ(::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr), 0)
+    << std::strerror(errno);
+  submounts.push_back(dir);
+  ASSERT_EQ(::mount(nullptr, dir.c_str(), nullptr, MS_SHARED, nullptr), 0)
+    << std::strerror(errno);
   auto data = dir + "/data";
   ::mkdir(data.c_str(), 0755);
   ASSERT_EQ(::mount("h9test03", data.c_str(), "tmpfs", 0, "size=1m,mode=0755"), 0)
     << std::strerror(errno);
-  submounts.push_back(data);
+  submounts.insert(submounts.begin(), data);
   std::ofstream{data + "/inner.txt"} << "nested\n";
   sh("chown -R " + std::to_string(u.uid) + ":" + std::to_string(u.uid) + " " + q(data));
   for (auto flags : {std::string{""}, std::string{"--no-limits"}}) {
@@ -287,6 +295,11 @@ TEST_F(identity, case03_a_mount_inside_the_project_is_there_warm_and_cold) {
     EXPECT_EQ(trim(r.out), std::to_string(worker_uid));
     EXPECT_EQ(owner_of(data + "/" + s.served), u.uid);
     stop(s);
+    // The session ended; the project's tmpfs is still mounted on the host.
+    std::ifstream in{data + "/inner.txt"};
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "nested") << "the tmpfs inside the project was unmounted with the session";
   }
 }
 
