@@ -266,8 +266,12 @@ docker::container_spec daemon_spec(const config& cfg, const daemon_host& h) {
     s.mounts.push_back(bind(cfg.proxy_ca, cfg.proxy_ca, true, ""));
   // The host's users (files NSS): sessions act as the token's user, looked
   // up by uid or login; a TLS client maps to a login (HAL9000_TLS_USERS).
-  for (auto db : {"/etc/passwd", "/etc/group"})
-    s.mounts.push_back(bind(db, db, true, ""));
+  // The host's /etc directory, read-only, at daemon_host_etc: the image's
+  // /etc/passwd and /etc/group are symlinks into it (images/parent/build.sh).
+  // Not the two files: a bind of a file pins its inode, and useradd, vipw
+  // and passwd replace the file by rename, so a user made after the start
+  // would stay invisible until the daemon's container is recreated.
+  s.mounts.push_back(bind("/etc", daemon_host_etc, true, ""));
   s.mounts.push_back(bind(h.home, daemon_home_in_container, false, ""));
   s.mounts.push_back(bind(h.home + "/mounts", std::string{daemon_home_in_container} + "/mounts",
                           false, h.mounts_shared ? "rshared" : ""));

@@ -123,6 +123,9 @@ docker::container_spec egress_spec(const parent_options& o);
 
 /// HAL9000_HOME inside the daemon's container, as the reference says.
 constexpr const char* daemon_home_in_container = "/root/.hal9000";
+/// Where the host's /etc is bound (read-only) in the daemon's container; the
+/// parent image's /etc/passwd and /etc/group are symlinks to the files there.
+constexpr const char* daemon_host_etc = "/run/host/etc";
 
 /// What `claudy daemon start` found on the host for the daemon's container.
 struct daemon_host {
@@ -134,7 +137,8 @@ struct daemon_host {
   std::vector<std::pair<std::string, bool>> roots;
   /// "uid:gid" of the user who ran `claudy daemon start` when not root
   /// (HAL9000_HOME_OWNER): the daemon, root in its container, hands that user
-  /// the state directory and the control token, as a daemon they ran would.
+  /// the state directory, the control token and what it writes there
+  /// (records, logs, its directories), as a daemon they ran would.
   std::string owner;
 };
 
@@ -144,8 +148,9 @@ struct daemon_host {
 /// daemon_env(cfg) as its environment with HAL9000_HOME=/root/.hal9000,
 /// HAL9000_HOST_HOME and HAL9000_DAEMON_MODE=container; the Docker socket,
 /// the state directory (mounts/ rshared when it can be), the allowed roots
-/// and HAL9000_PROXY_CA at their own paths, the host's /etc/passwd and
-/// /etc/group read-only; the host's pid namespace (the sandbox's setns and
+/// (rslave when their host mount propagates) and HAL9000_PROXY_CA at their
+/// own paths, the host's /etc read-only at daemon_host_etc (its users, always
+/// the current files); the host's pid namespace (the sandbox's setns and
 /// /proc lookups use the pids Docker reports); CAP_SYS_ADMIN for mount(2)
 /// and setns(2), NET_ADMIN/NET_RAW for the egress filter, SYS_PTRACE for
 /// /proc, plus the file capabilities users' homes need, nothing else;

@@ -203,7 +203,7 @@ worker_options worker_opts(self_ptr self, const std::string& id) {
   w.user_uid = o.user_uid;
   w.user_gid = o.user_gid;
   w.idmap = o.idmap;
-  w.local_control = o.docker_host.rfind("unix://", 0) == 0;
+  w.local_control = o.docker_host.rfind("unix://", 0) == 0 && o.slots_reach_engine;
   w.rename_before_reply = o.rename_before_reply;
   w.ack_timeout = o.ack_timeout;
   w.docker_timeout = o.docker_timeout;
@@ -1107,9 +1107,21 @@ pool_actor spawn_pool(caf::actor_system& sys, pool_options opts,
     avail = {false, "cannot write the worker entrypoint: " + error_message(path.error())};
   else
     avail = late_bind::check(opts.home, opts.docker_host, opts.force_cold,
-                             opts.in_container);
+                             opts.in_container, opts.host_home);
+  // In its container, a slot's mounts reach the engine only through a
+  // mounts/ shared with the host; otherwise the engine would bind an empty
+  // directory as the session's /workspace.
+  auto mounts = late_bind::mounts_dir(opts.home);
+  if (opts.in_container) {
+    auto info = late_bind::inspect_mount(mounts);
+    opts.slots_reach_engine = info.mounted && info.shared;
+  }
   // Id-mapped mounts: probed where the slots live (as root; off any actor).
-  if (::geteuid() != 0) {
+  if (!opts.slots_reach_engine) {
+    opts.idmap = false;
+    opts.idmap_reason = engine_path(opts.home, opts.host_home, mounts)
+                        + " is not a shared mount on the host";
+  } else if (::geteuid() != 0) {
     opts.idmap = false;
     opts.idmap_reason = "the daemon is not root";
   } else if (auto why = idmap::probe(late_bind::mounts_dir(opts.home)); !why.empty()) {

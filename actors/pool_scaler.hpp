@@ -25,6 +25,11 @@ struct pool_options {
   std::string host_home;
   /// hal9000d runs inside its parent container (HAL9000_DAEMON_MODE).
   bool in_container = false;
+  /// Whether a mount the daemon makes in a slot reaches the engine (set by
+  /// spawn_pool: always on the host; in its container only when mounts/ is
+  /// shared with the host). When not, a cold claim binds the project as it is
+  /// (no slot, no id mapping): a slot would be an empty directory there.
+  bool slots_reach_engine = true;
   std::string daemon_id = "default"; // label hal9000.daemon
   std::string image;                 // WORKER_IMAGE (as resolved by the runtime)
   resource_limits limits;            // WORKER_MEMORY / WORKER_CPUS / WORKER_PIDS_LIMIT

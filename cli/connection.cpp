@@ -1,5 +1,6 @@
 #include "cli/connection.hpp"
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <caf/io/middleman.hpp>
@@ -75,11 +76,39 @@ caf::error connection::connect(std::chrono::milliseconds timeout) {
   return result;
 }
 
+namespace {
+
+// A token that cannot be read is a refusal (exit 4), never "not found"
+// (exit 5 is for sessions and images): the caller is told who can fix it.
+// root without auth/token: no daemon ever started with this HAL9000_HOME;
+// anyone else: root has not issued them a token (`claudy setup --user`).
+caf::error no_token(const caf::error& err) {
+  auto uid = ::getuid();
+  std::string fix;
+  if (uid == 0) {
+    fix = "start the daemon with `claudy daemon start` (it writes the token), or set "
+          "HAL9000_HOME to the daemon's state directory";
+  } else {
+    std::string login = std::to_string(uid);
+    struct passwd pw;
+    struct passwd* found = nullptr;
+    char buf[4096];
+    if (::getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found)
+      login = found->pw_name;
+    fix = "this user (uid " + std::to_string(uid) + ") has no token from the daemon: ask root "
+          "to run `sudo claudy setup --user " + login + "`, which delivers one to "
+          "~/.hal9000/auth/token (or pass --token-file)";
+  }
+  return make_error(errc::unauthenticated, error_message(err) + ": " + fix);
+}
+
+} // namespace
+
 caf::expected<credentials> connection::who() {
   if (token_.empty()) {
     auto token = read_token(ep_.token_file);
     if (!token)
-      return token.error();
+      return no_token(token.error());
     token_ = std::move(*token);
   }
   return credentials{token_, "claudy pid " + std::to_string(::getpid()) + " uid "

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
+#include <optional>
+
+#include <dirent.h>
 
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -21,6 +24,7 @@
 #include "actors/docker_actor.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "runtime/atomic_file.hpp"
 #include "runtime/auth_token.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
@@ -58,6 +62,38 @@ int ping(const config& cfg) {
     self->send_exit(docker, caf::exit_reason::user_shutdown);
   }
   return rc;
+}
+
+// HAL9000_HOME_OWNER (the daemon in its container, started by a user who is
+// not root): the directories the runtime made at its start (sessions/, pool/,
+// users/, sandbox/, bin/, mcp/, egress/, logs/ and what is one level inside
+// them) and owned by root are handed to that user, so their own HAL9000_HOME
+// is theirs to read. Not auth/ (done above), not mounts/ (slots and mount
+// points), and nothing deeper under users/: a user's claude/ and secrets/
+// belong to whom they are mapped to. lchown: never follows a symlink.
+void hand_home_to(const std::string& home, uid_t uid, gid_t gid) {
+  auto hand = [&](const std::string& path) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0 || st.st_uid != 0 || S_ISLNK(st.st_mode))
+      return;
+    if (::lchown(path.c_str(), uid, gid) != 0)
+      log()->warn("cannot hand {} to uid {}: {}", path, uid, std::strerror(errno));
+  };
+  for (auto top : {"sessions", "pool", "users", "sandbox", "bin", "mcp", "egress", "logs"}) {
+    auto dir = home + "/" + top;
+    struct stat st;
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      continue;
+    hand(dir);
+    if (DIR* d = ::opendir(dir.c_str())) {
+      while (auto* e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name != "." && name != "..")
+          hand(dir + "/" + name);
+      }
+      ::closedir(d);
+    }
+  }
 }
 
 // Set by a `claudy daemon stop --all` before it raises SIGTERM.
@@ -98,6 +134,7 @@ int run(config cfg) {
     std::cerr << "hal9000d: " << error_message(lock.error()) << "\n";
     return 1;
   }
+  std::optional<std::pair<uid_t, gid_t>> home_owner;
   auto token = ensure_token(cfg.home);
   if (!token) {
     std::cerr << "hal9000d: " << error_message(token.error()) << "\n";
@@ -115,6 +152,10 @@ int run(config cfg) {
       if (::chown(path.c_str(), uid, gid) != 0)
         std::cerr << "hal9000d: cannot hand " << path << " to " << owner << ": "
                   << std::strerror(errno) << "\n";
+    // And what the daemon writes there from now on (session records, pool
+    // state, logs): theirs, not root's, so they can read their own records.
+    own_new_files_under(cfg.home, uid, gid);
+    home_owner = std::make_pair(uid, gid);
   }
   init_logging(cfg.home, true);
   log()->info("hal9000d {} starting (pid {}, home {}, wire {})", HAL9000_VERSION,
@@ -139,6 +180,8 @@ int run(config cfg) {
       std::cerr << "hal9000d: " << error_message(rt.error()) << "\n";
       return 1;
     }
+    if (home_owner)
+      hand_home_to(cfg.home, home_owner->first, home_owner->second);
     auto port = tls.enabled()
                   ? caf::openssl::publish(rt->bridge, cfg.port, cfg.listen_host.c_str(), true)
                   : caf::io::publish(rt->bridge, cfg.port, cfg.listen_host.c_str(), true);

@@ -100,12 +100,38 @@ caf::expected<daemon_host> prepare_host(const config& cfg, std::string& said) {
       h.mounts_shared = info.mounted ? info.shared : late_bind::propagates(mounts);
       if (!h.mounts_shared)
         said += "note: " + mounts + " is not a shared mount and claudy is not root: "
-                "claims will be cold (run `claudy daemon start` as root once)\n";
+                "claims will be cold and projects bound as they are (to change that, as "
+                "root: `mount --bind " + mounts + " " + mounts + " && mount --make-rshared "
+                + mounts + "`, then start again)\n";
     }
   }
-  for (auto& root : cfg.allowed_roots)
-    if (is_dir(root))
-      h.roots.emplace_back(root, late_bind::propagates(root));
+  // Each root is bound rslave when its host mount propagates, so a mount
+  // made under it after this start (a tmpfs or a disk inside a project)
+  // reaches the daemon, which binds the project from there into sessions.
+  // Docker refuses rslave from a private mount: as root, the mount holding
+  // the root (usually /, private on hosts without systemd) is made shared
+  // first, alone, as systemd does at boot. Not root: bound as it is, and
+  // only what was mounted before this start is seen.
+  for (auto& root : cfg.allowed_roots) {
+    if (!is_dir(root))
+      continue;
+    if (::geteuid() == 0 && !late_bind::propagates(root)) {
+      auto made = late_bind::ensure_propagates(root);
+      if (!made)
+        said += "note: " + error_message(made.error()) + ": mounts made under " + root
+                + " after this start will be missing in sessions until a restart\n";
+      else if (!made->empty())
+        said += "made the mount at " + *made + " shared (as systemd does) so that mounts "
+                "made under " + root + " later reach the daemon\n";
+    }
+    bool slave = late_bind::propagates(root);
+    if (!slave && ::geteuid() != 0)
+      said += "note: the mount holding " + root + " is private and claudy is not root: "
+              "mounts made under it after this start will be missing in sessions until "
+              "`claudy daemon restart` (as root, `mount --make-shared` on that mount once "
+              "fixes it)\n";
+    h.roots.emplace_back(root, slave);
+  }
   return h;
 }
 

@@ -46,7 +46,9 @@ struct daemon_container_state {
 /// configuration may be old), left alone when running. Prepares the host
 /// first: HAL9000_HOME, logs/ and mounts/ exist, and mounts/ is made an
 /// rshared mount point when claudy is root (so the daemon's late-bound mounts
-/// reach the workers). `said` receives what was done, in words. Errors:
+/// reach the workers), and the host mount holding each allowed root is made
+/// shared when it is private (so the roots are bound rslave and a mount made
+/// inside a project after the start reaches the daemon). `said` receives what was done, in words. Errors:
 /// conflict (a container by that name that is not ours or not a daemon's),
 /// not_found (PARENT_IMAGE missing, with the recipe to build it),
 /// unavailable (no engine).

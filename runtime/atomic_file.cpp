@@ -44,6 +44,37 @@ struct fd_guard {
 
 } // namespace
 
+namespace {
+
+// own_new_files_under's setting: written once before any thread uses it.
+struct new_file_owner {
+  std::string dir;  // "" = off
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+new_file_owner& owner_setting() {
+  static new_file_owner o;
+  return o;
+}
+
+// Hands a file or directory just made under the configured directory to its
+// owner (best effort: the caller's explicit chown, if any, comes after).
+void give_to_owner(const std::string& path, int fd) {
+  auto& o = owner_setting();
+  if (o.dir.empty() || path.rfind(o.dir + "/", 0) != 0)
+    return;
+  if (fd >= 0)
+    (void) ::fchown(fd, o.uid, o.gid);
+  else
+    (void) ::lchown(path.c_str(), o.uid, o.gid);
+}
+
+} // namespace
+
+void own_new_files_under(const std::string& dir, uid_t uid, gid_t gid) {
+  owner_setting() = new_file_owner{dir, uid, gid};
+}
+
 caf::error sync_dir(const std::string& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
@@ -72,6 +103,7 @@ caf::error write_file_atomic(const std::string& path, const std::string& content
   };
   if (::fchmod(fd, mode) != 0)
     return fail("fchmod");
+  give_to_owner(path, fd);
   const char* p = content.data();
   size_t left = content.size();
   while (left > 0) {
@@ -133,8 +165,12 @@ caf::error make_dirs(const std::string& dir, mode_t mode) {
   if (parent != dir)
     if (auto err = make_dirs(parent, mode))
       return err;
-  if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
-    return sys_error("create directory", dir, "mkdir", errno);
+  if (::mkdir(dir.c_str(), mode) != 0) {
+    if (errno != EEXIST)
+      return sys_error("create directory", dir, "mkdir", errno);
+    return caf::none;
+  }
+  give_to_owner(dir, -1);
   return caf::none;
 }
 

@@ -36,6 +36,14 @@ caf::error make_dirs(const std::string& dir, mode_t mode = 0700);
 caf::expected<std::string> move_aside(const std::string& path,
                                       const std::string& dir);
 
+/// From now on, files write_file_atomic writes and directories make_dirs
+/// creates below dir are handed to uid:gid (before the rename; a caller that
+/// chowns them to someone else afterwards still wins). For hal9000d in its
+/// container started by a user who is not root (HAL9000_HOME_OWNER): that
+/// user's own HAL9000_HOME stays theirs. Process-wide: call once at start,
+/// before any other thread runs. "" switches it off.
+void own_new_files_under(const std::string& dir, uid_t uid, gid_t gid);
+
 /// Removes path; a missing file is not an error.
 caf::error remove_file(const std::string& path);
 

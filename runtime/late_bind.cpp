@@ -6,6 +6,7 @@
 #include <climits>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <dirent.h>
@@ -446,22 +447,46 @@ caf::error unmount_slot(const slot_paths& slot) {
   return caf::none;
 }
 
-bool propagates(const std::string& path) {
+namespace {
+
+// The mount holding path: the last row of the deepest mount point at or above
+// its real path (the mount on top). nullopt when mountinfo has none.
+std::optional<mountinfo_row> holder_of(const std::string& path) {
   auto target = real_path(path);
-  const mountinfo_row* best = nullptr;
-  auto rows = read_mountinfo();
-  for (auto& row : rows) {
+  std::optional<mountinfo_row> best;
+  for (auto& row : read_mountinfo()) {
     auto& p = row.mount_point;
     bool holds = p == "/" || target == p || target.rfind(p + "/", 0) == 0;
-    // The last row of the deepest mount point is the mount on top.
     if (holds && (!best || p.size() >= best->mount_point.size()))
-      best = &row;
+      best = row;
   }
+  return best;
+}
+
+} // namespace
+
+bool propagates(const std::string& path) {
+  auto best = holder_of(path);
   return best && (best->shared || best->slave);
 }
 
+caf::expected<std::string> ensure_propagates(const std::string& path) {
+  auto best = holder_of(path);
+  if (!best)
+    return make_error(errc::internal, "no mount holds " + path + " in /proc/self/mountinfo");
+  if (best->shared || best->slave)
+    return std::string{};
+  // MS_SHARED alone: only this mount joins a peer group; the mounts below it
+  // keep their own propagation.
+  if (::mount(nullptr, best->mount_point.c_str(), nullptr, MS_SHARED, nullptr) != 0)
+    return sys_error("cannot make the mount at " + best->mount_point + " (holding " + path
+                       + ") shared",
+                     errno);
+  return best->mount_point;
+}
+
 availability check(const std::string& home, const std::string& docker_host,
-                   bool force_cold, bool in_container) {
+                   bool force_cold, bool in_container, const std::string& host_home) {
   if (force_cold)
     return {false, "late binding switched off (force_cold / HAL9000_FORCE_COLD)"};
   if (::geteuid() != 0)
@@ -473,12 +498,17 @@ availability check(const std::string& home, const std::string& docker_host,
   auto mounts = mounts_dir(home);
   if (in_container) {
     auto info = inspect_mount(mounts);
+    // Named as the host has it: that is where the fix is made.
+    auto on_host = host_home.empty() ? mounts : mounts_dir(host_home);
     if (!info.mounted || !info.shared)
-      return {false, "hal9000d runs in its parent container and " + mounts
-                       + " is not shared with the host (its host directory was not a "
-                         "shared mount when the container was made): run `claudy daemon "
-                         "start` as root, which makes it one, then reset with `claudy daemon "
-                         "stop; docker rm -f <prefix>-parent; claudy daemon start`"};
+      return {false, "hal9000d runs in its parent container and " + on_host
+                       + " on the host was not a shared mount when the container was made, "
+                         "so a project bound into a running worker would not reach it: as "
+                         "root, run `mount --bind " + on_host + " " + on_host
+                       + " && mount --make-rshared " + on_host
+                       + "` (`claudy daemon start` run as root does this itself), then "
+                         "reset with `claudy daemon stop; docker rm -f <prefix>-parent; "
+                         "claudy daemon start`"};
     return {true, "hal9000d in its parent container with CAP_SYS_ADMIN, " + mounts
                     + " shared with the host"};
   }

@@ -185,14 +185,24 @@ struct availability {
 /// allows it. in_container (hal9000d inside its parent container): a shared
 /// mount made here would reach nobody, so HAL9000_HOME/mounts must already be
 /// a shared mount (bound rshared from a shared host mount by `claudy daemon
-/// start`); otherwise cold, saying why.
+/// start`); otherwise cold, saying why, with mounts/ named by its host path
+/// (host_home: HAL9000_HOST_HOME; "" = home).
 availability check(const std::string& home, const std::string& docker_host,
-                   bool force_cold, bool in_container = false);
+                   bool force_cold, bool in_container = false,
+                   const std::string& host_home = "");
 
 /// Whether the mount holding path (the deepest mount point at or above its
 /// real path) is shared or a slave: Docker binds a path with rslave or
 /// rshared propagation only from such a mount.
 bool propagates(const std::string& path);
+
+/// Makes the mount holding path propagate when it does not: MS_SHARED on that
+/// mount alone (not recursively), what systemd does to / at boot. Then Docker
+/// binds path rslave, and a mount made under path on the host later (a tmpfs
+/// inside a project) reaches a container that bound it. Replies the mount
+/// point it changed, "" when it already propagated. Needs root (EPERM
+/// otherwise).
+caf::expected<std::string> ensure_propagates(const std::string& path);
 
 /// Hands the session to a warm worker's entrypoint: writes the spec (name,
 /// working directory, command) to the claim FIFO (non-blocking; O_RDWR so it waits in the pipe until read) and

@@ -4,7 +4,8 @@
 # (found from the binary with ldd and dpkg, installed from Debian's mirror, no
 # compiler) + iptables (the daemon loads the egress filter into the namespace
 # owner's network namespace with iptables-restore) + hal9000d from the build
-# tree. Its own command idles, TERM-aware,
+# tree; /etc/passwd and /etc/group are symlinks into /run/host/etc, where the
+# daemon's container has the host's /etc. Its own command idles, TERM-aware,
 # so the same image also owns the network namespace workers join;
 # `claudy daemon start` runs `hal9000d run` in it. The hash covers the binary
 # and the package list, so a new build of hal9000d makes a new image.
@@ -56,13 +57,21 @@ build() {
   run strip -o "$WORK/hal9000d" "$DAEMON_BIN"
   run docker cp "$WORK/hal9000d" "$BUILD_CTR:/usr/local/bin/hal9000d"
   run docker cp "$RECIPE_DIR/entrypoint.sh" "$BUILD_CTR:/entrypoint.sh"
+  # The host's users: `claudy daemon start` binds the host's /etc read-only at
+  # /run/host/etc (actors/parent_spec.hpp daemon_host_etc); the image's
+  # passwd and group point there, so a user added on the host after the start
+  # (useradd replaces the file: a bind of the file itself would keep the old
+  # one) is seen at once. Dangling where nothing is bound (the netns owner):
+  # nothing there looks users up.
   in_build sh -c 'chown 0:0 /usr/local/bin/hal9000d /entrypoint.sh &&
-    chmod 0755 /usr/local/bin/hal9000d /entrypoint.sh && mkdir -p /root/.hal9000'
+    chmod 0755 /usr/local/bin/hal9000d /entrypoint.sh && mkdir -p /root/.hal9000 /run/host/etc &&
+    ln -sfn /run/host/etc/passwd /etc/passwd && ln -sfn /run/host/etc/group /etc/group'
   stage "flatten into one layer (docker export | docker import)"
   export_image 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     'ENV HAL9000_HOME=/root/.hal9000' 'ENV LANG=C.UTF-8' 'WORKDIR /' \
     'CMD ["/entrypoint.sh"]'
-  stage "check: hal9000d --version, iptables-restore, no compiler"
+  stage "check: hal9000d --version, iptables-restore, no compiler, host users linked"
   run docker run --rm --network none --label hal9000.build=parent "$TAG_HASH" sh -c \
-    'set -e; hal9000d --version; command -v iptables-restore; ! command -v cc; ! command -v g++'
+    'set -e; hal9000d --version; command -v iptables-restore; ! command -v cc; ! command -v g++;
+     [ "$(readlink /etc/passwd)" = /run/host/etc/passwd ]; [ "$(readlink /etc/group)" = /run/host/etc/group ]'
 }

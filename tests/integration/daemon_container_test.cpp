@@ -22,6 +22,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "runtime/pid_lock.hpp"
 #include "support/chroma_server.hpp"
 #include "support/cli_process.hpp"
+#include "support/host_user.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -100,6 +102,8 @@ protected:
     if (!env_)
       return;
     env_->claudy("daemon stop --all");
+    for (auto& m : submounts_)
+      ::umount2(m.c_str(), MNT_DETACH);
     env_.reset();  // removes every container labelled with its daemon id
     sh("ids=$(docker ps -aq --filter name=^/" + prefix_
        + "- 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
@@ -193,8 +197,26 @@ protected:
     return name;
   }
 
+  /// The pool part of `claudy --json daemon status`.
+  json pool() {
+    auto st = status();
+    return st.contains("pool") ? st["pool"] : json::object();
+  }
+
+  /// `claudy --json PATH --detach --name <prefix>-<suffix> FLAGS`: the reply.
+  json start_on(const std::string& path, const std::string& suffix, const std::string& flags,
+                run_result* raw = nullptr) {
+    auto r = claudy("--json " + path + " --detach --name " + prefix_ + "-" + suffix + " "
+                    + flags);
+    if (raw)
+      *raw = r;
+    auto j = json::parse(r.out, nullptr, false);
+    return r.rc == 0 && j.is_object() ? j : json::object();
+  }
+
   temp_dir home_;
   temp_dir project_;
+  std::vector<std::string> submounts_;  // unmounted in TearDown
   std::string prefix_;
   uint16_t chroma_port_ = 0;
   uint16_t proxy_port_ = 8001;
@@ -413,6 +435,127 @@ TEST_F(daemon_container_test, host_process_mode_is_chosen_explicitly) {
   // No daemon container: <prefix>-parent is the namespace owner here.
   EXPECT_EQ(inspect(parent(), "{{index .Config.Labels \"hal9000.role\"}}"), "parent");
   EXPECT_EQ(claudy("daemon stop --all").rc, 0);
+}
+
+// Users made on the host after `claudy daemon start` are the daemon's users at
+// once: the host's /etc is bound as a directory (useradd replaces
+// /etc/passwd by rename; a bind of the file itself kept the old one).
+TEST_F(daemon_container_test, a_user_added_after_the_start_is_seen_by_the_daemon) {
+  start_ok();
+  host_user u;  // made now, after the start
+  ASSERT_FALSE(u.login.empty()) << "no free uid for a test user";
+  auto r = claudy("setup --user " + u.login + " --no-key");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  struct stat st {};
+  EXPECT_EQ(::stat((home_ / ("auth/users/" + std::to_string(u.uid) + "/token")).c_str(), &st), 0)
+    << r.out;
+  EXPECT_EQ(st.st_uid, u.uid);
+  // Not by a bind of the file: the directory, read-only.
+  auto mounts = inspect(parent(), "{{range .Mounts}}{{.Source}}:{{.Destination}}:{{.RW}} {{end}}");
+  EXPECT_NE(mounts.find("/etc:/run/host/etc:false"), std::string::npos) << mounts;
+  EXPECT_EQ(mounts.find("/etc/passwd:"), std::string::npos) << mounts;
+}
+
+// Case 03 in container mode: a tmpfs mounted inside a project after the
+// daemon started is in the session, warm and cold (the roots are bound rslave
+// from a propagating host mount; the daemon binds the project from there).
+TEST_F(daemon_container_test, a_mount_made_in_a_project_after_the_start_is_there_warm_and_cold) {
+  start_ok();
+  auto binds = inspect(parent(), "{{range .Mounts}}{{.Destination}}:{{.Propagation}} {{end}}");
+  EXPECT_NE(binds.find("/tmp:rslave"), std::string::npos) << binds;
+  // Made now, after the start.
+  auto dir = project_ / "nested";
+  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0);
+  std::ofstream{dir + "/top.txt"} << "top\n";
+  auto data = dir + "/data";
+  ASSERT_EQ(::mkdir(data.c_str(), 0755), 0);
+  ASSERT_EQ(::mount("h9test03c", data.c_str(), "tmpfs", 0, "size=1m,mode=0755"), 0)
+    << std::strerror(errno);
+  submounts_.push_back(data);
+  std::ofstream{data + "/inner.txt"} << "nested\n";
+  sh("chown -R 1000:1000 " + dir);
+  ASSERT_TRUE(wait_for([&] { return pool().value("warm", 0) >= 1; }, 120s))
+    << "no warm worker within 120 s: " << status().dump(2);
+  for (auto flags : {std::string{""}, std::string{"--no-limits"}}) {
+    run_result raw;
+    auto j = start_on(dir, flags.empty() ? "c03w" : "c03c", flags, &raw);
+    ASSERT_EQ(raw.rc, 0) << raw.out;
+    auto served = j.value("served", "");
+    EXPECT_EQ(served, flags.empty() ? "warm" : "cold") << raw.out;
+    SCOPED_TRACE(served);
+    auto cid = j.value("container_id", "");
+    EXPECT_EQ(trim(sh("docker exec " + cid + " cat /workspace/top.txt 2>&1")), "top");
+    EXPECT_EQ(trim(sh("docker exec " + cid + " cat /workspace/data/inner.txt 2>&1")), "nested");
+    int rc = -1;
+    sh("docker exec " + cid + " sh -c 'echo w > /workspace/data/" + served + "' 2>&1", &rc);
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(read_all(data + "/" + served), "w\n");
+    EXPECT_EQ(claudy("stop " + prefix_ + "-" + (flags.empty() ? "c03w" : "c03c")).rc, 0);
+  }
+}
+
+// A daemon started by a user who is not root (in the docker group, their own
+// ~/.hal9000, this host's private mounts): mounts/ cannot be shared with the
+// host, so a slot would be an empty directory in the worker. The session's
+// /workspace is the project all the same (bound as it is), the status names
+// the host path to fix, and the user's HAL9000_HOME stays theirs.
+TEST_F(daemon_container_test, a_daemon_started_by_a_user_gives_sessions_their_project) {
+  host_user u{"-G docker"};
+  ASSERT_FALSE(u.login.empty()) << "no free uid for a test user";
+  // Their home on a private mount of its own, whatever / is here (systemd
+  // makes it shared): the trial's host. Unmounted before the user goes.
+  struct unmount_at_end {
+    std::string path;
+    ~unmount_at_end() { ::umount2(path.c_str(), MNT_DETACH); }
+  } home_mount{u.home};
+  ASSERT_EQ(::mount(u.home.c_str(), u.home.c_str(), nullptr, MS_BIND, nullptr), 0)
+    << std::strerror(errno);
+  ASSERT_EQ(::mount(nullptr, u.home.c_str(), nullptr, MS_PRIVATE, nullptr), 0)
+    << std::strerror(errno);
+  auto user_home = u.home + "/.hal9000";
+  auto as_user = [&](const std::string& cmd) {
+    return env_->run("setpriv --reuid=" + std::to_string(u.uid) + " --regid="
+                     + std::to_string(u.uid) + " --init-groups env HOME=" + u.home
+                     + " HAL9000_HOME=" + user_home
+                     + " HAL9000_ALLOWED_ROOTS=/home ENABLE_POOL_MANAGER=false " + cmd);
+  };
+  auto r = as_user("sh -c 'mkdir -p ~/proj && echo hello > ~/proj/hello.txt && chmod 0755 ~/proj'");
+  ASSERT_EQ(r.rc, 0) << r.out;
+  r = as_user(bin("claudy") + " daemon start --timeout 180");
+  ASSERT_EQ(r.rc, 0) << r.out << "\n--- docker logs:\n"
+                     << sh("docker logs --tail 30 " + parent() + " 2>&1");
+  auto text = as_user(bin("claudy") + " --json daemon status");
+  auto st = json::parse(text.out, nullptr, false);
+  ASSERT_TRUE(st.is_object()) << text.out;
+  auto why = st.value("late_bind", "");
+  EXPECT_NE(why.find(user_home + "/mounts"), std::string::npos) << st.dump(2);
+  EXPECT_EQ(why.find("/root/.hal9000"), std::string::npos) << st.dump(2);
+  auto name = prefix_ + "-u1";
+  r = as_user(bin("claudy") + " --json " + u.home + "/proj --detach --name " + name);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  auto j = json::parse(r.out, nullptr, false);
+  ASSERT_TRUE(j.is_object()) << r.out;
+  auto cid = j.value("container_id", "");
+  // The project itself, never an empty slot directory.
+  EXPECT_EQ(trim(sh("docker exec " + cid + " cat /workspace/hello.txt 2>&1")), "hello");
+  EXPECT_EQ(trim(sh("docker exec " + cid + " sh -c 'cd \"$(pwd)\" && cat hello.txt' 2>&1")),
+            "hello");
+  // Their HAL9000_HOME is theirs: the directories the daemon made and the
+  // session's record.
+  for (auto dir : {"sessions", "pool", "users", "mcp", "logs"}) {
+    struct stat sb {};
+    auto path = user_home + "/" + dir;
+    if (::stat(path.c_str(), &sb) != 0)
+      continue;
+    EXPECT_EQ(sb.st_uid, u.uid) << path;
+  }
+  r = as_user("sh -c 'cat ~/.hal9000/sessions/*.json'");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find(name), std::string::npos) << r.out;
+  r = as_user(bin("claudy") + " stop " + name);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  r = as_user(bin("claudy") + " daemon stop --all");
+  EXPECT_EQ(r.rc, 0) << r.out;
 }
 
 } // namespace

@@ -25,6 +25,7 @@
 
 #include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/host_user.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -53,37 +54,6 @@ std::string q(const std::string& s) {  // single-quoted for sh
     out += c == '\'' ? std::string{"'\\''"} : std::string(1, c);
   return out + "'";
 }
-
-// A host user for one test: a unique login and a uid (= its group's gid)
-// that nobody uses, found at run time; removed with its home at the end.
-struct host_user {
-  std::string login;
-  uid_t uid = 0;
-  std::string home;
-
-  host_user() {
-    auto base = 30000u + static_cast<uid_t>(::getpid() % 2000) * 10;
-    for (uid_t u = base; u < base + 2000 && login.empty(); ++u) {
-      if (::getpwuid(u) || ::getgrgid(u))
-        continue;
-      auto name = "h9t" + std::to_string(u) + "x" + std::to_string(::getpid() % 1000);
-      int rc = 0;
-      sh("useradd -m -u " + std::to_string(u) + " -U -s /bin/sh " + name + " 2>&1", &rc);
-      if (rc != 0)
-        continue;  // taken meanwhile by someone else: the next one
-      login = name;
-      uid = u;
-      home = "/home/" + name;
-      ::chmod(home.c_str(), 0700);
-    }
-  }
-  ~host_user() {
-    if (!login.empty())
-      sh("userdel -r -f " + login + " >/dev/null 2>&1");
-  }
-  host_user(const host_user&) = delete;
-  host_user& operator=(const host_user&) = delete;
-};
 
 struct started {
   std::string name;
@@ -293,11 +263,19 @@ TEST_F(identity, case03_a_mount_inside_the_project_is_there_warm_and_cold) {
   ASSERT_FALSE(u.login.empty()) << "no free uid for a test user";
   auto token = add_user(u);
   auto dir = project("nested", u.uid);
+  // The project on a shared mount, as every path is on a systemd host (/ is
+  // shared there): the tmpfs below is then shared too, and a session's copy
+  // of it must not be its peer (ending the session would unmount it here).
+  ASSERT_EQ(::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr), 0)
+    << std::strerror(errno);
+  submounts.push_back(dir);
+  ASSERT_EQ(::mount(nullptr, dir.c_str(), nullptr, MS_SHARED, nullptr), 0)
+    << std::strerror(errno);
   auto data = dir + "/data";
   ::mkdir(data.c_str(), 0755);
   ASSERT_EQ(::mount("h9test03", data.c_str(), "tmpfs", 0, "size=1m,mode=0755"), 0)
     << std::strerror(errno);
-  submounts.push_back(data);
+  submounts.insert(submounts.begin(), data);
   std::ofstream{data + "/inner.txt"} << "nested\n";
   sh("chown -R " + std::to_string(u.uid) + ":" + std::to_string(u.uid) + " " + q(data));
   for (auto flags : {std::string{""}, std::string{"--no-limits"}}) {
@@ -532,3 +510,25 @@ TEST_F(identity, only_the_owner_or_root_stops_and_sees_a_session_and_only_root_r
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_FALSE(running(s2));
 }
+
+namespace {
+
+// A local user root never set up (no `claudy setup --user`): every command is
+// refused with exit 4 (auth refused, not 5 "not found"), naming the fix.
+TEST_F(identity, a_user_never_set_up_is_refused_with_exit_4_and_told_what_to_do) {
+  host_user u;
+  ASSERT_FALSE(u.login.empty()) << "no free uid for a test user";
+  for (auto cmd : {"sessions", "daemon status", "--detach ~"}) {
+    int rc = 0;
+    auto out = sh("su - " + u.login + " -c " + q("HAL9000_PORT=" + std::to_string(env.port)
+                                                 + " " + bin("claudy") + " " + cmd)
+                    + " 2>&1",
+                  &rc);
+    SCOPED_TRACE(cmd);
+    EXPECT_EQ(rc, 4) << out;
+    EXPECT_NE(out.find(u.home + "/.hal9000/auth/token"), std::string::npos) << out;
+    EXPECT_NE(out.find("claudy setup --user " + u.login), std::string::npos) << out;
+  }
+}
+
+} // namespace

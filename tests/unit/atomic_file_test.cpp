@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
@@ -132,4 +133,29 @@ TEST(atomic_file, remove_file_tolerates_missing) {
   EXPECT_FALSE(remove_file(tmp / "x"));
   EXPECT_FALSE(std::filesystem::exists(tmp / "x"));
   EXPECT_FALSE(remove_file(tmp / "x"));
+}
+
+// HAL9000_HOME_OWNER's hand-over: what is written or created below the
+// directory belongs to that uid:gid; elsewhere, and once switched off, the
+// writer's own. Needs root (chown to another uid).
+TEST(atomic_file, new_files_under_a_directory_go_to_its_owner) {
+  if (::geteuid() != 0)
+    GTEST_SKIP() << "handing a file to another uid needs root";
+  temp_dir home;
+  temp_dir elsewhere;
+  auto owner_of = [](const std::string& p) {
+    struct stat st {};
+    return ::lstat(p.c_str(), &st) == 0 ? st.st_uid : static_cast<uid_t>(-1);
+  };
+  own_new_files_under(home.path, 65534, 65534);
+  EXPECT_FALSE(write_file_atomic(home / "a.json", "{}"));
+  EXPECT_FALSE(make_dirs(home / "sessions/x"));
+  EXPECT_FALSE(write_file_atomic(elsewhere / "b.json", "{}"));
+  own_new_files_under("", 0, 0);
+  EXPECT_FALSE(write_file_atomic(home / "c.json", "{}"));
+  EXPECT_EQ(owner_of(home / "a.json"), 65534u);
+  EXPECT_EQ(owner_of(home / "sessions"), 65534u);
+  EXPECT_EQ(owner_of(home / "sessions/x"), 65534u);
+  EXPECT_EQ(owner_of(elsewhere / "b.json"), 0u);
+  EXPECT_EQ(owner_of(home / "c.json"), 0u);
 }

@@ -274,10 +274,13 @@ TEST(parent_spec, the_daemon_container_follows_the_guide) {
   // The host's pid namespace: the sandbox enters <prefix>-netns by the pid
   // Docker reports. The host's users for NSS, read-only.
   EXPECT_EQ(s.pid_mode, "host");
-  for (auto db : {"/etc/passwd", "/etc/group"}) {
-    ASSERT_TRUE(mount_at(s, db)) << db;
-    EXPECT_TRUE(mount_at(s, db)->read_only) << db;
-  }
+  // The host's /etc as a directory (a file bind would pin the passwd of the
+  // start: useradd replaces it), read-only, where the image's symlinks point.
+  ASSERT_TRUE(mount_at(s, "/run/host/etc"));
+  EXPECT_EQ(mount_at(s, "/run/host/etc")->source, "/etc");
+  EXPECT_TRUE(mount_at(s, "/run/host/etc")->read_only);
+  for (auto db : {"/etc/passwd", "/etc/group"})
+    EXPECT_FALSE(mount_at(s, db)) << db;
   // Only what mount(2), setns(2), the egress filter and other users' files
   // need: none of Docker's other defaults.
   EXPECT_EQ(s.cap_drop, (std::vector<std::string>{"ALL"}));

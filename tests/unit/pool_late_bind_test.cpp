@@ -8,6 +8,7 @@
 #include <fstream>
 #include <vector>
 
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,6 +63,30 @@ TEST_F(late_bind_fixture, mounts_dir_becomes_rshared_once) {
   EXPECT_TRUE(info.shared);
   ASSERT_FALSE(late_bind::ensure_rshared(dir));
   EXPECT_EQ(late_bind::mounts_under(dir).size(), 1u) << "no second bind on a second call";
+}
+
+// A root on a private mount (the project dir bound onto itself, private, as /
+// is on hosts without systemd): ensure_propagates makes that mount alone
+// shared, once; the mount below it keeps its own propagation.
+TEST_F(late_bind_fixture, a_private_roots_mount_is_made_to_propagate_once) {
+  ASSERT_EQ(::mount(project.c_str(), project.c_str(), nullptr, MS_BIND, nullptr), 0);
+  ASSERT_EQ(::mount(nullptr, project.c_str(), nullptr, MS_PRIVATE, nullptr), 0);
+  auto inner = project + "/inner";
+  ASSERT_EQ(::mkdir(inner.c_str(), 0755), 0);
+  ASSERT_EQ(::mount("h9lbtest", inner.c_str(), "tmpfs", 0, "size=64k"), 0);
+  ASSERT_EQ(::mount(nullptr, inner.c_str(), nullptr, MS_PRIVATE, nullptr), 0);
+  auto root = project + "/sub";
+  ASSERT_EQ(::mkdir(root.c_str(), 0755), 0);
+  EXPECT_FALSE(late_bind::propagates(root));
+  auto made = late_bind::ensure_propagates(root);
+  ASSERT_TRUE(made) << error_message(made.error());
+  EXPECT_EQ(*made, project);
+  EXPECT_TRUE(late_bind::propagates(root));
+  EXPECT_TRUE(late_bind::inspect_mount(project).shared);
+  EXPECT_FALSE(late_bind::propagates(inner)) << "not recursive";
+  auto again = late_bind::ensure_propagates(root);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, "");
 }
 
 TEST_F(late_bind_fixture, bind_then_unmount_leaves_project_and_empty_slot) {
