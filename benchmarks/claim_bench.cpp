@@ -333,9 +333,10 @@ void claim_through(daemon_run& r, const std::string& project) {
   auto t = clk::now();
   auto rep = r.conn->call<session_reply>(req, 60s);
   auto took = ms_since(t);
-  if (!rep || rep->session.served != "warm") {
+  if (!rep || rep->session.served != served_kind::warm) {
     std::cerr << "claim_bench: " << r.mode << "-mode claim of " << project << " "
-              << (rep ? "went " + rep->session.served : error_message(rep.error())) << "\n";
+              << (rep ? "went " + to_string(rep->session.served) : error_message(rep.error()))
+              << "\n";
     ++r.failures;
     if (!rep)
       return;
