@@ -420,3 +420,20 @@ TEST(session_owner_rule, only_the_owner_or_root_acts_on_or_sees_a_session) {
   EXPECT_FALSE(visible_to(rec, "uid-1002"));
   EXPECT_FALSE(visible_to(rec, ""));
 }
+
+// A worker that ended while serving a session: its typed end as it is; with
+// none, "other" with its words, or its state when it gave none.
+TEST(session_end_rules, end_of_worker_keeps_a_typed_end_and_words_an_untyped_one) {
+  session_ended e;
+  e.end.kind = end_kind::oom_killed;
+  e.end.memory_limit = "64m";
+  e.words = "OOM-killed";
+  EXPECT_EQ(end_of_worker(e), e.end);
+  session_ended bare;
+  EXPECT_EQ(end_of_worker(bare).kind, end_kind::other);
+  EXPECT_EQ(end_of_worker(bare).detail, "worker gone");
+  bare.failed = true;
+  EXPECT_EQ(end_of_worker(bare).detail, "worker failed");
+  bare.words = "its container vanished";
+  EXPECT_EQ(end_of_worker(bare).detail, "its container vanished");
+}
