@@ -41,17 +41,13 @@ int32_t exit_code_of(const end_reason& end) {
   }
 }
 
-bool had_session(const std::string& from) {
-  return from == "busy" || from == "claimed" || from == "stopping";
-}
-
 } // namespace
 
 std::vector<lifecycle_event>
 worker_change_events(const std::string& worker_id, const std::string& container_id,
-                     const std::string& from, const std::string& to,
+                     worker_state from, worker_state to,
                      const std::string& reason, int64_t time_ms,
-                     const std::string& session, const std::string& served,
+                     const std::string& session, served_kind served,
                      int64_t memory_limit, const end_reason& end) {
   std::vector<lifecycle_event> out;
   if (from == to)
@@ -64,9 +60,9 @@ worker_change_events(const std::string& worker_id, const std::string& container_
   e.container_id = container_id;
   e.session = session;
   e.reason = reason;
-  if (!from.empty())
-    e.details["from"] = from;
-  if (end.kind != end_kind::none && (to == "failed" || to == "gone")) {
+  if (from != worker_state::none)
+    e.details["from"] = to_string(from);
+  if (end.kind != end_kind::none && (to == worker_state::failed || to == worker_state::gone)) {
     e.end = end;
     e.reason = to_string(end);
     e.oom = end.kind == end_kind::oom_killed;
@@ -77,24 +73,24 @@ worker_change_events(const std::string& worker_id, const std::string& container_
     x.kind = event_kinds::session_ended;
     out.push_back(std::move(x));
   };
-  if (to == "creating") {
+  if (to == worker_state::creating) {
     e.kind = event_kinds::worker_creating;
-  } else if (to == "warm") {
+  } else if (to == worker_state::warm) {
     e.kind = event_kinds::worker_warm;
-  } else if (to == "claimed") {
+  } else if (to == worker_state::claimed) {
     e.kind = event_kinds::worker_claimed;
-  } else if (to == "busy") {
+  } else if (to == worker_state::busy) {
     e.kind = event_kinds::session_started;
-    if (!served.empty())
-      e.details["served"] = served;
-  } else if (to == "failed") {
+    if (served != served_kind::none)
+      e.details["served"] = to_string(served);
+  } else if (to == worker_state::failed) {
     e.kind = event_kinds::worker_died;
     e.memory_limit = memory_limit;
     out.push_back(e);
     if (!session.empty() && had_session(from))
       ended(e);
     return out;
-  } else if (to == "gone") {
+  } else if (to == worker_state::gone) {
     e.kind = event_kinds::worker_removed;
     out.push_back(e);
     if (!session.empty() && had_session(from))
@@ -161,10 +157,10 @@ void event_metrics::apply(const lifecycle_event& e) {
   m.events.with({e.kind}).inc();
   const auto& k = e.kind;
   if (k == event_kinds::worker_creating) {
-    workers_[e.worker_id] = "creating";
+    workers_[e.worker_id] = worker_state::creating;
     creating_since_[e.worker_id] = std::chrono::steady_clock::now();
   } else if (k == event_kinds::worker_warm) {
-    workers_[e.worker_id] = "warm";
+    workers_[e.worker_id] = worker_state::warm;
     double ms = 0;
     if (parse_number(detail(e, "duration_ms"), ms)) {
       m.refill_duration.with({}).observe(ms);
@@ -174,15 +170,17 @@ void event_metrics::apply(const lifecycle_event& e) {
     }
     creating_since_.erase(e.worker_id);
   } else if (k == event_kinds::worker_claimed) {
-    workers_[e.worker_id] = "busy";
+    workers_[e.worker_id] = worker_state::busy;
   } else if (k == event_kinds::session_started) {
     if (!e.worker_id.empty())
-      workers_[e.worker_id] = "busy";
+      workers_[e.worker_id] = worker_state::busy;
     if (!e.session.empty() && sessions_.insert(e.session).second)
       m.sessions_active.with({}).set(static_cast<double>(sessions_.size()));
-    auto served = detail(e, "served");
-    if (served != nullptr && (*served == "warm" || *served == "cold"))
-      m.claims.with({*served}).inc();
+    // The event's text is an edge: its name read back, the label its name.
+    auto served = served_kind::none;
+    if (auto text = detail(e, "served"); text != nullptr && from_string(*text, served)
+                                         && served != served_kind::none)
+      m.claims.with({to_string(served)}).inc();
     double ms = 0;
     if (parse_number(detail(e, "claim_latency_ms"), ms))
       m.claim_latency.with({}).observe(ms);
@@ -239,18 +237,18 @@ void event_metrics::apply(const lifecycle_event& e) {
 void event_metrics::publish_worker_counts() {
   double warm = 0, creating = 0, busy = 0;
   for (auto& [id, state] : workers_) {
-    if (state == "warm")
+    if (state == worker_state::warm)
       ++warm;
-    else if (state == "creating")
+    else if (state == worker_state::creating)
       ++creating;
     else
       ++busy;
   }
   auto& w = m_->workers;
-  w.with({"warm"}).set(warm);
-  w.with({"creating"}).set(creating);
-  w.with({"busy"}).set(busy);
-  w.with({"failed"}).set(static_cast<double>(failed_));
+  w.with({to_string(worker_state::warm)}).set(warm);
+  w.with({to_string(worker_state::creating)}).set(creating);
+  w.with({to_string(worker_state::busy)}).set(busy);
+  w.with({to_string(worker_state::failed)}).set(static_cast<double>(failed_));
 }
 
 // -- the hub ------------------------------------------------------------------------

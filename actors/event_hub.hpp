@@ -16,6 +16,8 @@
 
 #include "messages/chroma.hpp"
 #include "messages/events.hpp"
+#include "messages/session_state.hpp"
+#include "messages/worker_state.hpp"
 #include "runtime/metrics.hpp"
 
 namespace hal9000 {
@@ -45,9 +47,9 @@ std::string event_time(std::chrono::system_clock::time_point t);
 /// from == to (news about a running worker) means no event here.
 std::vector<lifecycle_event>
 worker_change_events(const std::string& worker_id, const std::string& container_id,
-                     const std::string& from, const std::string& to,
+                     worker_state from, worker_state to,
                      const std::string& reason, int64_t time_ms,
-                     const std::string& session, const std::string& served,
+                     const std::string& session, served_kind served,
                      int64_t memory_limit = 0, const end_reason& end = {});
 
 /// A ChromaDB monitor event as a chromadb.health event.
@@ -82,7 +84,7 @@ private:
   void publish_worker_counts();
 
   std::shared_ptr<metrics::daemon_metrics> m_;
-  std::map<std::string, std::string> workers_;  // id -> warm|creating|busy
+  std::map<std::string, worker_state> workers_;  // id -> warm|creating|busy
   std::map<std::string, std::chrono::steady_clock::time_point> creating_since_;
   std::set<std::string> sessions_;
   std::set<std::string> cut_off_;

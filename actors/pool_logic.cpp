@@ -15,6 +15,7 @@ constexpr std::chrono::milliseconds backoff_max{30000};
 // (e.g. a "warm" sent before the worker got our stop).
 int rank(worker_state s) {
   switch (s) {
+    case worker_state::none:  // never a worker's own state
     case worker_state::creating: return 0;
     case worker_state::warm: return 1;
     case worker_state::claimed: return 2;

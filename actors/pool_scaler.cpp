@@ -120,18 +120,11 @@ std::string new_worker_id(self_ptr self) {
   return id;
 }
 
+// Typed limits from another actor (or an embedding application): checked
+// for range, never parsed again.
 caf::error check_limits(const resource_limits& l, const std::string& what) {
-  if (!l.enabled)
-    return caf::none;
-  auto bad = [&](const caf::error& err) {
+  if (auto err = validate_limits(l))
     return make_error(errc::invalid_argument, what + ": " + error_message(err));
-  };
-  if (auto x = parse_memory(l.memory); !x)
-    return bad(x.error());
-  if (auto x = parse_cpus(l.cpus); !x)
-    return bad(x.error());
-  if (auto x = parse_pids_limit(l.pids_limit); !x)
-    return bad(x.error());
   return caf::none;
 }
 
@@ -217,7 +210,7 @@ void spawn_one(self_ptr self, worker_options w, uint64_t claim) {
   st.logic.add_worker(id, w.cold, claim, self->clock().now());
   worker_status info;
   info.id = id;
-  info.state = "creating";
+  info.state = worker_state::creating;
   st.info[id] = info;
   st.workers[id] = st.factory(self->system(), w,
                               caf::actor_cast<worker_observer_actor>(self));
@@ -233,7 +226,7 @@ void adopt_one(self_ptr self, const adopted_session& a) {
     return;
   }
   auto w = worker_opts(self, a.worker_id);
-  w.cold = a.served == "cold";
+  w.cold = a.served == served_kind::cold;
   w.adopted = true;
   w.adopt = a;
   auto now = self->clock().now();
@@ -241,7 +234,7 @@ void adopt_one(self_ptr self, const adopted_session& a) {
   st.logic.set_state(a.worker_id, worker_state::busy, now);
   worker_status info;
   info.id = a.worker_id;
-  info.state = "busy";
+  info.state = worker_state::busy;
   info.container_id = a.container_id;
   info.container_name = a.session_name;
   info.session_name = a.session_name;
@@ -319,7 +312,7 @@ void dispatch(self_ptr self);
 void fail_cold_claim(self_ptr self, const worker_transition& t) {
   auto& st = self->state;
   auto rec = st.logic.find(t.worker_id);
-  if (!rec || !rec->cold || rec->claim == 0 || t.from != "creating")
+  if (!rec || !rec->cold || rec->claim == 0 || t.from != worker_state::creating)
     return;
   if (t.end.kind != end_kind::image_missing && t.end.kind != end_kind::create_failed)
     return;
@@ -372,7 +365,7 @@ void worker_died(self_ptr self, const std::string& id, const caf::error& reason)
   auto from = info.state;
   auto cid = info.container_id;
   auto why = "worker actor died: " + self->system().render(reason);
-  info.state = "failed";
+  info.state = worker_state::failed;
   info.reason = why;
   st.failures.push_back(info);
   if (st.failures.size() > max_failure_records)
@@ -393,7 +386,7 @@ void worker_died(self_ptr self, const std::string& id, const caf::error& reason)
     t.worker_id = id;
     t.container_id = cid;
     t.from = from;
-    t.to = "failed";
+    t.to = worker_state::failed;
     t.reason = why;
     t.time_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                   std::chrono::system_clock::now().time_since_epoch()).count();
@@ -487,7 +480,7 @@ pool_status status_of(self_ptr self) {
   auto to_s = [](auto d) { return std::chrono::duration<double>(d).count(); };
   for (auto& [id, rec] : l.workers()) {
     auto w = st.info[id];
-    w.state = to_string(rec.state);
+    w.state = rec.state;
     w.age_s = to_s(now - rec.spawned);
     w.state_age_s = to_s(now - rec.since);
     s.claimed += rec.state == worker_state::claimed ? 1 : 0;
@@ -628,7 +621,7 @@ caf::result<worker_status> release_unknown(self_ptr self, const std::string& nam
           .then(
             [self, rp, ws, timeout]() mutable {
               auto done = ws;
-              done.state = "gone";
+              done.state = worker_state::gone;
               done.reason = "released (a session of an earlier run)";
               if (ws.id.empty() || !is_valid_name(ws.id)) {
                 rp.deliver(std::move(done));
@@ -937,27 +930,25 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
       }
       if (!t.session_name.empty())
         w.session_name = t.session_name;
-      if (!t.served.empty())
+      if (t.served != served_kind::none)
         w.served = t.served;
       if (!t.reason.empty())
         w.reason = t.reason;
-      if (t.to == "gone") {
+      if (t.to == worker_state::gone) {
         st.logic.forget(t.worker_id);
         st.workers.erase(t.worker_id);
         st.by_container.erase(w.container_id);
         st.info.erase(t.worker_id);
-      } else if (t.to == "failed") {
+      } else if (t.to == worker_state::failed) {
         fail_cold_claim(self, t);
         st.logic.set_state(t.worker_id, worker_state::failed, now);
         st.failures.push_back(w);
         if (st.failures.size() > max_failure_records)
           st.failures.pop_front();
       } else {
-        for (auto s : {worker_state::creating, worker_state::warm, worker_state::claimed,
-                       worker_state::busy, worker_state::stopping})
-          if (to_string(s) == t.to)
-            st.logic.set_state(t.worker_id, s, now);
-        if (t.to == "warm")
+        if (t.to != worker_state::none)
+          st.logic.set_state(t.worker_id, t.to, now);
+        if (t.to == worker_state::warm)
           self->delayed_send(self, st.opts.idle_timeout, idle_atom::value);
       }
       dispatch(self);
@@ -1047,8 +1038,7 @@ pool_options pool_options_from(const config& cfg) {
   o.in_container = runs_in_container(cfg);
   o.daemon_id = cfg.daemon_id;
   o.image = cfg.worker_image;
-  o.limits = resource_limits{true, cfg.worker_memory, cfg.worker_cpus,
-                             cfg.worker_pids_limit};
+  o.limits = worker_limits(cfg);
   o.command = cfg.worker_command;
   o.enabled = cfg.enable_pool_manager;
   o.min_warm = cfg.min_warm_workers;

@@ -32,7 +32,7 @@ struct pool_options {
   bool slots_reach_engine = true;
   std::string daemon_id = "default"; // label hal9000.daemon
   std::string image;                 // WORKER_IMAGE (as resolved by the runtime)
-  resource_limits limits;            // WORKER_MEMORY / WORKER_CPUS / WORKER_PIDS_LIMIT
+  resource_limits limits;            // WORKER_MEMORY / _CPUS / _PIDS_LIMIT, parsed
   std::string command;               // WORKER_COMMAND; empty: Claude Code in tmux
   bool enabled = false;              // ENABLE_POOL_MANAGER: refill from the start
   uint32_t min_warm = 2;             // MIN_WARM_WORKERS

@@ -27,6 +27,7 @@
 #include "messages/error.hpp"
 #include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/names.hpp"
 #include "runtime/time_format.hpp"
@@ -82,25 +83,6 @@ bool is_dead(const std::string& state) {
 std::string label(const docker::container_summary& c, const char* key) {
   auto i = c.labels.find(key);
   return i == c.labels.end() ? std::string{} : i->second;
-}
-
-std::string memory_text(int64_t bytes) {
-  constexpr int64_t k = 1024, m = k * k, g = m * k;
-  if (bytes % g == 0)
-    return std::to_string(bytes / g) + "g";
-  if (bytes % m == 0)
-    return std::to_string(bytes / m) + "m";
-  if (bytes % k == 0)
-    return std::to_string(bytes / k) + "k";
-  return std::to_string(bytes);
-}
-
-std::string cpus_text(int64_t nano) {
-  if (nano % 1000000000 == 0)
-    return std::to_string(nano / 1000000000);
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%g", static_cast<double>(nano) / 1e9);
-  return buf;
 }
 
 void act(self_ptr self, std::string action, std::string session, std::string worker,
@@ -251,7 +233,7 @@ void adopt(self_ptr self, const session_record& rec, const std::string& worker_i
   a.project_dir = rec.project_dir;
   a.container_id = container_id;
   a.worker_id = worker_id;
-  a.served = rec.served.empty() ? "warm" : rec.served;
+  a.served = rec.served == served_kind::none ? served_kind::warm : rec.served;
   a.image = rec.image;
   a.limits = rec.limits;
   st.keep.insert(worker_id);
@@ -273,7 +255,7 @@ session_record rebuild(self_ptr self, const docker::container_summary& c,
   r.state = session_state::running;
   r.container_id = c.id;
   r.worker_id = worker_id;
-  r.served = "warm";
+  r.served = served_kind::warm;
   for (auto m : info.mounts) {
     if (m.target != late_bind::container_workspace)
       continue;
@@ -282,19 +264,13 @@ session_record rebuild(self_ptr self, const docker::container_summary& c,
     if (under(m.source, mounts) || under(real_path(m.source), real_path(mounts))) {
       r.project_dir = late_bind::bind_source(m.source, mounts);
     } else {
-      r.served = "cold";
+      r.served = served_kind::cold;
       r.project_dir = m.source;
     }
   }
   if (r.project_dir.empty())
     r.project_dir = "unknown (no project mounted at /workspace)";
-  r.limits.enabled = info.memory > 0 || info.nano_cpus > 0 || info.pids_limit > 0;
-  if (info.memory > 0)
-    r.limits.memory = memory_text(info.memory);
-  if (info.nano_cpus > 0)
-    r.limits.cpus = cpus_text(info.nano_cpus);
-  if (info.pids_limit > 0)
-    r.limits.pids_limit = std::to_string(info.pids_limit);
+  r.limits = limits_from_docker(info.memory, info.nano_cpus, info.pids_limit);
   return r;
 }
 
@@ -458,7 +434,7 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
         names.insert(rec->name);
         if (is_dead(c.state))
           end_stopped(self, c, rec->name, wid, true,
-                      rec->limits.enabled ? rec->limits.memory : std::string{});
+                      memory_limit_text(rec->limits));
         else
           adopt_with_record(self, *rec, c, wid);
         continue;
@@ -478,8 +454,7 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
     bool live_record = r != st.sessions.end() && is_live(r->second.state);
     if (is_dead(c.state))
       end_stopped(self, c, c.name, wid, live_record,
-                  live_record && r->second.limits.enabled ? r->second.limits.memory
-                                                          : std::string{});
+                  live_record ? memory_limit_text(r->second.limits) : std::string{});
     else if (live_record)
       adopt_with_record(self, r->second, c, wid);
     else

@@ -83,25 +83,44 @@ caf::expected<start_plan> plan_start(const session_settings& s, const session_st
     if (p.memory_given || p.cpus_given || p.pids_given)
       return make_error(errc::invalid_argument,
                         "--no-limits cannot be combined with --memory, --cpus or --pids-limit");
-    p.limits.enabled = false;
-    p.values.enabled = false;
+    p.limits = no_limits();
     return p;
   }
-  p.limits.memory = p.memory_given ? req.memory : s.defaults.memory;
-  p.limits.cpus = p.cpus_given ? req.cpus : s.defaults.cpus;
-  p.limits.pids_limit = p.pids_given ? req.pids_limit : s.defaults.pids_limit;
-  auto values = parse_limits(p.limits);
-  if (!values)
-    return values.error();
-  p.values = *values;
+  // The flags' text enters here: parsed once, each over its default (typed,
+  // parsed with the config). The first bad flag is named, memory first.
+  p.limits = s.defaults;
+  p.limits.enabled = true;
+  if (p.memory_given) {
+    auto x = parse_memory(req.memory);
+    if (!x)
+      return x.error();
+    p.limits.memory_bytes = *x;
+    p.limits.memory_text = req.memory;
+  }
+  if (p.cpus_given) {
+    auto x = parse_cpus(req.cpus);
+    if (!x)
+      return x.error();
+    p.limits.nano_cpus = *x;
+    p.limits.cpus_text = req.cpus;
+  }
+  if (p.pids_given) {
+    auto x = parse_pids_limit(req.pids_limit);
+    if (!x)
+      return x.error();
+    p.limits.pids_limit = *x;
+    p.limits.pids_limit_text = req.pids_limit;
+  }
+  if (auto err = validate_limits(p.limits))  // a default that never parsed
+    return err;
   // What the host cannot give is refused here, before a worker is claimed
   // (the engine would refuse --cpus only after the claim, and accept any
   // memory). Only the flags given: the defaults were checked at start.
-  if (p.cpus_given && s.host.nano_cpus > 0 && p.values.nano_cpus > s.host.nano_cpus)
+  if (p.cpus_given && s.host.nano_cpus > 0 && p.limits.nano_cpus > s.host.nano_cpus)
     return make_error(errc::invalid_argument,
                       "--cpus " + req.cpus + " is more than the host has ("
                         + cpus_text(s.host.nano_cpus) + " CPUs)");
-  if (p.memory_given && s.host.memory_bytes > 0 && p.values.memory_bytes > s.host.memory_bytes)
+  if (p.memory_given && s.host.memory_bytes > 0 && p.limits.memory_bytes > s.host.memory_bytes)
     return make_error(errc::invalid_argument,
                       "--memory " + req.memory + " is more than the host's memory ("
                         + gib_text(s.host.memory_bytes) + ")");
@@ -147,22 +166,31 @@ start_decision decide(const start_plan& plan, const std::vector<session_record>&
   }
   if (!want.enabled)  // no limits so far: every one is set now
     want = plan.limits;
-  if (plan.memory_given)
-    want.memory = plan.limits.memory;
-  if (plan.cpus_given)
-    want.cpus = plan.limits.cpus;
-  if (plan.pids_given)
+  // Each flag given replaces one limit, its number with its spelling.
+  if (plan.memory_given) {
+    want.memory_bytes = plan.limits.memory_bytes;
+    want.memory_text = plan.limits.memory_text;
+  }
+  if (plan.cpus_given) {
+    want.nano_cpus = plan.limits.nano_cpus;
+    want.cpus_text = plan.limits.cpus_text;
+  }
+  if (plan.pids_given) {
     want.pids_limit = plan.limits.pids_limit;
+    want.pids_limit_text = plan.limits.pids_limit_text;
+  }
   want.enabled = true;
   if (want == same->limits)
     return d;
   d.action = start_action::update_limits;
   d.limits = want;
-  d.message = "applied limits memory " + want.memory + ", cpus " + want.cpus + ", pids "
-              + want.pids_limit + " to the running session " + same->name + " (were "
-              + (same->limits.enabled ? same->limits.memory + ", " + same->limits.cpus + ", "
-                                          + same->limits.pids_limit
-                                      : std::string{"none"})
+  auto& was = same->limits;
+  d.message = "applied limits memory " + want.memory_text + ", cpus " + want.cpus_text
+              + ", pids " + want.pids_limit_text + " to the running session " + same->name
+              + " (were "
+              + (was.enabled ? was.memory_text + ", " + was.cpus_text + ", "
+                                 + was.pids_limit_text
+                             : std::string{"none"})
               + ")";
   return d;
 }

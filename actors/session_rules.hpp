@@ -45,7 +45,8 @@ struct session_settings {
   /// either. "" = none.
   std::string host_home;
   std::string parent_prefix = "hal9000";   // HAL9000_PARENT_PREFIX
-  resource_limits defaults;                // WORKER_MEMORY, _CPUS, _PIDS_LIMIT
+  resource_limits defaults;                // WORKER_MEMORY, _CPUS, _PIDS_LIMIT (parsed:
+                                           // runtime/config.hpp worker_limits)
   host_capacity host;
   std::map<std::string, std::string> tls_users;  // HAL9000_TLS_USERS (runtime/acting_user.hpp)
 };
@@ -56,8 +57,7 @@ struct start_plan {
   std::string project_dir;  // realpath under an allowed root
   bool named = false;       // the user chose the name (--name)
   bool has_limits = false;  // any of --memory, --cpus, --pids-limit, --no-limits
-  resource_limits limits;   // flags over the defaults
-  limit_values values;      // limits, parsed
+  resource_limits limits;   // flags (parsed here) over the defaults
   // Which flags were given (a running session keeps the others).
   bool memory_given = false;
   bool cpus_given = false;
@@ -72,8 +72,7 @@ struct start_plan {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, start_plan& x) {
   return f(caf::meta::type_name("start_plan"), x.name, x.project_dir, x.named, x.has_limits,
-           x.limits, x.values.enabled, x.values.memory_bytes, x.values.nano_cpus,
-           x.values.pids_limit, x.memory_given, x.cpus_given, x.pids_given, x.uid, x.gid);
+           x.limits, x.memory_given, x.cpus_given, x.pids_given, x.uid, x.gid);
 }
 
 /// Checks a start before anything is claimed: the path (realpath, allowed

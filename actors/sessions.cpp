@@ -232,7 +232,7 @@ void record_and_reply(self_ptr self, uint64_t id, session_promise rp, session_re
   auto ok = [self, id, rp, reply, who]() mutable {
     auto& s = reply.session;
     audit("session.start", {{"session", s.name}, {"project", s.project_dir},
-                            {"who", who}, {"served", s.served},
+                            {"who", who}, {"served", to_string(s.served)},
                             {"container", s.container_id}, {"result", "ok"}});
     rp.deliver(std::move(reply));
     finish(self, id);
@@ -371,14 +371,13 @@ void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req
 // A running session gets other limits: Docker's update, then its record.
 void update_limits(self_ptr self, uint64_t id, start_decision d, session_promise rp) {
   auto& st = self->state;
-  auto values = parse_limits(d.limits);
-  if (!values) {
-    rp.deliver(values.error());
+  if (auto err = validate_limits(d.limits)) {  // typed; a record's may not be
+    rp.deliver(std::move(err));
     return finish(self, id);
   }
   docker::update_req upd{d.existing.container_id.empty() ? d.existing.name
                                                          : d.existing.container_id,
-                         values->memory_bytes, values->nano_cpus, values->pids_limit};
+                         d.limits.memory_bytes, d.limits.nano_cpus, d.limits.pids_limit};
   self->request(st.docker, st.opts.docker_timeout, upd)
     .then(
       [self, id, d, rp]() mutable {
@@ -519,9 +518,9 @@ void restart(self_ptr self, session_record rec, std::string user, std::string cl
   if (!rec.limits.enabled) {
     req.no_limits = true;
   } else {
-    req.memory = rec.limits.memory;
-    req.cpus = rec.limits.cpus;
-    req.pids_limit = rec.limits.pids_limit;
+    req.memory = rec.limits.memory_text;  // re-enters as a start's text
+    req.cpus = rec.limits.cpus_text;
+    req.pids_limit = rec.limits.pids_limit_text;
   }
   auto who = user + " (" + client + ")";
   plan_start(self, req)
@@ -561,8 +560,7 @@ sessions_options sessions_options_from(const config& cfg, std::string parent) {
   o.settings.home = cfg.home;
   o.settings.host_home = cfg.host_home;
   o.settings.parent_prefix = cfg.parent_prefix;
-  o.settings.defaults = resource_limits{true, cfg.worker_memory, cfg.worker_cpus,
-                                        cfg.worker_pids_limit};
+  o.settings.defaults = worker_limits(cfg);
   o.settings.host = local_host_capacity();
   o.settings.tls_users = cfg.tls_users;
   o.parent = std::move(parent);

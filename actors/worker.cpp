@@ -64,7 +64,7 @@ struct worker_data {
   steady_clock::time_point since = spawned;
   resource_limits applied;       // limits the container runs with
   claim_request claim;
-  std::string served;            // "warm"/"cold" once claimed
+  served_kind served = served_kind::none;  // warm or cold once claimed
   caf::typed_response_promise<claim_reply> claim_rp;
   int pending = 0;               // claim steps still outstanding
   bool mounted = false;          // the project is bound onto the slot
@@ -117,28 +117,23 @@ worker_status status_of(self_ptr self) {
     return std::chrono::duration<double>(d).count();
   };
   auto now = steady_clock::now();
-  return worker_status{st.opts.id,        to_string(st.state),
+  return worker_status{st.opts.id,        st.state,
                        st.container_id,   st.container_name,
                        st.claim.session_name, st.served,
                        secs(now - st.spawned), secs(now - st.since),
                        st.reason, st.oom_kills, st.network_lost};
 }
 
-std::string memory_limit_text(self_ptr self) {
-  auto& l = self->state.applied;
-  return l.enabled ? l.memory : std::string{};
-}
-
 void transition(self_ptr self, worker_state to, std::string reason = {}) {
   auto& st = self->state;
   worker_transition t{st.opts.id,         st.container_id,
-                      st.reported ? to_string(st.state) : "",
-                      to_string(to),      reason,
+                      st.reported ? st.state : worker_state::none,
+                      to,                 reason,
                       unix_ms(),          st.claim.session_name,
                       st.claim.project_dir, st.served};
   t.end = st.end;
   t.oom_kills = st.oom_kills;
-  t.memory_limit = memory_limit_text(self);
+  t.limits = st.applied;
   t.network_lost = st.network_lost;
   st.reported = true;
   st.state = to;
@@ -163,7 +158,7 @@ bool oom_near(self_ptr self) {
 
 // Why the container ended, from its die event (rules: session_rules.hpp).
 end_reason end_of(self_ptr self, int64_t exit_code) {
-  auto r = end_from_exit(exit_code, oom_near(self), memory_limit_text(self),
+  auto r = end_from_exit(exit_code, oom_near(self), memory_limit_text(self->state.applied),
                          self->state.kill_signal);
   r.detail = self->state.found;
   return r;
@@ -211,7 +206,7 @@ void read_kernel_count(self_ptr self) {
       // One piece of news per batch of new kills (the recorder makes it one
       // session.oom event with the new count).
       if (st.state == worker_state::claimed || st.state == worker_state::busy) {
-        auto limit = memory_limit_text(self);
+        auto limit = memory_limit_text(st.applied);
         transition(self, st.state,
                    "a process inside session " + st.claim.session_name + " was OOM-killed"
                      + (limit.empty() ? std::string{} : " (memory limit " + limit + ")"));
@@ -514,7 +509,8 @@ void claim_step_done(self_ptr self) {
     stop_as_requested(self);
 }
 
-// Parses the claim's limits into an update when they differ from ours.
+// The claim's limits as an update when they differ from ours (typed: the
+// pool validated them; checked again, as they go to the engine).
 caf::expected<std::optional<docker::update_req>>
 limits_update(self_ptr self, const claim_request& req) {
   auto& st = self->state;
@@ -524,19 +520,10 @@ limits_update(self_ptr self, const claim_request& req) {
     return make_error(errc::invalid_argument,
                       "a running worker cannot drop its limits; --no-limits "
                       "sessions take the cold path");
-  docker::update_req upd{st.container_id, 0, 0, 0};
-  auto mem = parse_memory(req.limits.memory);
-  auto cpus = parse_cpus(req.limits.cpus);
-  auto pids = parse_pids_limit(req.limits.pids_limit);
-  if (!mem)
-    return mem.error();
-  if (!cpus)
-    return cpus.error();
-  if (!pids)
-    return pids.error();
-  upd.memory = *mem;
-  upd.nano_cpus = *cpus;
-  upd.pids_limit = *pids;
+  if (auto err = validate_limits(req.limits))
+    return err;
+  docker::update_req upd{st.container_id, req.limits.memory_bytes, req.limits.nano_cpus,
+                         req.limits.pids_limit};
   return std::optional<docker::update_req>{upd};
 }
 
@@ -589,7 +576,7 @@ auto claim_handler(self_ptr self) {
     if (!upd)
       return std::move(upd.error());
     st.claim = std::move(req);
-    st.served = st.opts.cold ? "cold" : "warm";
+    st.served = st.opts.cold ? served_kind::cold : served_kind::warm;
     st.claim_rp = self->make_response_promise<claim_reply>();
     transition(self, worker_state::claimed, "claimed by session " + st.claim.session_name);
     self->become(claimed(self));
@@ -861,19 +848,6 @@ behavior worker_fun(self_ptr self, worker_options opts, docker::docker_actor doc
 
 } // namespace
 
-std::string to_string(worker_state x) {
-  switch (x) {
-    case worker_state::creating: return "creating";
-    case worker_state::warm: return "warm";
-    case worker_state::claimed: return "claimed";
-    case worker_state::busy: return "busy";
-    case worker_state::stopping: return "stopping";
-    case worker_state::gone: return "gone";
-    case worker_state::failed: return "failed";
-  }
-  return "unknown";
-}
-
 std::chrono::milliseconds worker_claim_deadline(const worker_options& opts) {
   return deadlines::worker_claim(opts.docker_timeout, opts.ack_timeout);
 }
@@ -909,13 +883,10 @@ docker::container_spec worker_container_spec(const worker_options& opts) {
     spec.env.push_back("CLAUDE_CONFIG_DIR=" + opts.claude_home);
   auto limits = opts.cold && opts.cold_claim.has_limits ? opts.cold_claim.limits
                                                         : opts.limits;
-  if (limits.enabled) {
-    if (auto x = parse_memory(limits.memory))
-      spec.memory = *x;
-    if (auto x = parse_cpus(limits.cpus))
-      spec.nano_cpus = *x;
-    if (auto x = parse_pids_limit(limits.pids_limit))
-      spec.pids_limit = *x;
+  if (limits.enabled) {  // numbers parsed where the text entered; 0: not set
+    spec.memory = limits.memory_bytes;
+    spec.nano_cpus = limits.nano_cpus;
+    spec.pids_limit = limits.pids_limit;
   }
   spec.network_mode = opts.network_mode;
   spec.cap_drop = {"ALL"};

@@ -63,7 +63,7 @@ struct worker_options {
   std::string host_home;         // HAL9000_HOME as the engine sees it ("" = home)
   std::string daemon_id = "default";
   std::string image;
-  resource_limits limits;        // at create (parsed with runtime/limits.hpp)
+  resource_limits limits;        // at create (typed: the numbers go to Docker as they are)
   std::string network_mode = "bridge";  // "container:hal9000-parent" once it exists
   std::vector<std::string> cap_add;     // on top of --cap-drop ALL
   std::map<std::string, std::string> extra_labels;  // tests: test_labels()

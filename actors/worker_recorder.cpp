@@ -11,7 +11,6 @@
 #include "actors/event_hub.hpp"
 #include "actors/session_rules.hpp"
 #include "messages/error.hpp"
-#include "runtime/limits.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/time_format.hpp"
 
@@ -41,14 +40,6 @@ void log_failure(const char* what, const std::string& id) {
   log()->warn("{} {} not recorded", what, id);
 }
 
-// Bytes of a Docker memory limit ("512m"); 0 when unknown or unlimited.
-int64_t limit_bytes(const std::string& text) {
-  if (text.empty())
-    return 0;
-  auto b = parse_memory(text);
-  return b ? *b : 0;
-}
-
 // News about a running worker (from == to): an OOM kill inside its session,
 // or the session's network cut off. Each is an event at once and a note on
 // the session's record; the session goes on.
@@ -67,15 +58,15 @@ void news(recorder_pointer self, const worker_transition& t) {
     e.worker_id = t.worker_id;
     e.container_id = t.container_id;
     e.oom = true;
-    e.memory_limit = limit_bytes(t.memory_limit);
+    e.memory_limit = memory_limit_bytes(t.limits);
+    auto limit = memory_limit_text(t.limits);
     e.reason = "a process inside session " + t.session_name + " was OOM-killed"
-               + (t.memory_limit.empty() ? std::string{}
-                                         : " (memory limit " + t.memory_limit + ")")
+               + (limit.empty() ? std::string{} : " (memory limit " + limit + ")")
                + "; the session goes on";
     e.details["oom_kills"] = std::to_string(t.oom_kills);
     e.details["new_kills"] = std::to_string(fresh);
-    if (!t.memory_limit.empty())
-      e.details["memory_limit"] = t.memory_limit;
+    if (!limit.empty())
+      e.details["memory_limit"] = limit;
     if (st.hub)
       self->send(st.hub, std::move(e));
     session_note n;
@@ -132,18 +123,17 @@ worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
     return {
       [=](worker_transition& t) {
         auto& st = self->state;
-        if (!t.from.empty() && t.from == t.to) {
+        if (t.from != worker_state::none && t.from == t.to) {
           news(self, t);
           return;
         }
         if (st.hub)
           for (auto& e : worker_change_events(t.worker_id, t.container_id, t.from, t.to,
                                               t.reason, t.time_ms, t.session_name, t.served,
-                                              limit_bytes(t.memory_limit), t.end))
+                                              memory_limit_bytes(t.limits), t.end))
             self->send(st.hub, std::move(e));
-        bool served = !t.session_name.empty()
-                      && (t.from == "claimed" || t.from == "busy" || t.from == "stopping");
-        if (t.to == "gone" || t.to == "failed") {
+        bool served = !t.session_name.empty() && had_session(t.from);
+        if (t.to == worker_state::gone || t.to == worker_state::failed) {
           st.workers.erase(t.worker_id);
           self->request(st.store, 10s, caf::delete_atom::value, workers_atom::value,
                         t.worker_id)
@@ -158,7 +148,7 @@ worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
             e.worker_id = t.worker_id;
             e.end = t.end;
             e.words = t.reason;
-            e.failed = t.to == "failed";
+            e.failed = t.to == worker_state::failed;
             e.ended_at = time_of(t.time_ms);
             self->request(st.sessions, 10s, std::move(e))
               .then([](session_record&) {},
@@ -179,7 +169,7 @@ worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
         rec.container_id = t.container_id;
         rec.state = t.to;
         rec.reason = t.reason;
-        if (t.to == "warm")
+        if (t.to == worker_state::warm)
           rec.warm_since = time_of(t.time_ms);
         self->request(st.store, 10s, caf::put_atom::value, rec)
           .then([] {}, [id = t.worker_id](caf::error&) { log_failure("worker", id); });

@@ -70,6 +70,7 @@
 #include "messages/wire.hpp"
 #include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
 #include "runtime/users.hpp"
 
 using namespace hal9000;
@@ -180,7 +181,7 @@ struct rig {
     o.home = home;
     o.daemon_id = "bench-" + tag + (cold ? "-cold" : "") + std::to_string(pools.size());
     o.image = "hal9000/test:busybox";
-    o.limits = resource_limits{true, "64m", "0.5", "50"};
+    o.limits = *parse_limits("64m", "0.5", "50");
     o.command = "echo started > /workspace/.hal9000-started; exec sleep 1000";
     o.enabled = true;
     o.min_warm = min;
@@ -262,10 +263,10 @@ struct rig {
     for (auto& [at, tr] : obs->all) {
       if (at < t)
         continue;
-      if (id.empty() && tr.to == "creating" && tr.served.empty()) {
+      if (id.empty() && tr.to == worker_state::creating && tr.served == served_kind::none) {
         id = tr.worker_id;
         spawn = ms_since(t, at);
-      } else if (!id.empty() && tr.worker_id == id && tr.to == "warm") {
+      } else if (!id.empty() && tr.worker_id == id && tr.to == worker_state::warm) {
         warm = ms_since(t, at);
         break;
       }
@@ -332,9 +333,10 @@ void claim_through(daemon_run& r, const std::string& project) {
   auto t = clk::now();
   auto rep = r.conn->call<session_reply>(req, 60s);
   auto took = ms_since(t);
-  if (!rep || rep->session.served != "warm") {
+  if (!rep || rep->session.served != served_kind::warm) {
     std::cerr << "claim_bench: " << r.mode << "-mode claim of " << project << " "
-              << (rep ? "went " + rep->session.served : error_message(rep.error())) << "\n";
+              << (rep ? "went " + to_string(rep->session.served) : error_message(rep.error()))
+              << "\n";
     ++r.failures;
     if (!rep)
       return;
@@ -526,8 +528,8 @@ int run_bench(int argc, char** argv) {
     if (with_user)
       req.user_id = "bench-user";
     auto ms = b.claim(pool, req, &rep, &sent);
-    if (ms < 0 || rep.served != "warm") {
-      std::cerr << "warm claim " << i << " failed or went " << rep.served << "\n";
+    if (ms < 0 || rep.served != served_kind::warm) {
+      std::cerr << "warm claim " << i << " failed or went " << to_string(rep.served) << "\n";
       continue;
     }
     (with_user ? warm_user : warm).push_back(ms);
@@ -555,7 +557,7 @@ int run_bench(int argc, char** argv) {
     b.wait_warm(pool, 1);
     claim_reply rep;
     auto ms = b.claim(pool, b.request("refill"), &rep);
-    if (ms >= 0 && rep.served == "warm")
+    if (ms >= 0 && rep.served == served_kind::warm)
       refilling.push_back(ms);
     if (ms >= 0)
       busy.push_back(rep.session_name);
@@ -573,7 +575,7 @@ int run_bench(int argc, char** argv) {
       b.wait_warm(fast, 3);
       claim_reply rep;
       auto ms = b.claim(fast, b.request("fast"), &rep);
-      if (ms >= 0 && rep.served == "warm")
+      if (ms >= 0 && rep.served == served_kind::warm)
         v.push_back(ms);
       if (ms >= 0)
         b.release(fast, rep.session_name);
@@ -588,7 +590,7 @@ int run_bench(int argc, char** argv) {
   for (int i = 0; i < 20; ++i) {
     claim_reply rep;
     auto ms = b.claim(cold_pool, b.request("cold"), &rep);
-    if (ms >= 0 && rep.served == "cold")
+    if (ms >= 0 && rep.served == served_kind::cold)
       cold.push_back(ms);
     if (ms >= 0)
       b.release(cold_pool, rep.session_name);
@@ -612,7 +614,7 @@ int run_bench(int argc, char** argv) {
       hs.push_back(self->request(burst_pool, 60s, claim_atom::value, b.request("burst")));
     int ok = 0, warm_served = 0;
     for (auto& h : hs)
-      h.receive([&](claim_reply& r) { ++ok; warm_served += r.served == "warm"; },
+      h.receive([&](claim_reply& r) { ++ok; warm_served += r.served == served_kind::warm; },
                 [&](caf::error& e) { std::cerr << "burst: " << error_message(e) << "\n"; });
     auto total = ms_since(t0);
     b.wait_warm(burst_pool, 5, 60s);

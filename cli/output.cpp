@@ -140,15 +140,15 @@ namespace hal9000::cli {
 std::string limits_text(const resource_limits& l) {
   if (!l.enabled)
     return "none";
-  return l.memory + "/" + l.cpus + "cpu/" + l.pids_limit + "pids";
+  return l.memory_text + "/" + l.cpus_text + "cpu/" + l.pids_limit_text + "pids";
 }
 
 nlohmann::json to_json(const pool_status& st) {
   nlohmann::json workers = nlohmann::json::array();
   for (auto& w : st.workers)
-    workers.push_back({{"id", w.id}, {"state", w.state}, {"container_id", w.container_id},
+    workers.push_back({{"id", w.id}, {"state", to_string(w.state)}, {"container_id", w.container_id},
                        {"container_name", w.container_name}, {"session", w.session_name},
-                       {"served", w.served}, {"age_s", w.age_s},
+                       {"served", to_string(w.served)}, {"age_s", w.age_s},
                        {"state_age_s", w.state_age_s}, {"reason", w.reason}});
   return {
     {"running", st.running}, {"warm", st.warm}, {"creating", st.creating},
@@ -156,8 +156,8 @@ nlohmann::json to_json(const pool_status& st) {
     {"queued", st.queued}, {"min", st.min}, {"max", st.max},
     {"max_creating", st.max_creating}, {"idle_timeout_s", st.idle_timeout_s},
     {"check_interval_s", st.check_interval_s}, {"claim_timeout_s", st.claim_timeout_s},
-    {"limits", {{"enabled", st.limits.enabled}, {"memory", st.limits.memory},
-                {"cpus", st.limits.cpus}, {"pids_limit", st.limits.pids_limit}}},
+    {"limits", {{"enabled", st.limits.enabled}, {"memory", st.limits.memory_text},
+                {"cpus", st.limits.cpus_text}, {"pids_limit", st.limits.pids_limit_text}}},
     {"image", st.image}, {"network_mode", st.network_mode},
     {"late_bind", st.late_bind}, {"late_bind_reason", st.late_bind_reason},
     {"workers", workers}, {"warnings", st.warnings},
@@ -216,7 +216,7 @@ void print_pool(std::ostream& out, const pool_op_reply& r) {
       << std::setw(14) << "CONTAINER" << std::setw(8) << "AGE" << std::setw(10) << "IN STATE"
       << "SESSION / REASON\n";
   for (auto& w : st.workers)
-    out << "  " << std::setw(14) << w.id << std::setw(10) << w.state << std::setw(14)
+    out << "  " << std::setw(14) << w.id << std::setw(10) << to_string(w.state) << std::setw(14)
         << (w.container_id.empty() ? "-" : w.container_id.substr(0, 12)) << std::setw(8)
         << age_text(w.age_s) << std::setw(10) << age_text(w.state_age_s)
         << (w.session_name.empty() ? (w.reason.empty() ? "" : w.reason) : w.session_name)
@@ -237,7 +237,7 @@ void print_sessions(std::ostream& out, const std::vector<session_record>& xs) {
     auto calls = std::to_string(u.requests) + "/" + std::to_string(u.errors) + "/"
                  + std::to_string(u.input_tokens + u.output_tokens);
     out << std::setw(28) << s.name << std::setw(14) << state << std::setw(8)
-        << age_since(s.created_at) << std::setw(7) << (s.served.empty() ? "-" : s.served)
+        << age_since(s.created_at) << std::setw(7) << (s.served == served_kind::none ? "-" : to_string(s.served))
         << std::setw(22) << limits_text(s.limits) << std::setw(18) << calls << s.project_dir;
     if (s.state == session_state::ended && s.end.kind != end_kind::none)
       out << "  (" << to_string(s.end) << ")";

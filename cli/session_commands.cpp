@@ -40,7 +40,7 @@ int attach_or_explain(const context& ctx, const session_reply& r, bool detach) {
     std::cout << "session " << r.session.name << (r.existing ? " (already running)" : "")
               << ": " << r.session.project_dir << " at "
               << late_bind::project_workdir(r.session.project_dir) << " (and /workspace), served "
-              << r.session.served << "\n";
+              << to_string(r.session.served) << "\n";
     std::cout << "attach with: claudy attach " << r.session.name << "\n";
     return exit_ok;
   }

@@ -76,6 +76,7 @@ void register_pool_types(caf::actor_system_config& cfg) {
     .add_message_type<worker_observer_actor>("hal9000::worker_observer_actor")
     .add_message_type<worker_actor>("hal9000::worker_actor")
     .add_message_type<adopted_session>("hal9000::adopted_session")
+    .add_message_type<worker_state>("hal9000::worker_state")
     .add_message_type<pool_actor>("hal9000::pool_actor");
 }
 
@@ -104,6 +105,7 @@ void register_cli_bridge_types(caf::actor_system_config& cfg) {
 void register_session_store_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<resource_limits>("hal9000::resource_limits")
     .add_message_type<session_state>("hal9000::session_state")
+    .add_message_type<served_kind>("hal9000::served_kind")
     .add_message_type<session_usage>("hal9000::session_usage")
     .add_message_type<end_kind>("hal9000::end_kind")
     .add_message_type<end_reason>("hal9000::end_reason")

@@ -22,4 +22,22 @@ bool from_string(const std::string& text, session_state& x) {
   return false;
 }
 
+std::string to_string(served_kind x) {
+  switch (x) {
+    case served_kind::none: return "";
+    case served_kind::warm: return "warm";
+    case served_kind::cold: return "cold";
+  }
+  return "unknown";
+}
+
+bool from_string(const std::string& text, served_kind& x) {
+  for (auto s : {served_kind::none, served_kind::warm, served_kind::cold})
+    if (to_string(s) == text) {
+      x = s;
+      return true;
+    }
+  return false;
+}
+
 } // namespace hal9000

@@ -58,6 +58,7 @@
 #include "messages/end_reason.hpp"
 #include "messages/resource_limits.hpp"
 #include "messages/session_state.hpp"
+#include "messages/worker_state.hpp"
 
 namespace hal9000 {
 
@@ -86,7 +87,9 @@ struct session_record {
   std::string parent;       // immutable; "hal9000-parent" when joined to it
   std::string project_dir;  // required, immutable; realpath, what is mounted
   std::string created_at;   // required, immutable
-  resource_limits limits;   // "resource_limits" in the file; what was applied
+  resource_limits limits;   // "resource_limits" in the file; what was applied.
+                            // The file holds the spelling (memory "4g"...);
+                            // the store parses it at load (runtime/records_json)
   session_state state = session_state::running;  // mutable; "state" in the file
   std::string container_id; // mutable (set once the container exists)
   std::string worker_id;    // mutable
@@ -94,7 +97,7 @@ struct session_record {
   std::string claimed_at;   // mutable
   std::string ended_at;     // set by end
   end_reason end;           // set by end (kind none until then)
-  std::string served;       // "warm" | "cold"
+  served_kind served = served_kind::none;  // "served" in the file: "warm" | "cold" | ""
   double claim_latency_ms = 0;
   session_usage usage;      // mutable: written by the credential proxy (usage_atom)
   uint32_t oom_kills = 0;   // OOM kills inside the session so far (any process)
@@ -134,11 +137,11 @@ typename Inspector::result_type inspect(Inspector& f, session_note& x) {
 struct worker_record {
   std::string id;            // required, immutable; valid_name(); the file name
   std::string container_id;  // mutable (empty while creating)
-  std::string state;         // "creating" | "warm" | "claimed" | "busy" |
-                             // "stopping" | "failed"
+  worker_state state = worker_state::none;  // "state" in the file: its name
+                             // (creating, warm, claimed, busy, stopping, failed)
   std::string created_at;
   std::string warm_since;    // when it became warm (idleness counts from here)
-  std::string reason;        // why it failed, when state == "failed"
+  std::string reason;        // why it failed, when state == failed
 };
 
 template <class Inspector>

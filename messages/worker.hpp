@@ -22,6 +22,8 @@
 #include "messages/docker.hpp"
 #include "messages/end_reason.hpp"
 #include "messages/resource_limits.hpp"
+#include "messages/session_state.hpp"
+#include "messages/worker_state.hpp"
 
 namespace hal9000 {
 
@@ -32,7 +34,7 @@ struct claim_request {
   std::string session_name;  // required; Docker's name rule; the container's new name
   std::string project_dir;   // required; an already validated realpath on the daemon's host
   bool has_limits = false;   // false: the pool's default limits
-  resource_limits limits;    // only read when has_limits
+  resource_limits limits;    // only read when has_limits; parsed (numbers)
   std::string user_id;       // optional; the authenticated user (runtime/users.hpp):
                              // their Claude home and secrets are bound in.
                              // Never taken from what a client says of itself
@@ -64,7 +66,7 @@ struct claim_reply {
   std::string session_name;
   std::string container_id;
   std::string worker_id;
-  std::string served;          // "warm" or "cold"
+  served_kind served = served_kind::none;  // warm or cold
   int64_t latency_us = 0;      // pool received the claim -> command started
   resource_limits limits;      // the limits the container runs with
   std::string image;
@@ -86,7 +88,7 @@ struct adopted_session {
   std::string project_dir;   // what is mounted at /workspace
   std::string container_id;
   std::string worker_id;     // label hal9000.worker: names the slot
-  std::string served;        // "warm" (slot bind) or "cold" (plain bind)
+  served_kind served = served_kind::warm;  // warm (slot bind) or cold (plain bind)
   std::string image;
   resource_limits limits;    // what the container runs with
 };
@@ -98,19 +100,6 @@ typename Inspector::result_type inspect(Inspector& f, adopted_session& x) {
            x.limits);
 }
 
-/// A worker's lifecycle state. On the wire as its name (to_string).
-enum class worker_state : uint8_t {
-  creating,
-  warm,
-  claimed,
-  busy,
-  stopping,
-  gone,
-  failed,
-};
-
-std::string to_string(worker_state x);
-
 /// One change of a worker's state, sent to the pool and the observer (the
 /// session store) in the order it happened. from == to: no change of state
 /// but news about the container (an OOM kill inside it, its network lost,
@@ -118,18 +107,18 @@ std::string to_string(worker_state x);
 struct worker_transition {
   std::string worker_id;
   std::string container_id;  // empty while creating
-  std::string from;          // worker_state names; "" for the first one
-  std::string to;
+  worker_state from = worker_state::none;  // none for the first one
+  worker_state to = worker_state::none;
   std::string reason;        // why (always set for failed: "exited with code 137", ...)
   int64_t time_ms = 0;       // unix epoch milliseconds
   std::string session_name;  // set from claimed on
   std::string project_dir;   // set from claimed on
-  std::string served;        // "warm" or "cold", set from claimed on
+  served_kind served = served_kind::none;  // warm or cold, set from claimed on
   /// Why the container ended (failed, or stopping/gone of a served session):
   /// kind none while it runs. A session's end, typed (messages/end_reason.hpp).
   end_reason end;
   uint32_t oom_kills = 0;    // OOM kills in the container's cgroup so far
-  std::string memory_limit;  // the limit it runs with ("" unlimited)
+  resource_limits limits;    // what it runs with (the memory limit: OOM words, events)
   std::string network_lost;  // why its network namespace is gone ("" while fine)
 };
 
@@ -137,18 +126,18 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, worker_transition& x) {
   return f(caf::meta::type_name("hal9000::worker_transition"), x.worker_id,
            x.container_id, x.from, x.to, x.reason, x.time_ms, x.session_name,
-           x.project_dir, x.served, x.end, x.oom_kills, x.memory_limit,
+           x.project_dir, x.served, x.end, x.oom_kills, x.limits,
            x.network_lost);
 }
 
 /// A worker as `pool status` shows it.
 struct worker_status {
   std::string id;
-  std::string state;         // worker_state name
+  worker_state state = worker_state::none;
   std::string container_id;
   std::string container_name;
   std::string session_name;  // empty unless claimed or busy
-  std::string served;        // "warm" or "cold" ("" before a claim)
+  served_kind served = served_kind::none;  // none before a claim
   double age_s = 0;          // since the worker was spawned
   double state_age_s = 0;    // since it entered its current state
   std::string reason;        // last failure or stop reason

@@ -202,6 +202,10 @@ caf::expected<config> load_config(const env_lookup& env) {
   return c;
 }
 
+resource_limits worker_limits(const config& c) {
+  return read_limits(true, c.worker_memory, c.worker_cpus, c.worker_pids_limit);
+}
+
 caf::error validate(const config& c) {
   if (c.min_warm_workers > c.max_warm_workers)
     return make_error(errc::invalid_argument,

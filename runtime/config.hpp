@@ -13,6 +13,8 @@
 
 #include <caf/expected.hpp>
 
+#include "messages/resource_limits.hpp"
+
 namespace hal9000 {
 
 struct config {
@@ -140,6 +142,12 @@ caf::expected<config> load_config(const env_lookup& env = process_env());
 /// limits parseable). load_config calls it; callers that change fields after
 /// loading call it again.
 caf::error validate(const config& cfg);
+
+/// WORKER_MEMORY, WORKER_CPUS and WORKER_PIDS_LIMIT as the typed value the
+/// pool and the sessions actor carry (parsed here, once, where the config's
+/// text enters; validate() refused bad text at load, and a hand-made config's
+/// bad text gives numbers that validate_limits refuses).
+resource_limits worker_limits(const config& c);
 
 /// 127.0.0.0/8, ::1 or localhost: the only addresses plain TCP may bind.
 bool is_loopback_host(const std::string& host);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/error.hpp"
+#include "runtime/limits.hpp"
 #include "runtime/validate.hpp"
 
 namespace hal9000 {
@@ -95,10 +96,11 @@ json to_json(const session_record& x) {
     {"parent", x.parent},
     {"project_dir", x.project_dir},
     {"created_at", x.created_at},
+    // The spelling, as the reference's file has it ("4g", "2", "100").
     {"resource_limits", {{"enabled", x.limits.enabled},
-                         {"memory", x.limits.memory},
-                         {"cpus", x.limits.cpus},
-                         {"pids_limit", x.limits.pids_limit}}},
+                         {"memory", x.limits.memory_text},
+                         {"cpus", x.limits.cpus_text},
+                         {"pids_limit", x.limits.pids_limit_text}}},
     {"state", to_string(x.state)},
     {"container_id", x.container_id},
     {"worker_id", x.worker_id},
@@ -114,7 +116,7 @@ json to_json(const session_record& x) {
     {"last_oom_at", x.last_oom_at},
     {"state_reason", x.state_reason},
     {"restore", x.restore},
-    {"served", x.served},
+    {"served", to_string(x.served)},
     {"claim_latency_ms", x.claim_latency_ms},
     {"usage", {{"requests", x.usage.requests},
                {"errors", x.usage.errors},
@@ -128,7 +130,7 @@ json to_json(const worker_record& x) {
     {"version", store_layout_version},
     {"id", x.id},
     {"container_id", x.container_id},
-    {"state", x.state},
+    {"state", to_string(x.state)},
     {"created_at", x.created_at},
     {"warm_since", x.warm_since},
     {"reason", x.reason},
@@ -140,6 +142,7 @@ caf::expected<session_record> session_from_json(const json& j) {
     return err;
   session_record x;
   std::string state;
+  std::string served;
   caf::error err;
   if ((err = read_string(j, "name", true, x.name))
       || (err = read_string(j, "image", false, x.image))
@@ -152,7 +155,7 @@ caf::expected<session_record> session_from_json(const json& j) {
       || (err = read_string(j, "user_id", false, x.user_id))
       || (err = read_string(j, "claimed_at", false, x.claimed_at))
       || (err = read_string(j, "ended_at", false, x.ended_at))
-      || (err = read_string(j, "served", false, x.served))
+      || (err = read_string(j, "served", false, served))
       || (err = read_string(j, "last_oom_at", false, x.last_oom_at))
       || (err = read_string(j, "state_reason", false, x.state_reason))
       || (err = read_string(j, "restore", false, x.restore)))
@@ -170,18 +173,25 @@ caf::expected<session_record> session_from_json(const json& j) {
   // running session.
   if (!state.empty() && !from_string(state, x.state))
     return bad("field 'state' is '" + state + "', not starting, running or ended");
+  if (!from_string(served, x.served))
+    return bad("field 'served' is '" + served + "', not warm or cold");
   if (auto rl = j.find("resource_limits"); rl != j.end() && !rl->is_null()) {
     if (!rl->is_object())
       return bad("field 'resource_limits' is not an object");
+    bool enabled = true;
+    std::string memory, cpus, pids;
     if (auto en = rl->find("enabled"); en != rl->end() && !en->is_null()) {
       if (!en->is_boolean())
         return bad("field 'resource_limits.enabled' is not a boolean");
-      x.limits.enabled = en->get<bool>();
+      enabled = en->get<bool>();
     }
-    if ((err = read_string(*rl, "memory", false, x.limits.memory, true))
-        || (err = read_string(*rl, "cpus", false, x.limits.cpus, true))
-        || (err = read_string(*rl, "pids_limit", false, x.limits.pids_limit, true)))
+    if ((err = read_string(*rl, "memory", false, memory, true))
+        || (err = read_string(*rl, "cpus", false, cpus, true))
+        || (err = read_string(*rl, "pids_limit", false, pids, true)))
       return err;
+    // Parsed here, where the file's text enters; a text that does not parse
+    // loads as it always did (its number 0: refused before any use).
+    x.limits = read_limits(enabled, memory, cpus, pids);
   }
   if (auto lat = j.find("claim_latency_ms"); lat != j.end() && !lat->is_null()) {
     if (!lat->is_number())
@@ -210,16 +220,19 @@ caf::expected<worker_record> worker_from_json(const json& j) {
   if (auto err = check_object_and_version(j))
     return err;
   worker_record x;
+  std::string state;
   caf::error err;
   if ((err = read_string(j, "id", true, x.id))
       || (err = read_string(j, "container_id", false, x.container_id))
-      || (err = read_string(j, "state", false, x.state))
+      || (err = read_string(j, "state", false, state))
       || (err = read_string(j, "created_at", false, x.created_at))
       || (err = read_string(j, "warm_since", false, x.warm_since))
       || (err = read_string(j, "reason", false, x.reason)))
     return err;
   if (auto e = valid_name(x.id))
     return e;
+  if (!from_string(state, x.state))
+    return bad("field 'state' is '" + state + "', not a worker state");
   return x;
 }
 

@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
     self->request(rt->pool, 60s, hal9000::claim_atom::value, req)
       .receive(
         [&](hal9000::claim_reply& c) {
-          std::cout << "claimed " << c.container_id.substr(0, 12) << " (" << c.served
+          std::cout << "claimed " << c.container_id.substr(0, 12) << " (" << to_string(c.served)
                     << ", " << c.latency_us / 1000.0 << " ms)\n";
           hal9000::docker::exec_req ex;
           ex.id = c.container_id;

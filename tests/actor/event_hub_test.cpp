@@ -295,15 +295,19 @@ TEST(event_hub_remote, a_sink_in_another_actor_system_over_tcp) {
 }
 
 TEST(event_building, worker_changes_become_lifecycle_events) {
-  auto warm = worker_change_events("w-1", "c1", "creating", "warm", "", 1769428800123, "", "");
+  using ws = worker_state;
+  using sk = served_kind;
+  auto warm = worker_change_events("w-1", "c1", ws::creating, ws::warm,
+                                   "", 1769428800123, "", sk::none);
   ASSERT_EQ(warm.size(), 1u);
   EXPECT_EQ(warm[0].kind, "worker.warm");
   EXPECT_EQ(warm[0].time, "2026-01-26T12:00:00.123Z");
-  auto started = worker_change_events("w-1", "c1", "claimed", "busy", "", 0, "s1", "warm");
+  auto started = worker_change_events("w-1", "c1", ws::claimed, ws::busy,
+                                      "", 0, "s1", sk::warm);
   ASSERT_EQ(started.size(), 1u);
   EXPECT_EQ(started[0].kind, "session.started");
   EXPECT_EQ(started[0].details["served"], "warm");
-  auto oom = worker_change_events("w-1", "c1", "busy", "failed", "", 0, "s1", "warm",
+  auto oom = worker_change_events("w-1", "c1", ws::busy, ws::failed, "", 0, "s1", sk::warm,
                                   64 << 20, end_reason{end_kind::oom_killed, -1, "64m", ""});
   ASSERT_EQ(oom.size(), 2u);
   EXPECT_EQ(oom[0].kind, "worker.died");
@@ -314,22 +318,27 @@ TEST(event_building, worker_changes_become_lifecycle_events) {
   EXPECT_TRUE(oom[1].oom);
   EXPECT_EQ(oom[1].reason, "OOM-killed (memory limit 64m)");
   EXPECT_EQ(oom[1].end.kind, end_kind::oom_killed);
-  auto exited = worker_change_events("w-2", "c2", "warm", "failed", "", 0, "", "", 0,
+  auto exited = worker_change_events("w-2", "c2", ws::warm, ws::failed, "", 0, "", sk::none, 0,
                                      end_reason{end_kind::exited, 3, "", ""});
   ASSERT_EQ(exited.size(), 1u);
   EXPECT_EQ(exited[0].exit_code, 3);
   EXPECT_FALSE(exited[0].oom);
-  auto gone = worker_change_events("w-1", "c1", "stopping", "gone", "stopped", 0, "s1", "warm");
+  auto gone = worker_change_events("w-1", "c1", ws::stopping, ws::gone,
+                                   "stopped", 0, "s1", sk::warm);
   ASSERT_EQ(gone.size(), 2u);
   EXPECT_EQ(gone[0].kind, "worker.removed");
   EXPECT_EQ(gone[1].kind, "session.ended");
-  EXPECT_TRUE(worker_change_events("w-1", "c1", "busy", "stopping", "", 0, "s1", "").empty());
+  EXPECT_TRUE(worker_change_events("w-1", "c1", ws::busy, ws::stopping,
+                                   "", 0, "s1", sk::none).empty());
   // News about a running worker (an OOM kill inside it) is no state change.
-  EXPECT_TRUE(worker_change_events("w-1", "c1", "busy", "busy", "oom", 0, "s1", "").empty());
-  auto killed = worker_change_events("w-3", "c3", "busy", "stopping", "", 0, "s3", "", 0,
+  EXPECT_TRUE(worker_change_events("w-1", "c1", ws::busy, ws::busy,
+                                   "oom", 0, "s1", sk::none).empty());
+  auto killed = worker_change_events("w-3", "c3", ws::busy, ws::stopping,
+                                     "", 0, "s3", sk::none, 0,
                                      end_reason{end_kind::signaled, 9, "", ""});
   EXPECT_TRUE(killed.empty());
-  auto killed_gone = worker_change_events("w-3", "c3", "stopping", "gone", "", 0, "s3", "", 0,
+  auto killed_gone = worker_change_events("w-3", "c3", ws::stopping, ws::gone,
+                                          "", 0, "s3", sk::none, 0,
                                           end_reason{end_kind::signaled, 9, "", ""});
   ASSERT_EQ(killed_gone.size(), 2u);
   EXPECT_EQ(killed_gone[1].exit_code, 137);

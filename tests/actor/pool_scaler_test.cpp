@@ -14,6 +14,7 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
+#include "runtime/limits.hpp"
 #include "runtime/names.hpp"
 #include "support/fake_engine_actor.hpp"
 #include "support/temp_dir.hpp"
@@ -52,8 +53,9 @@ void report(stand_in_ptr self, worker_state to, std::string reason = {}) {
   auto& st = self->state;
   // Like a real worker: no container while creating (create not answered yet).
   auto cid = to == worker_state::creating ? std::string{} : "c-" + st.opts.id;
-  worker_transition t{st.opts.id, cid, to_string(st.state), to_string(to),
-                      reason, 0, st.session, "", st.opts.cold ? "cold" : "warm"};
+  worker_transition t{st.opts.id, cid, st.state, to,
+                      reason, 0, st.session, "",
+                      st.opts.cold ? served_kind::cold : served_kind::warm};
   st.state = to;
   self->send(st.pool, t);
   if (st.observer)
@@ -63,7 +65,7 @@ void report(stand_in_ptr self, worker_state to, std::string reason = {}) {
 worker_status status_of(stand_in_ptr self) {
   worker_status s;
   s.id = self->state.opts.id;
-  s.state = to_string(self->state.state);
+  s.state = self->state.state;
   s.session_name = self->state.session;
   return s;
 }
@@ -94,7 +96,7 @@ worker_actor::behavior_type stand_in(stand_in_ptr self, worker_options opts,
       r.session_name = req.session_name;
       r.worker_id = self->state.opts.id;
       r.container_id = "c-" + self->state.opts.id;
-      r.served = self->state.opts.cold ? "cold" : "warm";
+      r.served = self->state.opts.cold ? served_kind::cold : served_kind::warm;
       if (self->state.slow_claim) {  // the reply comes at worker_claim_deadline
         self->state.late = self->make_response_promise<claim_reply>();
         self->state.late_reply = r;
@@ -155,12 +157,12 @@ worker_observer_actor::behavior_type recording(worker_observer_actor::pointer,
   return {
     [rec](worker_transition& t) {
       rec->all.push_back(t);
-      if (t.served == "cold")
+      if (t.served == served_kind::cold)
         return;
-      if (t.to == "gone")
+      if (t.to == worker_state::gone)
         rec->state.erase(t.worker_id);
       else
-        rec->state[t.worker_id] = t.to;
+        rec->state[t.worker_id] = to_string(t.to);
       uint32_t n = 0;
       for (auto& [id, s] : rec->state)
         n += s == "warm" || s == "creating" ? 1 : 0;
@@ -185,7 +187,7 @@ struct pool_fixture : ::testing::Test {
     pool_options o;
     o.home = "/tmp/hal9000-not-used";
     o.image = "hal9000/test:busybox";
-    o.limits = resource_limits{true, "512m", "1", "100"};
+    o.limits = *parse_limits("512m", "1", "100");
     o.enabled = true;
     o.min_warm = min;
     o.max_warm = max;
@@ -239,7 +241,7 @@ struct pool_fixture : ::testing::Test {
   void to_all(const std::string& state, const std::string& action) {
     auto st = status();
     for (auto& w : st.workers)
-      if (w.state == state && spawned->count(w.id)) {
+      if (to_string(w.state) == state && spawned->count(w.id)) {
         docker::event e;
         e.action = action;
         caf::anon_send(spawned->at(w.id), e);
@@ -299,13 +301,13 @@ TEST_F(pool_fixture, a_worker_actor_that_dies_abnormally_is_failed_and_replaced)
   for (auto& w : s.workers)
     if (w.id == victim) {
       listed = true;
-      EXPECT_EQ(w.state, "failed");
+      EXPECT_EQ(w.state, worker_state::failed);
       EXPECT_NE(w.reason.find("worker actor died"), std::string::npos) << w.reason;
     }
   EXPECT_TRUE(listed);
   bool observed = false;
   for (auto& t : rec->all)
-    observed = observed || (t.worker_id == victim && t.to == "failed");
+    observed = observed || (t.worker_id == victim && t.to == worker_state::failed);
   EXPECT_TRUE(observed) << "the observer (session store) learns of the failure";
 }
 
@@ -471,7 +473,7 @@ TEST_F(pool_fixture, a_refill_waits_refill_quiet_after_a_claim) {
   auto st = status();
   std::string states;
   for (auto& w : st.workers)
-    states += w.id + "=" + w.state + " ";
+    states += w.id + "=" + to_string(w.state) + " ";
   EXPECT_EQ(st.warm + st.creating, 2u) << "back to MIN: " << states;
   EXPECT_EQ(st.busy, 1u) << states;
 }
@@ -492,7 +494,7 @@ TEST_F(pool_fixture, claims_queue_fifo_and_are_served_in_order) {
   for (int i = 0; i < 3; ++i) {
     to_all("creating", "start");
     for (auto& w : status().workers)
-      if (w.state == "busy" && std::find(order.begin(), order.end(), w.session_name) == order.end())
+      if (w.state == worker_state::busy && std::find(order.begin(), order.end(), w.session_name) == order.end())
         order.push_back(w.session_name);
   }
   EXPECT_EQ(order, (std::vector<std::string>{"first", "second", "third"}));
@@ -630,10 +632,15 @@ TEST_F(pool_fixture, bad_claims_are_refused_with_clear_errors) {
   EXPECT_EQ(error_code(r.error()), errc::invalid_argument);
   auto bad_limits = req("ok");
   bad_limits.has_limits = true;
-  bad_limits.limits = resource_limits{true, "lots", "1", "10"};
+  // Typed limits out of range (an embedding application's claim): refused
+  // with the words the parser gives, naming the value.
+  bad_limits.limits = *parse_limits("64m", "1", "10");
+  bad_limits.limits.memory_bytes = 1024;
+  bad_limits.limits.memory_text = "1k";
   r = call<claim_reply>(claim_atom::value, bad_limits);
   ASSERT_FALSE(r);
-  EXPECT_NE(error_message(r.error()).find("lots"), std::string::npos);
+  EXPECT_NE(error_message(r.error()).find("invalid memory limit '1k'"), std::string::npos)
+    << error_message(r.error());
   // Mounted into a container: checked again even though the caller validated.
   for (auto dir : {std::string{"/etc"}, std::string{"/"}, projects.path + "/../"
                                                             + projects.path.substr(5)}) {
@@ -657,7 +664,7 @@ TEST_F(pool_fixture, without_late_binding_claims_go_cold_and_say_why) {
   to_all("creating", "start");
   h.receive(
     [](claim_reply& r) {
-      EXPECT_EQ(r.served, "cold");
+      EXPECT_EQ(r.served, served_kind::cold);
       ASSERT_FALSE(r.warnings.empty());
       EXPECT_NE(r.warnings[0].find("late binding switched off"), std::string::npos);
     },

@@ -15,6 +15,7 @@
 #include "messages/events.hpp"
 #include "messages/error.hpp"
 #include "runtime/atomic_file.hpp"
+#include "runtime/limits.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -42,13 +43,13 @@ session_record sample(const std::string& name, const std::string& project = "/tm
   x.parent = "hal9000-parent";
   x.project_dir = project;
   x.created_at = "2026-01-26T12:00:00Z";
-  x.limits = {true, "4g", "2", "100"};
+  x.limits = *parse_limits("4g", "2", "100");
   x.state = session_state::running;
   x.container_id = "c0ffee";
   x.worker_id = "w1";
   x.user_id = "1000";
   x.claimed_at = "2026-01-26T12:00:01Z";
-  x.served = "warm";
+  x.served = served_kind::warm;
   x.claim_latency_ms = 3.25;
   return x;
 }
@@ -158,7 +159,7 @@ TEST_F(session_store_test, file_is_0600_json_in_the_reference_format_with_a_vers
 TEST_F(session_store_test, corrupt_files_are_moved_aside_and_the_rest_loads) {
   start();
   ASSERT_FALSE(tell(caf::put_atom::value, sample("good")));
-  ASSERT_FALSE(tell(caf::put_atom::value, worker_record{"w-good", "c1", "warm", "", "", ""}));
+  ASSERT_FALSE(tell(caf::put_atom::value, worker_record{"w-good", "c1", worker_state::warm, "", "", ""}));
   stop();
   auto s = home / "sessions/";
   auto full = *read_file(s + "good.json");
@@ -192,8 +193,11 @@ TEST_F(session_store_test, corrupt_files_are_moved_aside_and_the_rest_loads) {
   ASSERT_EQ(all->size(), 2u);
   EXPECT_EQ((*all)[0].name, "good");
   EXPECT_EQ((*all)[1].name, "ref");
-  EXPECT_EQ((*all)[1].limits.cpus, "2");
-  EXPECT_EQ((*all)[1].limits.pids_limit, "100");
+  EXPECT_EQ((*all)[1].limits.cpus_text, "2");
+  EXPECT_EQ((*all)[1].limits.pids_limit_text, "100");
+  EXPECT_EQ((*all)[1].limits.memory_bytes, 4ll << 30);
+  EXPECT_EQ((*all)[1].limits.nano_cpus, 2'000'000'000);
+  EXPECT_EQ((*all)[1].limits.pids_limit, 100);
   auto corrupt = tree(home / "sessions/corrupt");
   std::vector<std::string> bad{"-bad", "array", "badlimits", "empty", "future",
                                "garbage", "noproject", "other", "truncated",
@@ -229,7 +233,7 @@ TEST_F(session_store_test, bad_names_are_refused_before_any_file_is_touched) {
     auto got = ask<session_record>(caf::get_atom::value, std::string{bad});
     ASSERT_FALSE(got);
     EXPECT_EQ(error_code(got.error()), errc::invalid_argument);
-    auto w = tell(caf::put_atom::value, worker_record{bad, "", "", "", "", ""});
+    auto w = tell(caf::put_atom::value, worker_record{bad, "", worker_state::none, "", "", ""});
     EXPECT_EQ(error_code(w), errc::invalid_argument);
   }
   EXPECT_EQ(tree(home.path), before);
@@ -365,11 +369,11 @@ TEST_F(session_store_test, get_unknown_is_not_found) {
 
 TEST_F(session_store_test, worker_records) {
   start();
-  worker_record b{"w-b", "cb", "creating", "2026-01-26T12:00:00Z", "", ""};
-  worker_record a{"w-a", "ca", "warm", "2026-01-26T12:00:00Z", "2026-01-26T12:00:02Z", ""};
+  worker_record b{"w-b", "cb", worker_state::creating, "2026-01-26T12:00:00Z", "", ""};
+  worker_record a{"w-a", "ca", worker_state::warm, "2026-01-26T12:00:00Z", "2026-01-26T12:00:02Z", ""};
   ASSERT_FALSE(tell(caf::put_atom::value, b));
   ASSERT_FALSE(tell(caf::put_atom::value, a));
-  b.state = "failed";
+  b.state = worker_state::failed;
   b.reason = "OOM-killed";
   ASSERT_FALSE(tell(caf::put_atom::value, b));
   struct stat st;
@@ -411,7 +415,7 @@ TEST_F(session_store_test, records_survive_caf_serialization) {
   x.oom_kills = 2;
   x.state_reason = "network lost: test";
   x.limits.enabled = false;
-  worker_record w{"w", "c", "failed", "t0", "t1", "exited with code 137"};
+  worker_record w{"w", "c", worker_state::failed, "t0", "t1", "exited with code 137"};
   store_load_report r{3, 4, {"a -> b: why"}, ""};
   std::vector<session_record> xs{x, sample("other")};
   std::vector<char> buf;

@@ -167,7 +167,7 @@ session_record live(const std::string& name, const std::string& worker,
   r.state = session_state::running;
   r.worker_id = worker;
   r.container_id = container;
-  r.served = "warm";
+  r.served = served_kind::warm;
   return r;
 }
 
@@ -214,14 +214,14 @@ struct session_writes_test : ::testing::Test {
 };
 
 worker_transition ended(const std::string& worker, const std::string& session,
-                        const std::string& to) {
+                        worker_state to) {
   worker_transition t;
   t.worker_id = worker;
   t.container_id = "c-" + worker;
-  t.from = "busy";
+  t.from = worker_state::busy;
   t.to = to;
   t.session_name = session;
-  t.served = "warm";
+  t.served = served_kind::warm;
   t.time_ms = 1769428800000;  // 2026-01-26T12:00:00Z
   return t;
 }
@@ -237,15 +237,15 @@ TEST_F(session_writes_test, worker_ends_reach_the_store_only_through_the_session
   auto recorder = spawn_worker_recorder(sys.sys, store, sessions, event_hub_actor{});
 
   // No typed end from the worker: "other", with the worker's state.
-  caf::anon_send(recorder, ended("w1", "quiet", "gone"));
+  caf::anon_send(recorder, ended("w1", "quiet", worker_state::gone));
   // A typed end (OOM-killed) is kept as it is.
-  auto oom = ended("w2", "greedy", "failed");
+  auto oom = ended("w2", "greedy", worker_state::failed);
   oom.reason = "OOM-killed";
   oom.end.kind = end_kind::oom_killed;
   oom.end.memory_limit = "64m";
   caf::anon_send(recorder, oom);
   // News of a running session: an OOM kill inside it, the session goes on.
-  auto news = ended("w3", "noisy", "busy");
+  auto news = ended("w3", "noisy", worker_state::busy);
   news.oom_kills = 2;
   caf::anon_send(recorder, news);
 

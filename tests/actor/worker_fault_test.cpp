@@ -16,6 +16,7 @@
 #include "actors/worker.hpp"
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
 #include "support/test_env.hpp"
 
 using namespace hal9000;
@@ -85,7 +86,7 @@ struct seen {
     std::lock_guard<std::mutex> guard{mtx};
     std::vector<std::string> out;
     for (auto& t : all)
-      out.push_back(t.to);
+      out.push_back(to_string(t.to));
     return out;
   }
   std::string last_reason() {
@@ -130,7 +131,7 @@ struct worker_fault : ::testing::Test {
     o.id = "w1";
     o.home = home;
     o.image = "fake";
-    o.limits = resource_limits{true, "64m", "1", "10"};
+    o.limits = *parse_limits("64m", "1", "10");
     o.default_command = "true";
     o.ack_timeout = 300ms;
     o.docker_timeout = 2s;

@@ -16,6 +16,7 @@
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
 #include "runtime/blocking.hpp"
+#include "runtime/limits.hpp"
 #include "support/fake_engine_actor.hpp"
 
 using namespace hal9000;
@@ -93,7 +94,7 @@ struct worker_steps : ::testing::Test {
     o.id = "w1";
     o.home = "/nonexistent/hal9000-worker-steps";  // never touched: the steps are injected
     o.image = "fake";
-    o.limits = resource_limits{true, "64m", "1", "10"};
+    o.limits = *parse_limits("64m", "1", "10");
     o.default_command = "claude";
     o.ack_timeout = 300ms;
     o.docker_timeout = 2s;
@@ -116,7 +117,7 @@ struct worker_steps : ::testing::Test {
   std::vector<std::string> states() const {
     std::vector<std::string> out;
     for (auto& t : *seen)
-      out.push_back(t.to);
+      out.push_back(to_string(t.to));
     return out;
   }
 
@@ -127,7 +128,7 @@ struct worker_steps : ::testing::Test {
     r.env = {"HAL9000_TEST=1"};
     if (with_limits) {
       r.has_limits = true;
-      r.limits = resource_limits{true, "128m", "2", "20"};
+      r.limits = *parse_limits("128m", "2", "20");
     }
     auto h = self->request(worker, caf::infinite, claim_atom::value, r);
     sched.run();
@@ -196,8 +197,8 @@ TEST_F(worker_steps, claim_mounts_hands_over_renames_and_replies_then_release_te
   EXPECT_EQ(r->session_name, "alpha");
   EXPECT_EQ(r->container_id, "c-hal9000-warm-w1");
   EXPECT_EQ(r->worker_id, "w1");
-  EXPECT_EQ(r->served, "warm");
-  EXPECT_EQ(r->limits, (resource_limits{true, "128m", "2", "20"})) << "the new limits applied";
+  EXPECT_EQ(r->served, served_kind::warm);
+  EXPECT_EQ(r->limits, *parse_limits("128m", "2", "20")) << "the new limits applied";
   EXPECT_EQ(r->warnings, sc->mount_warnings);
   EXPECT_EQ(engine->updates, 1);
   EXPECT_EQ(engine->renamed, (std::vector<std::string>{"alpha"}));
@@ -211,7 +212,7 @@ TEST_F(worker_steps, claim_mounts_hands_over_renames_and_replies_then_release_te
   EXPECT_EQ(hs.deadline, 300ms);
   EXPECT_EQ(states(), (std::vector<std::string>{"creating", "warm", "claimed", "busy"}));
   EXPECT_EQ(seen->back().session_name, "alpha");
-  EXPECT_EQ(seen->back().served, "warm");
+  EXPECT_EQ(seen->back().served, served_kind::warm);
 
   auto again = claim("beta");
   ASSERT_FALSE(again);
@@ -219,7 +220,7 @@ TEST_F(worker_steps, claim_mounts_hands_over_renames_and_replies_then_release_te
 
   auto st = stop("released");
   ASSERT_TRUE(st) << error_message(st.error());
-  EXPECT_EQ(st->state, "gone");
+  EXPECT_EQ(st->state, worker_state::gone);
   EXPECT_EQ(states(), (std::vector<std::string>{"creating", "warm", "claimed", "busy",
                                                 "stopping", "gone"}));
   EXPECT_EQ(seen->back().reason, "released");
@@ -268,7 +269,7 @@ TEST_F(worker_steps, a_stop_during_the_claim_waits_for_it_then_releases) {
   c.receive([&](claim_reply& x) { r = std::move(x); }, [&](caf::error& e) { r = e; });
   ASSERT_TRUE(r) << "the claim in flight still completes: " << error_message(r.error());
   std::string final_state;
-  s.receive([&](worker_status& x) { final_state = x.state; },
+  s.receive([&](worker_status& x) { final_state = to_string(x.state); },
             [&](caf::error& e) { final_state = error_message(e); });
   EXPECT_EQ(final_state, "gone");
   EXPECT_EQ(states(), (std::vector<std::string>{"creating", "warm", "claimed", "busy",
@@ -280,7 +281,7 @@ TEST_F(worker_steps, the_session_command_exiting_ends_a_busy_worker) {
   ASSERT_TRUE(claim("short"));
   event("die", 0);
   EXPECT_EQ(states().back(), "gone");
-  EXPECT_EQ(seen->at(seen->size() - 2).to, "stopping");
+  EXPECT_EQ(seen->at(seen->size() - 2).to, worker_state::stopping);
   EXPECT_EQ(seen->back().reason, "exited with code 0");
 }
 
@@ -304,7 +305,7 @@ TEST_F(worker_steps, a_cold_worker_mounts_before_create_and_only_hands_over_at_t
   EXPECT_EQ(engine->created, (std::vector<std::string>{"hal9000-cold-w1"}));
   auto r = claim("frosty");
   ASSERT_TRUE(r) << error_message(r.error());
-  EXPECT_EQ(r->served, "cold");
+  EXPECT_EQ(r->served, served_kind::cold);
   EXPECT_EQ(sc->mounted.size(), 1u) << "no second mount at the claim";
   EXPECT_EQ(sc->handshakes.size(), 1u);
 }

@@ -18,6 +18,7 @@
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -47,12 +48,12 @@ struct transitions {
   void add(const worker_transition& t) {
     std::lock_guard<std::mutex> guard{mtx};
     all.push_back(t);
-    if (t.served == "cold")
+    if (t.served == served_kind::cold)
       return;
-    if (t.to == "gone")
+    if (t.to == worker_state::gone)
       state.erase(t.worker_id);
     else
-      state[t.worker_id] = t.to;
+      state[t.worker_id] = to_string(t.to);
     uint32_t n = 0;
     for (auto& [id, s] : state)
       n += s == "warm" || s == "creating" ? 1 : 0;
@@ -104,7 +105,7 @@ struct pool_docker : ::testing::Test {
     o.image = "hal9000/test:busybox";
     o.user_uid = 0;  // busybox runs as root: projects are id-mapped to uid 0 in it
     o.user_gid = 0;
-    o.limits = resource_limits{true, "64m", "0.5", "50"};
+    o.limits = *parse_limits("64m", "0.5", "50");
     o.command = "echo \"$HAL9000_SESSION\" > /workspace/.hal9000-started; exec sleep 1000";
     o.enabled = true;
     o.min_warm = min;
@@ -191,7 +192,7 @@ TEST_F(pool_docker, claimed_worker_shares_the_project_both_ways_and_release_clea
   auto dir = project("p1");
   auto r = claim("sess-p1-" + test::run_id(), dir);
   ASSERT_TRUE(r) << error_message(r.error());
-  EXPECT_EQ(r->served, "warm");
+  EXPECT_EQ(r->served, served_kind::warm);
   EXPECT_GT(r->latency_us, 0);
   std::cout << "warm claim latency " << r->latency_us << " us\n";
   // The command ran in the project: its write is on the host.
@@ -213,7 +214,7 @@ TEST_F(pool_docker, claimed_worker_shares_the_project_both_ways_and_release_clea
   auto done = call<worker_status>(30s, release_atom::value, r->session_name,
                                   std::string{"test done"});
   ASSERT_TRUE(done) << error_message(done.error());
-  EXPECT_EQ(done->state, "gone");
+  EXPECT_EQ(done->state, worker_state::gone);
   EXPECT_NE(docker_cli("inspect " + r->container_id).find("No such"), std::string::npos);
   EXPECT_FALSE(late_bind::inspect_mount(slot.workspace).mounted);
   EXPECT_NE(::access(slot.root.c_str(), F_OK), 0) << "slot directory removed";
@@ -225,7 +226,7 @@ TEST_F(pool_docker, claimed_worker_shares_the_project_both_ways_and_release_clea
     std::lock_guard<std::mutex> guard{rec->mtx};
     for (auto& t : rec->all)
       if (t.worker_id == r->worker_id)
-        seen.push_back(t.to);
+        seen.push_back(to_string(t.to));
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"creating", "warm", "claimed", "busy",
                                             "stopping", "gone"}));
@@ -238,11 +239,12 @@ TEST_F(pool_docker, per_claim_limits_are_applied) {
   req.session_name = "sess-lim-" + test::run_id();
   req.project_dir = project("lim");
   req.has_limits = true;
-  req.limits = resource_limits{true, "96m", "1", "64"};
+  req.limits = *parse_limits("96m", "1", "64");
   auto r = call<claim_reply>(60s, claim_atom::value, req);
   ASSERT_TRUE(r) << error_message(r.error());
-  EXPECT_EQ(r->served, "warm");
-  EXPECT_EQ(r->limits.memory, "96m");
+  EXPECT_EQ(r->served, served_kind::warm);
+  EXPECT_EQ(r->limits.memory_text, "96m");
+  EXPECT_EQ(r->limits.memory_bytes, 96ll << 20);
   EXPECT_EQ(docker_cli("inspect " + r->container_id + " --format "
                        "'{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}} {{.HostConfig.PidsLimit}}'"),
             "100663296 1000000000 64");
@@ -258,7 +260,7 @@ TEST_F(pool_docker, killed_warm_worker_is_replaced_within_two_seconds) {
     auto s = status();
     bool victim_present = false;
     for (auto& w : s.workers)
-      victim_present |= w.id == victim.id && w.state != "failed";
+      victim_present |= w.id == victim.id && w.state != worker_state::failed;
     return s.warm == 2 && !victim_present;
   }, 2s)) << "not replaced within 2 s";
   std::cout << "replaced (warm again) after "
@@ -296,7 +298,7 @@ TEST_F(pool_docker, burst_of_twenty_claims_min_max_three) {
       [&](claim_reply& r) {
         containers.insert(r.container_id);
         workers.insert(r.worker_id);
-        warm += r.served == "warm" ? 1 : 0;
+        warm += r.served == served_kind::warm ? 1 : 0;
       },
       [&](caf::error& e) { ADD_FAILURE() << "claim " << i << ": " << error_message(e); });
   EXPECT_EQ(containers.size(), 20u) << "no container shared";
@@ -324,7 +326,7 @@ TEST_F(pool_docker, cold_path_when_late_binding_is_off) {
   auto dir = project("cold");
   auto r = claim("sess-cold-" + test::run_id(), dir);
   ASSERT_TRUE(r) << error_message(r.error());
-  EXPECT_EQ(r->served, "cold");
+  EXPECT_EQ(r->served, served_kind::cold);
   ASSERT_FALSE(r->warnings.empty());
   std::cout << "cold claim latency " << r->latency_us << " us\n";
   ASSERT_TRUE(test::wait_for([&] { return read_file(dir + "/.hal9000-started")
@@ -345,7 +347,7 @@ TEST_F(pool_docker, rename_can_finish_after_the_reply) {
   auto dir = project("fast");
   auto r = claim("sess-fast-" + test::run_id(), dir);
   ASSERT_TRUE(r) << error_message(r.error());
-  EXPECT_EQ(r->served, "warm");
+  EXPECT_EQ(r->served, served_kind::warm);
   std::cout << "warm claim latency (rename after reply) " << r->latency_us << " us\n";
   EXPECT_TRUE(test::wait_for([&] {
     return docker_cli("inspect " + r->container_id + " --format '{{.Name}}'")
@@ -433,7 +435,7 @@ TEST_F(pool_docker, a_new_pool_releases_a_session_of_an_earlier_run) {
   auto done = call<worker_status>(30s, release_atom::value, r->session_name,
                                   std::string{"user"});
   ASSERT_TRUE(done) << error_message(done.error());
-  EXPECT_EQ(done->state, "gone");
+  EXPECT_EQ(done->state, worker_state::gone);
   EXPECT_EQ(running_workers(), 0u);
   EXPECT_FALSE(late_bind::inspect_mount(slot.workspace).mounted);
   EXPECT_NE(::access(slot.root.c_str(), F_OK), 0);

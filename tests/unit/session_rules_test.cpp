@@ -37,7 +37,7 @@ struct session_rules : ::testing::Test {
     s.allowed_roots = {"/tmp"};
     s.home = tmp / "home";
     s.parent_prefix = "i11p";
-    s.defaults = {true, "4g", "2", "100"};
+    s.defaults = *parse_limits("4g", "2", "100");
     s.host = {2'000'000'000, 8LL * 1024 * 1024 * 1024};
   }
 
@@ -50,7 +50,7 @@ struct session_rules : ::testing::Test {
   }
 
   session_record running(const std::string& name, const std::string& project,
-                         resource_limits l = {true, "4g", "2", "100"}) {
+                         resource_limits l = *parse_limits("4g", "2", "100")) {
     session_record x;
     x.name = name;
     x.project_dir = project;
@@ -67,8 +67,8 @@ TEST_F(session_rules, a_plain_start_gets_the_default_name_and_limits) {
   EXPECT_FALSE(p->named);
   EXPECT_FALSE(p->has_limits);
   EXPECT_EQ(p->project_dir, std::filesystem::canonical(proj).string());
-  EXPECT_EQ(p->limits, (resource_limits{true, "4g", "2", "100"}));
-  EXPECT_EQ(p->values.nano_cpus, 2'000'000'000);
+  EXPECT_EQ(p->limits, *parse_limits("4g", "2", "100"));
+  EXPECT_EQ(p->limits.nano_cpus, 2'000'000'000);
   EXPECT_FALSE(p->name.empty());
 }
 
@@ -167,10 +167,10 @@ TEST_F(session_rules, other_limits_on_a_running_project_update_only_what_was_giv
   r.memory = "3g";
   auto p = plan_start(s, r);
   ASSERT_TRUE(p);
-  auto live = running("mine", p->project_dir, {true, "4g", "1", "50"});
+  auto live = running("mine", p->project_dir, *parse_limits("4g", "1", "50"));
   auto d = decide(*p, {live});
   ASSERT_EQ(d.action, start_action::update_limits);
-  EXPECT_EQ(d.limits, (resource_limits{true, "3g", "1", "50"}));
+  EXPECT_EQ(d.limits, *parse_limits("3g", "1", "50"));
   EXPECT_TRUE(contains(d.message, "3g")) << d.message;
   // The same limits again: a plain attach.
   live.limits = d.limits;

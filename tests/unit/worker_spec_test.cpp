@@ -5,6 +5,7 @@
 
 #include "actors/worker.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
 
 using namespace hal9000;
 
@@ -16,7 +17,7 @@ worker_options warm_opts() {
   o.home = "/srv/hal";
   o.daemon_id = "d1";
   o.image = "hal9000/test:busybox";
-  o.limits = resource_limits{true, "512m", "1.5", "64"};
+  o.limits = *parse_limits("512m", "1.5", "64");
   o.network_mode = "container:hal9000-parent";
   o.extra_labels = {{"hal9000.test", "run-1"}};
   o.default_command = "sleep 1";
@@ -75,7 +76,7 @@ TEST(worker_spec, cold_worker_binds_the_project_with_the_claims_limits) {
   o.cold_claim.session_name = "s1";
   o.cold_claim.project_dir = "/home/u/proj";
   o.cold_claim.has_limits = true;
-  o.cold_claim.limits = resource_limits{true, "1g", "2", "100"};
+  o.cold_claim.limits = *parse_limits("1g", "2", "100");
   auto s = worker_container_spec(o);
   EXPECT_EQ(s.name, "hal9000-cold-abc123");
   // The project was mounted id-mapped into the slot before create: the
