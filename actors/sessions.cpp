@@ -29,6 +29,7 @@
 #include "runtime/blocking.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/names.hpp"
 #include "runtime/time_format.hpp"
 #include "runtime/validate.hpp"
 
@@ -144,6 +145,7 @@ void record_failed_start(self_ptr self, const claim_request& cr, const caf::erro
   session_record rec;
   rec.name = cr.session_name;
   rec.parent = st.opts.parent;
+  rec.netns = st.opts.netns;
   rec.project_dir = cr.project_dir;
   rec.created_at = utc_now();
   rec.limits = cr.limits;
@@ -224,6 +226,7 @@ void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req
         rec.name = c.session_name;
         rec.image = c.image;
         rec.parent = st.opts.parent;
+        rec.netns = st.opts.netns;
         rec.project_dir = cr.project_dir;
         rec.created_at = utc_now();
         rec.limits = c.limits;
@@ -464,7 +467,7 @@ void restart(self_ptr self, session_record rec, std::string user, std::string cl
 
 } // namespace
 
-sessions_options sessions_options_from(const config& cfg, std::string parent) {
+sessions_options sessions_options_from(const config& cfg, std::string owner) {
   sessions_options o;
   o.settings.allowed_roots = cfg.allowed_roots;
   o.settings.home = cfg.home;
@@ -474,7 +477,13 @@ sessions_options sessions_options_from(const config& cfg, std::string parent) {
                                         cfg.worker_pids_limit};
   o.settings.host = local_host_capacity();
   o.settings.tls_users = cfg.tls_users;
-  o.parent = std::move(parent);
+  // The reference's "parent" is the parent container; the namespace owner,
+  // when it is another container, is recorded beside it.
+  if (!owner.empty()) {
+    o.parent = names::parent_container(cfg.parent_prefix);
+    if (owner != o.parent)
+      o.netns = std::move(owner);
+  }
   auto po = pool_options_from(cfg);
   o.claim_budget = pool_claim_budget(po);
   o.release_budget = pool_release_budget(po);

@@ -12,7 +12,8 @@ namespace hal9000 {
 // proto-5: session_record.state is a session_state enum; the sessions actor's
 // types (messages/sessions.hpp); typed end reasons (messages/end_reason.hpp),
 // OOM counts, network-lost sessions, claudy restart.
-constexpr const char* wire_version = "hal9000-proto-5";
+// proto-6: daemon_status.settings; session_record.netns.
+constexpr const char* wire_version = "hal9000-proto-6";
 
 /// Registers every message type, typed handle and the error category under
 /// stable names. Call it once per actor_system_config.

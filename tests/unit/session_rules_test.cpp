@@ -420,3 +420,29 @@ TEST(session_owner_rule, only_the_owner_or_root_acts_on_or_sees_a_session) {
   EXPECT_FALSE(visible_to(rec, "uid-1002"));
   EXPECT_FALSE(visible_to(rec, ""));
 }
+
+// The one capacity check, as the daemon's start uses it for WORKER_CPUS and
+// WORKER_MEMORY (daemon/runtime.cpp): the variable, its value, the host's figure.
+TEST_F(session_rules, worker_defaults_beyond_the_host_are_named_by_their_variable) {
+  host_capacity host{2'000'000'000, 8LL << 30};
+  capacity_check how{"WORKER_CPUS=", "WORKER_MEMORY=", true, true, ""};
+  resource_limits l{true, "4g", "4", "100"};
+  auto v = parse_limits(l);
+  ASSERT_TRUE(v);
+  auto err = check_host_capacity(l, *v, host, how);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(error_code(err), errc::invalid_argument);
+  EXPECT_EQ(error_message(err), "WORKER_CPUS=4 is more than the host has (2 CPUs)");
+  l = resource_limits{true, "9g", "2", "100"};
+  v = parse_limits(l);
+  ASSERT_TRUE(v);
+  err = check_host_capacity(l, *v, host, how);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(error_message(err), "WORKER_MEMORY=9g is more than the host's memory (8.0 GiB)");
+  l = resource_limits{true, "8g", "2", "100"};
+  v = parse_limits(l);
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(check_host_capacity(l, *v, host, how));
+  // Unknown figures are not checked.
+  EXPECT_FALSE(check_host_capacity(resource_limits{true, "9g", "4", "1"}, *parse_limits({true, "9g", "4", "1"}), {}, how));
+}
