@@ -16,15 +16,16 @@
 //                           docker's so that a loaded host weighs on all three
 //                           (and .tls_netns: likewise over TLS, in turn with ours)
 //   attach_bench [--n N] [--keys K] [--lines L] [--base DIR] [--first-byte-only]
-// Runs its own daemon (temporary HAL9000_HOME, free port, own daemon id, no
-// parent) and removes everything it made. Needs root and hal9000/worker:local.
+// Runs its own daemon as a host process (bench_daemon.hpp: temporary
+// HAL9000_HOME, free port, own daemon id, no parent) and removes everything it
+// made on every way out, interrupted too: daemons, containers, mounts, then
+// the network namespace. Needs root and hal9000/worker:local.
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -37,8 +38,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench_daemon.hpp"
 #include "bench_util.hpp"
-#include "runtime/late_bind.hpp"
 
 using namespace hal9000::bench;
 namespace fs = std::filesystem;
@@ -46,34 +47,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string claudy;
-std::string home;
-std::string projects;
-std::string daemon_id;
-std::string netns;
-std::string host_if;
-
-// The baseline's daemon (--base DIR): its own claudy, home, port and id.
-struct base_daemon {
-  std::string claudy;
-  std::string home;
-  std::string port;
-  std::string id;
-  // Its settings for a child process, NAME=VALUE each.
-  std::vector<std::string> env() const {
-    // HAL9000_LISTEN too: once ours listens beyond loopback, the variable
-    // in this process's environment names our port.
-    return {"HAL9000_HOME=" + home, "HAL9000_PORT=" + port, "HAL9000_LISTEN=127.0.0.1:" + port,
-            "HAL9000_DAEMON_ID=" + id, "HAL9000_PARENT_PREFIX=" + id};
-  }
-  // The same for sh -c.
-  std::string sh_prefix() const {
-    std::string out;
-    for (auto& e : env())
-      out += e + " ";
-    return out;
-  }
-};
-base_daemon base;
 
 int sh(const std::string& cmd) {
   return run_quiet({"sh", "-c", cmd});
@@ -207,10 +180,11 @@ figure throughput(const std::string& name, const std::string& cmdline,
   return summarize(name, samples);
 }
 
-// A session whose tmux pane echoes what is typed (cat on a cooked terminal).
-std::string start_session(const std::string& tag, const std::string& client) {
-  auto dir = projects + "/" + tag;
-  fs::create_directories(dir);
+// A session of d's whose tmux pane echoes what is typed (cat on a cooked
+// terminal), started by client (a command line).
+std::string start_session(const bench_daemon& d, const std::string& tag,
+                          const std::string& client) {
+  auto dir = d.project(tag);
   ::chown(dir.c_str(), 1000, 1000);
   auto name = tag + "-" + std::to_string(::getpid());
   if (sh(client + " --detach --name " + name + " " + dir + " >/dev/null 2>&1") != 0)
@@ -221,55 +195,7 @@ std::string start_session(const std::string& tag, const std::string& client) {
   return name;
 }
 
-int daemon_pid() {
-  std::ifstream in{home + "/hal9000d.pid"};
-  int pid = 0;
-  in >> pid;
-  return pid;
-}
-
-void cleanup_base() {
-  if (base.claudy.empty())
-    return;
-  sh(base.sh_prefix() + base.claudy + " daemon stop --all >/dev/null 2>&1");
-  std::ifstream in{base.home + "/hal9000d.pid"};
-  int pid = 0;
-  in >> pid;
-  if (pid > 0 && ::kill(pid, 0) == 0)
-    ::kill(pid, SIGKILL);
-  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + base.id
-          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
-  auto mounts = hal9000::late_bind::mounts_dir(base.home);
-  if (hal9000::late_bind::unmount_all_under(mounts)
-      || !hal9000::late_bind::mounts_under(mounts).empty()) {
-    std::fprintf(stderr, "attach_bench: mounts left under %s; not removing it\n", mounts.c_str());
-    return;
-  }
-  fs::remove_all(base.home);
-}
-
-void cleanup() {
-  cleanup_base();
-  run_quiet({claudy, "daemon", "stop", "--all"});
-  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
-    ::kill(pid, SIGKILL);
-  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
-          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
-  if (!netns.empty())
-    sh("ip netns del " + netns + " 2>/dev/null; ip link del " + host_if + " 2>/dev/null");
-  auto mounts = hal9000::late_bind::mounts_dir(home);
-  if (hal9000::late_bind::unmount_all_under(mounts)
-      || !hal9000::late_bind::mounts_under(mounts).empty()) {
-    std::fprintf(stderr, "attach_bench: mounts left under %s; not removing it\n", mounts.c_str());
-    return;
-  }
-  fs::remove_all(home);
-  fs::remove_all(projects);
-}
-
-} // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   int n = 20, keys = 200, lines = 10000000;
   std::string base_dir;
   bool first_byte_only = false;
@@ -290,62 +216,55 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "attach_bench: hal9000/worker:local is not built\n");
     return 1;
   }
-  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
-  claudy = (bin_dir / "claudy").string();
-  char home_tmpl[] = "/tmp/hal9000-attach-bench-XXXXXX";
-  char proj_tmpl[] = "/tmp/hal9000-attach-bench-projects-XXXXXX";
-  if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
-    return 1;
-  home = home_tmpl;
-  projects = proj_tmpl;
-  daemon_id = "abench-" + std::to_string(::getpid());
-  auto port = std::to_string(free_port());
-  ::setenv("HAL9000_HOME", home.c_str(), 1);
-  ::setenv("HAL9000_PORT", port.c_str(), 1);
-  ::setenv("HAL9000_DAEMON_ID", daemon_id.c_str(), 1);
-  ::setenv("HAL9000_PARENT_PREFIX", daemon_id.c_str(), 1);
-  ::setenv("HAL9000_MANAGE_PARENT", "false", 1);
-  ::setenv("WORKER_IMAGE", "hal9000/worker:local", 1);
-  ::setenv("WORKER_COMMAND",
-           "tmux new-session -d -s claude -c /workspace cat && while tmux has-session -t "
-           "claude 2>/dev/null; do sleep 1; done",
-           1);
-  ::setenv("SKIP_IMAGE_PULL", "true", 1);
-  ::setenv("ENABLE_POOL_MANAGER", "true", 1);
-  ::setenv("MIN_WARM_WORKERS", "1", 1);
-  ::setenv("MAX_WARM_WORKERS", "2", 1);
-  ::setenv("WORKER_MEMORY", "1g", 1);
-  ::setenv("WORKER_CPUS", "1", 1);
-  ::setenv("WORKER_PIDS_LIMIT", "200", 1);
-  if (run_quiet({claudy, "daemon", "start"}) != 0) {
-    std::fprintf(stderr, "attach_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
-    cleanup();
-    return 1;
+  std::string base_claudy;
+  if (!base_dir.empty()) {
+    std::error_code ec;
+    base_claudy = fs::canonical(base_dir + "/claudy", ec).string();
+    if (ec) {
+      std::fprintf(stderr, "attach_bench: no %s/claudy\n", base_dir.c_str());
+      return 2;
+    }
   }
+  // What this run makes goes in reverse order on every way out (return,
+  // exception, SIGINT/SIGTERM/SIGHUP): the baseline's daemon, then ours (each:
+  // the daemon, its containers, its mounts, its directories), then the TLS
+  // phase's network namespace and veth pair, which nothing needs by then.
+  std::string netns, host_if;
+  cleanup_guard remove_netns{[&] {
+    if (!netns.empty())
+      sh("ip netns del " + netns + " 2>/dev/null; ip link del " + host_if + " 2>/dev/null");
+  }};
+  // Host-process daemons: the build tree's hal9000d (and --base DIR's),
+  // where container mode would run PARENT_IMAGE's.
+  bench_daemon mine{"attach-bench", "abench-" + std::to_string(::getpid())};
+  claudy = mine.claudy_path();
+  auto port = mine.port();
+  mine.workers("hal9000/worker:local",
+               "tmux new-session -d -s claude -c /workspace cat && while tmux has-session -t "
+               "claude 2>/dev/null; do sleep 1; done");
+  mine.pool(1, 2);
+  mine.limits("1g", "1", "200");
+  if (mine.start(120) != 0)
+    return 1;
   int failures = 0;
-  auto name = start_session("bench", claudy);
+  auto name = start_session(mine, "bench", claudy);
   if (name.empty()) {
     std::fprintf(stderr, "attach_bench: no session\n");
-    cleanup();
     return 1;
   }
-  // The baseline's daemon and session, beside ours.
+  // The baseline's daemon and session, beside ours: its settings are passed
+  // to its claudy only (ours are this process's environment).
+  std::optional<bench_daemon> base;
   std::string base_name;
   if (!base_dir.empty()) {
-    base.claudy = fs::canonical(base_dir + "/claudy").string();
-    char base_tmpl[] = "/tmp/hal9000-attach-bench-base-XXXXXX";
-    if (!::mkdtemp(base_tmpl)) {
-      cleanup();
-      return 1;
-    }
-    base.home = base_tmpl;
-    base.port = std::to_string(free_port());
-    base.id = daemon_id + "-base";
-    if (sh(base.sh_prefix() + base.claudy + " daemon start >/dev/null 2>&1") != 0
-        || (base_name = start_session("base", base.sh_prefix() + base.claudy)).empty()) {
-      std::fprintf(stderr, "attach_bench: no baseline daemon or session from %s (see %s/logs)\n",
-                   base_dir.c_str(), base.home.c_str());
-      cleanup();
+    base.emplace("attach-bench-base", mine.id() + "-base", false, base_claudy);
+    // HAL9000_LISTEN too: once ours listens beyond loopback, the variable in
+    // this process's environment names our port.
+    base->set("HAL9000_LISTEN", "127.0.0.1:" + base->port());
+    if (base->start(120) != 0
+        || (base_name = start_session(*base, "base", base->sh_prefix() + base_claudy)).empty()) {
+      std::fprintf(stderr, "attach_bench: no baseline daemon or session from %s\n",
+                   base_dir.c_str());
       return 1;
     }
   }
@@ -371,7 +290,7 @@ int main(int argc, char** argv) {
           break;
         default:
           if (!base_name.empty())
-            take(s_base, base.claudy + " attach " + base_name, base.env());
+            take(s_base, base_claudy + " attach " + base_name, base->env());
       }
     }
   }
@@ -384,10 +303,8 @@ int main(int argc, char** argv) {
     print(before, &docker);
     print(ours, &before);  // ratio > 1: ours is faster than the baseline
   }
-  if (first_byte_only) {
-    cleanup();
+  if (first_byte_only)
     return failures > 0 ? 1 : 0;
-  }
   auto echo_docker = echo("attach.echo.docker_exec_it",
                           "docker exec -it " + name + " tmux attach -t claude", keys, failures);
   auto echo_ours = echo("attach.echo.claudy", claudy + " attach " + name, keys, failures);
@@ -408,39 +325,40 @@ int main(int argc, char** argv) {
   // listening beyond loopback (the session is adopted), the client in a
   // namespace of its own behind a veth pair.
   auto id = std::to_string(::getpid() % 200 + 20);
-  netns = "h9b" + id;
-  host_if = "h9bh" + id;
   auto ns_if = "h9bn" + id;
   auto host_ip = "10.233." + id + ".1";
-  if (run_quiet({claudy, "daemon", "certs", "--client", "bench"}) == 0
-      && run_quiet({claudy, "daemon", "stop"}) == 0
-      && sh("ip netns add " + netns + " && ip link add " + host_if + " type veth peer name "
-            + ns_if + " && ip link set " + ns_if + " netns " + netns + " && ip addr add "
-            + host_ip + "/30 dev " + host_if + " && ip link set " + host_if
-            + " up && ip netns exec " + netns + " ip addr add 10.233." + id + ".2/30 dev "
-            + ns_if + " && ip netns exec " + netns + " ip link set " + ns_if
-            + " up && ip netns exec " + netns + " ip link set lo up")
+  if (mine.claudy({"daemon", "certs", "--client", "bench"}) == 0
+      && mine.claudy({"daemon", "stop"}) == 0
+      && (netns = "h9b" + id, host_if = "h9bh" + id,
+          sh("ip netns add " + netns + " && ip link add " + host_if + " type veth peer name "
+             + ns_if + " && ip link set " + ns_if + " netns " + netns + " && ip addr add "
+             + host_ip + "/30 dev " + host_if + " && ip link set " + host_if
+             + " up && ip netns exec " + netns + " ip addr add 10.233." + id + ".2/30 dev "
+             + ns_if + " && ip netns exec " + netns + " ip link set " + ns_if
+             + " up && ip netns exec " + netns + " ip link set lo up"))
            == 0) {
-    ::setenv("HAL9000_LISTEN", ("0.0.0.0:" + port).c_str(), 1);
+    // Set before the start, so that the cleanup's claudy reaches the daemon
+    // as it then listens (TLS only, with the local bundle).
+    mine.set("HAL9000_LISTEN", "0.0.0.0:" + port);
     // The TLS client's sessions act as the local user it maps to.
-    ::setenv("HAL9000_TLS_USERS", "bench=root", 1);
-    if (run_quiet({claudy, "daemon", "start"}) == 0) {
+    mine.set("HAL9000_TLS_USERS", "bench=root");
+    if (mine.claudy({"daemon", "start", "--timeout", "120"}) == 0) {
       auto remote = "ip netns exec " + netns + " " + claudy + " --host " + host_ip + ":" + port
-                    + " --tls-dir " + home + "/tls/clients/bench";
-      auto rname = start_session("tls", remote);
+                    + " --tls-dir " + mine.home() + "/tls/clients/bench";
+      auto rname = start_session(mine, "tls", remote);
       // The baseline likewise: its own certificates, its daemon restarted
       // beyond loopback on its own port, a session from the namespace.
       std::string base_remote, base_rname;
-      if (!base_name.empty()) {
-        auto pre = base.sh_prefix();
-        if (sh(pre + base.claudy + " daemon certs --client bench >/dev/null 2>&1") == 0
-            && sh(pre + base.claudy + " daemon stop >/dev/null 2>&1") == 0
-            && sh(pre + "HAL9000_LISTEN=0.0.0.0:" + base.port + " " + base.claudy
-                  + " daemon start >/dev/null 2>&1")
+      if (base) {
+        if (base->claudy({"daemon", "certs", "--client", "bench"}) == 0
+            && base->claudy({"daemon", "stop"}) == 0
+            && (base->set("HAL9000_LISTEN", "0.0.0.0:" + base->port()),
+                base->claudy({"daemon", "start", "--timeout", "120"}))
                  == 0) {
-          base_remote = "ip netns exec " + netns + " " + base.claudy + " --host " + host_ip + ":"
-                        + base.port + " --tls-dir " + base.home + "/tls/clients/bench";
-          base_rname = start_session("tlsbase", base_remote);
+          base_remote = "ip netns exec " + netns + " " + base_claudy + " --host " + host_ip
+                        + ":" + base->port() + " --tls-dir " + base->home()
+                        + "/tls/clients/bench";
+          base_rname = start_session(*base, "tlsbase", base_remote);
         }
         if (base_rname.empty()) {
           std::fprintf(stderr, "attach_bench: no baseline session over TLS\n");
@@ -451,13 +369,13 @@ int main(int argc, char** argv) {
         std::vector<double> t_ours, t_base;
         for (int i = 0; i < n; ++i)
           for (int k = 0; k < 2; ++k) {
-            bool mine = (i + k) % 2 == 0;
-            if (!mine && base_rname.empty())
+            bool our_turn = (i + k) % 2 == 0;
+            if (!our_turn && base_rname.empty())
               continue;
-            auto ms = mine ? first_byte_once(remote + " attach " + rname)
-                           : first_byte_once(base_remote + " attach " + base_rname);
+            auto ms = our_turn ? first_byte_once(remote + " attach " + rname)
+                               : first_byte_once(base_remote + " attach " + base_rname);
             if (ms)
-              (mine ? t_ours : t_base).push_back(*ms);
+              (our_turn ? t_ours : t_base).push_back(*ms);
             else
               ++failures;
           }
@@ -483,6 +401,11 @@ int main(int argc, char** argv) {
   }
   if (failures > 0)
     std::fprintf(stderr, "attach_bench: %d samples failed\n", failures);
-  cleanup();
   return failures > 0 ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  return guarded_main("attach_bench", run, argc, argv);
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <string>
@@ -109,32 +110,49 @@ inline void print(const figure& f, const figure* baseline = nullptr,
 
 // -- processes ----------------------------------------------------------------------
 
-/// Starts argv (searched on PATH) with stdout and stderr to /dev/null; its pid,
-/// or -1 when it cannot start.
-inline pid_t start_quiet(std::vector<std::string> args) {
+/// Starts argv (searched on PATH) with stdout and stderr to /dev/null and
+/// env (NAME=VALUE each) over this process's environment; its pid, or -1
+/// when it cannot start.
+inline pid_t start_quiet(std::vector<std::string> args,
+                         const std::vector<std::string>& env = {}) {
   std::vector<char*> argv;
   for (auto& a : args)
     argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> vars = env;
+  for (char** e = environ; *e; ++e) {
+    std::string kv{*e};
+    auto key = kv.substr(0, kv.find('=') + 1);
+    bool overridden = false;
+    for (auto& o : env)
+      overridden = overridden || o.compare(0, key.size(), key) == 0;
+    if (!overridden)
+      vars.push_back(std::move(kv));
+  }
+  std::vector<char*> envp;
+  for (auto& v : vars)
+    envp.push_back(v.data());
+  envp.push_back(nullptr);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
   pid_t pid = -1;
-  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), environ) != 0)
+  if (posix_spawnp(&pid, argv[0], &fa, nullptr, argv.data(), envp.data()) != 0)
     pid = -1;
   posix_spawn_file_actions_destroy(&fa);
   return pid;
 }
 
-/// Runs argv quietly to its end; its exit status (-1: did not start or died
-/// of a signal).
-inline int run_quiet(std::vector<std::string> args) {
-  auto pid = start_quiet(std::move(args));
+/// Runs argv quietly (env as for start_quiet) to its end; its exit status
+/// (-1: did not start or died of a signal).
+inline int run_quiet(std::vector<std::string> args, const std::vector<std::string>& env = {}) {
+  auto pid = start_quiet(std::move(args), env);
   if (pid < 0)
     return -1;
   int status = 0;
-  ::waitpid(pid, &status, 0);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

@@ -27,7 +27,24 @@
 //   replacement_warm      claim request -> that replacement warm
 //   burst20_total         20 concurrent claims, MIN=MAX=5: until all replied
 //   burst20_back_to_min   ... until the pool is back at MIN warm
-// Needs root (mount) and the Docker socket. Usage: claim_bench [claims=60]
+//   daemon.<mode>.warm_claim  warm claims through hal9000d (the session start
+//                         request of `claudy PATH --detach`), as the pool in
+//                         the daemon measures them (the session record's
+//                         claim_latency_ms: claim received -> command
+//                         started), mode host (a host process, the build
+//                         tree's hal9000d) and container (in its parent
+//                         container: PARENT_IMAGE's hal9000d), both daemons
+//                         up at once, their claims in turn, pools quiet; the
+//                         container's with the host's as baseline. As root's
+//                         claims they late-bind root's Claude home too (compare
+//                         warm_claim_user's server_p50)
+//   daemon.<mode>.warm_claim_rpc  the same claims' request -> reply at the
+//                         client over one held control connection (no
+//                         process start; session_bench has the whole command)
+// Needs root (mount) and the Docker socket; the container mode needs
+// hal9000/parent:local. Removes all it made, also when interrupted.
+// Usage: claim_bench [claims=60] [modes=host,container] (modes: of the daemon
+// phase, "none" to skip it)
 
 #include <algorithm>
 #include <chrono>
@@ -43,7 +60,11 @@
 
 #include <caf/all.hpp>
 
+#include "bench_daemon.hpp"
+#include "bench_util.hpp"
 #include "actors/docker_actor.hpp"
+#include "cli/connection.hpp"
+#include "messages/cli_bridge.hpp"
 #include "actors/pool_scaler.hpp"
 #include "messages/error.hpp"
 #include "messages/wire.hpp"
@@ -101,7 +122,11 @@ worker_observer_actor::behavior_type observer_fun(worker_observer_actor::pointer
   }};
 }
 
-struct bench {
+struct rig {
+  // Declared first, so it runs last, after the actor system is gone (and, on
+  // SIGINT/SIGTERM/SIGHUP, from the signal watcher): the containers by the
+  // bench's label, the mounts, then the directories.
+  std::unique_ptr<hal9000::bench::cleanup_guard> guard;
   bench_config cfg;
   caf::actor_system sys{cfg};
   std::string home;
@@ -113,26 +138,30 @@ struct bench {
 
   std::string projects;  // outside HAL9000_HOME: the pool refuses projects inside it
 
-  bench() {
+  rig() {
     char tmpl[] = "/tmp/hal9000-bench-XXXXXX";
     char ptmpl[] = "/tmp/hal9000-bench-projects-XXXXXX";
     if (!::mkdtemp(tmpl) || !::mkdtemp(ptmpl))
       throw std::runtime_error("mkdtemp failed");
     home = tmpl;
     projects = ptmpl;
+    guard = std::make_unique<hal9000::bench::cleanup_guard>([h = home, p = projects, t = tag] {
+      hal9000::bench::capture("ids=$(docker ps -aq --filter label=hal9000.bench=" + t
+                     + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
+      if (auto err = late_bind::unmount_all_under(h))
+        std::cerr << "cleanup: " << error_message(err) << "\n";
+      else
+        std::filesystem::remove_all(h);
+      if (late_bind::mounts_under(p).empty())
+        std::filesystem::remove_all(p);
+    });
   }
 
-  ~bench() {
+  ~rig() {
     for (auto& p : pools)
       caf::anon_send_exit(p, caf::exit_reason::user_shutdown);
     remove_containers();
     caf::anon_send_exit(docker, caf::exit_reason::user_shutdown);
-    if (auto err = late_bind::unmount_all_under(home))
-      std::cerr << "cleanup: " << error_message(err) << "\n";
-    else
-      std::filesystem::remove_all(home);
-    if (late_bind::mounts_under(projects).empty())
-      std::filesystem::remove_all(projects);
   }
 
   void remove_containers() {
@@ -245,15 +274,136 @@ struct bench {
   }
 };
 
+// -- warm claims through hal9000d, in each of its modes -----------------------------
+
+// One daemon of that phase: hal9000d as a host process or in its parent
+// container (bench_daemon.hpp), and one control connection to it held for the
+// whole phase (claudy opens one per command), so that the round trip has no
+// process start in it.
+struct daemon_run {
+  std::string mode;  // host | container
+  std::unique_ptr<hal9000::bench::bench_daemon> d;
+  std::unique_ptr<cli::connection> conn;  // after d: closed before it stops
+  credentials who;
+  std::vector<double> pool_ms;  // the pool's own claim latency (session record)
+  std::vector<double> rpc_ms;   // session start request -> reply, at the client
+  int failures = 0;
+};
+
+// Starts r's daemon with a quiet pool of three busybox workers (the in-process
+// pools' image and limits) and connects to it; false (said on stderr) when
+// either fails.
+bool start_daemon(daemon_run& r, const std::string& tag) {
+  r.d = std::make_unique<hal9000::bench::bench_daemon>("claim-bench-" + r.mode,
+                                                       "cbench-" + tag + "-" + r.mode, false);
+  auto& d = *r.d;
+  d.set("HAL9000_DAEMON_MODE", r.mode);
+  d.workers("hal9000/test:busybox", "sleep 100000");
+  d.pool(3, 3);
+  d.limits("64m", "0.5", "50");
+  if (d.start(120) != 0)
+    return false;
+  cli::endpoint ep;
+  ep.port = static_cast<uint16_t>(std::stoi(d.port()));
+  ep.token_file = d.home() + "/auth/token";
+  r.conn = std::make_unique<cli::connection>(ep);
+  auto who = r.conn->connect(5s) ? caf::expected<credentials>{caf::error{}} : r.conn->who();
+  if (!who) {
+    std::cerr << "claim_bench: no control connection to the " << r.mode << "-mode daemon\n";
+    r.conn.reset();
+    return false;
+  }
+  r.who = *who;
+  return true;
+}
+
+uint32_t warm_now(daemon_run& r) {
+  auto rep = r.conn->call<pool_op_reply>(pool_op_req{r.who, "status"}, 5s);
+  return rep ? rep->status.warm : 0;
+}
+
+// One warm claim through r's daemon (`claudy PATH --detach` without the
+// process), then the session stopped untimed (its worker goes; the pool
+// refills).
+void claim_through(daemon_run& r, const std::string& project) {
+  session_start_req req;
+  req.who = r.who;
+  req.path = project;
+  auto t = clk::now();
+  auto rep = r.conn->call<session_reply>(req, 60s);
+  auto took = ms_since(t);
+  if (!rep || rep->session.served != "warm") {
+    std::cerr << "claim_bench: " << r.mode << "-mode claim of " << project << " "
+              << (rep ? "went " + rep->session.served : error_message(rep.error())) << "\n";
+    ++r.failures;
+    if (!rep)
+      return;
+  } else {
+    r.rpc_ms.push_back(took);
+    r.pool_ms.push_back(rep->session.claim_latency_ms);
+  }
+  session_req stop;
+  stop.who = r.who;
+  stop.name = rep->session.name;
+  stop.stop = true;
+  if (!r.conn->call<session_reply>(stop, 60s))
+    ++r.failures;
+}
+
+// Both daemons up at once, their claims in turn (the order turns each round)
+// and each on quiet pools (every daemon's back at 3 warm), so that the
+// host's load at any moment weighs on both alike.
+void daemon_modes(const std::string& modes, const std::string& tag, int claims) {
+  std::vector<daemon_run> runs;
+  for (auto m : {"host", "container"})
+    if (modes.find(m) != std::string::npos)
+      runs.push_back(daemon_run{m, nullptr, nullptr, {}, {}, {}, 0});
+  for (auto& r : runs)
+    if (!start_daemon(r, tag))
+      ++r.failures;
+  auto all_warm = [&] {
+    for (auto& r : runs)
+      if (r.conn && warm_now(r) < 3)
+        return false;
+    return true;
+  };
+  for (int i = 0; i < claims; ++i)
+    for (size_t k = 0; k < runs.size(); ++k) {
+      auto& r = runs[(static_cast<size_t>(i) + k) % runs.size()];
+      if (!r.conn)
+        continue;
+      if (!hal9000::bench::wait_until(all_warm, 30s, 5ms))
+        std::cerr << "claim_bench: the daemons' pools did not refill within 30 s\n";
+      claim_through(r, r.d->project("c" + std::to_string(i)));
+    }
+  const daemon_run* host = nullptr;
+  for (auto& r : runs) {
+    auto name = "daemon." + r.mode + ".warm_claim";
+    bool vs_host = host && !host->pool_ms.empty() && !r.pool_ms.empty();
+    std::string extra = ",\"mode\":\"" + r.mode + "\",\"failed\":" + std::to_string(r.failures);
+    emit(name, r.pool_ms, "ms", vs_host ? "daemon.host.warm_claim" : "",
+         extra + (vs_host ? ",\"ratio_p50\":" + std::to_string(pct(r.pool_ms, 0.5)
+                                                            / pct(host->pool_ms, 0.5))
+                          : ""));
+    emit(name + "_rpc", r.rpc_ms, "ms", vs_host ? "daemon.host.warm_claim_rpc" : "",
+         extra + (vs_host ? ",\"ratio_p50\":" + std::to_string(pct(r.rpc_ms, 0.5)
+                                                            / pct(host->rpc_ms, 0.5))
+                          : ""));
+    if (r.mode == "host")
+      host = &r;
+  }
+}
+
 } // namespace
 
-int main(int argc, char** argv) {
+int run_bench(int argc, char** argv) {
   if (::geteuid() != 0) {
     std::cerr << "claim_bench needs root (mount(2))\n";
     return 1;
   }
   int claims = argc > 1 ? std::max(50, std::atoi(argv[1])) : 60;
-  bench b;
+  std::string modes = argc > 2 ? argv[2] : "host,container";
+  rig b;
 
   // mount(2) cost, inline on the worker actor.
   {
@@ -471,5 +621,11 @@ int main(int argc, char** argv) {
          ",\"served\":" + std::to_string(ok) + ",\"served_warm\":" + std::to_string(warm_served));
     emit("burst20_back_to_min", {back}, "ms");
   }
+  caf::anon_send_exit(burst_pool, caf::exit_reason::user_shutdown);
+  daemon_modes(modes, b.tag, claims);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return hal9000::bench::guarded_main("claim_bench", run_bench, argc, argv);
 }

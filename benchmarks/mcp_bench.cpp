@@ -17,8 +17,9 @@
 //                              the SDK's client, in the worker, to our Chroma
 //                              server and the shared ChromaDB
 //   mcp_bench [--sessions N] [--queries N] [--client tests/integration/mcp_client.mjs]
-// Runs its own daemon (temporary HAL9000_HOME, free ports, own daemon id and
-// parent prefix) and removes everything it made.
+// Runs its own daemon (bench_daemon.hpp: temporary HAL9000_HOME, free ports,
+// own daemon id and parent prefix) and removes everything it made, also when
+// interrupted.
 
 #include <cstdio>
 #include <cstdlib>
@@ -30,14 +31,13 @@
 #include <string>
 #include <thread>
 
-#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "bench_daemon.hpp"
 #include "bench_util.hpp"
-#include "runtime/late_bind.hpp"
 #include "runtime/mcp_config.hpp"
 
 using namespace hal9000::bench;
@@ -45,21 +45,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string claudy;
-std::string home;
-std::string projects;
-std::string daemon_id;
-std::string prefix;
-
-nlohmann::json claudy_json(const std::string& args) {
-  return nlohmann::json::parse(capture(claudy + " --json " + args + " 2>/dev/null"), nullptr,
-                               false);
-}
-
-size_t warm_workers() {
-  auto j = claudy_json("pool status");
-  return j.is_object() && j.contains("warm") ? j["warm"].get<size_t>() : 0;
-}
+bench_daemon* d = nullptr;
 
 // Whether `claude mcp list` in the session reports every server connected.
 bool all_connected(const std::string& session) {
@@ -73,42 +59,14 @@ bool all_connected(const std::string& session) {
 int project_counter = 0;
 
 std::string new_project() {
-  auto p = projects + "/p" + std::to_string(++project_counter);
-  fs::create_directories(p);
+  auto p = d->project("p" + std::to_string(++project_counter));
   // The worker's user (claude, 1000) must enter it.
   if (::chown(p.c_str(), 1000, 1000) != 0 || ::chmod(p.c_str(), 0755) != 0)
     std::fprintf(stderr, "mcp_bench: cannot hand %s to uid 1000\n", p.c_str());
   return p;
 }
 
-int daemon_pid() {
-  std::ifstream in{home + "/hal9000d.pid"};
-  int pid = 0;
-  in >> pid;
-  return pid;
-}
-
-void cleanup() {
-  run_quiet({claudy, "daemon", "stop", "--all"});
-  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
-    ::kill(pid, SIGKILL);
-  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
-          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
-  capture("vs=$(docker volume ls -q --filter name=^" + prefix
-          + "- 2>/dev/null); [ -z \"$vs\" ] || docker volume rm -f $vs >/dev/null 2>&1");
-  auto mounts = hal9000::late_bind::mounts_dir(home);
-  if (hal9000::late_bind::unmount_all_under(mounts)
-      || !hal9000::late_bind::mounts_under(mounts).empty()) {
-    std::fprintf(stderr, "mcp_bench: mounts left under %s; not removing it\n", mounts.c_str());
-    return;
-  }
-  fs::remove_all(home);
-  fs::remove_all(projects);
-}
-
-} // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   int sessions = 5, queries = 200;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::strcmp(argv[i], "--sessions") == 0)
@@ -116,10 +74,9 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--queries") == 0)
       queries = std::atoi(argv[i + 1]);
   }
-  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
-  claudy = (bin_dir / "claudy").string();
   // The build tree is <checkout>/build; --client names the script otherwise.
-  auto client = (bin_dir.parent_path() / "tests/integration/mcp_client.mjs").string();
+  auto client = (fs::path{build_claudy()}.parent_path().parent_path()
+                 / "tests/integration/mcp_client.mjs").string();
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--client") == 0)
       client = argv[i + 1];
@@ -127,43 +84,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "mcp_bench: no %s (give --client PATH)\n", client.c_str());
     return 2;
   }
-  char home_tmpl[] = "/tmp/hal9000-mcp-bench-XXXXXX";
-  char proj_tmpl[] = "/tmp/hal9000-mcp-bench-projects-XXXXXX";
-  if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
+  // Its own daemon and parent (bench_daemon.hpp), removed however we end.
+  bench_daemon mine{"mcp-bench", "mcpbench-" + std::to_string(::getpid())};
+  d = &mine;
+  auto& prefix = mine.id();
+  auto& home = mine.home();
+  ::chmod(mine.projects().c_str(), 0755);
+  mine.set("HAL9000_MANAGE_PARENT", "true");
+  mine.set("CHROMADB_PORT", std::to_string(free_port()));
+  mine.set("HAL9000_ALLOWED_ROOTS", "/tmp");
+  mine.workers("hal9000/worker:local", "sleep 100000");
+  mine.pool(1, 1);
+  mine.limits("1g");
+  if (mine.start(180) != 0)
     return 1;
-  home = home_tmpl;
-  projects = proj_tmpl;
-  ::chmod(projects.c_str(), 0755);
-  daemon_id = "mcpbench-" + std::to_string(::getpid());
-  prefix = daemon_id;
-  ::setenv("HAL9000_HOME", home.c_str(), 1);
-  ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
-  ::setenv("HAL9000_DAEMON_ID", daemon_id.c_str(), 1);
-  ::setenv("HAL9000_PARENT_PREFIX", prefix.c_str(), 1);
-  ::setenv("HAL9000_MANAGE_PARENT", "true", 1);
-  ::setenv("CHROMADB_PORT", std::to_string(free_port()).c_str(), 1);
-  ::setenv("HAL9000_ALLOWED_ROOTS", "/tmp", 1);
-  ::setenv("WORKER_IMAGE", "hal9000/worker:local", 1);
-  ::setenv("WORKER_COMMAND", "sleep 100000", 1);
-  ::setenv("SKIP_IMAGE_PULL", "true", 1);
-  ::setenv("ENABLE_POOL_MANAGER", "true", 1);
-  ::setenv("MIN_WARM_WORKERS", "1", 1);
-  ::setenv("MAX_WARM_WORKERS", "1", 1);
-  ::setenv("WORKER_MEMORY", "1g", 1);
-  if (run_quiet({claudy, "daemon", "start", "--timeout", "180"}) != 0) {
-    std::fprintf(stderr, "mcp_bench: cannot start the daemon (see %s/logs)\n", home.c_str());
-    cleanup();
-    return 1;
-  }
   int failures = 0;
   std::vector<double> connected, list_ms, servers_ms, version_ms;
   std::string last_session;
   for (int i = 0; i < sessions; ++i) {
-    if (!wait_until([] { return warm_workers() >= 1; }, std::chrono::seconds(60),
+    if (!wait_until([] { return d->warm() >= 1; }, std::chrono::seconds(60),
                     std::chrono::milliseconds(5)))
       std::fprintf(stderr, "mcp_bench: no warm worker within 60 s\n");
     auto t0 = clock::now();
-    auto j = claudy_json(new_project() + " --detach");
+    auto j = mine.json(new_project() + " --detach");
     if (!j.is_object() || j.value("served", "") != "warm") {
       std::fprintf(stderr, "mcp_bench: session %d was not served warm: %s\n", i,
                    j.dump().c_str());
@@ -257,6 +200,11 @@ int main(int argc, char** argv) {
   print(summarize("chroma_mcp_query", query_ms));
   if (failures > 0)
     std::fprintf(stderr, "mcp_bench: %d failures\n", failures);
-  cleanup();
   return failures > 0 ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  return guarded_main("mcp_bench", run, argc, argv);
 }

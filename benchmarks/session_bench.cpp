@@ -14,56 +14,34 @@
 // (--host-process), `container` inside its parent container (PARENT_IMAGE,
 // default hal9000/parent:local, which must carry hal9000d); figures of the
 // container mode are named "container.<name>", with the host figure as
-// baseline. Each mode runs its own daemon (temporary HAL9000_HOME, free
-// port, own daemon id and parent prefix, hal9000/test:busybox workers, no
-// namespace owner) and removes everything it made.
+// baseline. Each mode runs its own daemon (bench_daemon.hpp: temporary
+// HAL9000_HOME, free port, own daemon id and parent prefix;
+// hal9000/test:busybox workers, no namespace owner) and removes everything it
+// made, also when interrupted.
 
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
-#include <filesystem>
-#include <fstream>
 #include <string>
-#include <thread>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
+#include "bench_daemon.hpp"
 #include "bench_util.hpp"
-#include "runtime/late_bind.hpp"
-#include "runtime/pid_lock.hpp"
 
 using namespace hal9000::bench;
-namespace fs = std::filesystem;
 
 namespace {
 
 std::string claudy;
-std::string home;
-std::string projects;
-std::string daemon_id;
-
-nlohmann::json claudy_json(const std::string& args) {
-  return nlohmann::json::parse(capture(claudy + " --json " + args + " 2>/dev/null"), nullptr,
-                               false);
-}
-
-size_t warm_workers() {
-  auto j = claudy_json("pool status");
-  return j.is_object() && j.contains("warm") ? j["warm"].get<size_t>() : 0;
-}
+bench_daemon* d = nullptr;  // the mode's daemon, while it runs
 
 size_t running_sessions() {
-  auto j = claudy_json("sessions");
+  auto j = d->json("sessions");
   size_t n = 0;
   if (j.is_array())
     for (auto& s : j)
@@ -74,9 +52,7 @@ size_t running_sessions() {
 int project_counter = 0;
 
 std::string new_project() {
-  auto p = projects + "/p" + std::to_string(++project_counter);
-  fs::create_directories(p);
-  return p;
+  return d->project("p" + std::to_string(++project_counter));
 }
 
 // One `claudy PATH --detach` per sample; before_each runs untimed.
@@ -94,45 +70,6 @@ figure sessions_figure(const std::string& name, int n, F before_each, int& failu
   return summarize(name, samples);
 }
 
-std::string mode_now;  // "host" or "container"
-
-// The daemon's pid (the pid file; the lock proves it alive). A host pid in
-// both modes: the daemon's container shares the host's pid namespace.
-int daemon_pid() {
-  auto pid = hal9000::lock_holder(home + "/hal9000d.pid");
-  return pid ? *pid : 0;
-}
-
-// kill -9 of the daemon (its container shares the host's pid namespace, so
-// the pid file names a host pid in both modes); then waits until it is gone.
-// In container mode Docker restarts the container at once (on-failure), so
-// the lock may be held again by the new daemon before we look: wait on the
-// pid itself.
-bool kill_daemon() {
-  auto pid = daemon_pid();
-  if (pid <= 0 || ::kill(pid, SIGKILL) != 0)
-    return false;
-  return wait_until([pid] { return ::kill(pid, 0) != 0; }, std::chrono::seconds(10));
-}
-
-void cleanup() {
-  run_quiet({claudy, "daemon", "stop", "--all"});
-  if (auto pid = daemon_pid(); pid > 0 && ::kill(pid, 0) == 0)
-    ::kill(pid, SIGKILL);
-  capture("ids=$(docker ps -aq --filter label=hal9000.daemon=" + daemon_id
-          + "); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
-  // Never remove_all across a live bind mount into a project.
-  auto mounts = hal9000::late_bind::mounts_dir(home);
-  if (hal9000::late_bind::unmount_all_under(mounts)
-      || !hal9000::late_bind::mounts_under(mounts).empty()) {
-    std::fprintf(stderr, "session_bench: mounts left under %s; not removing it\n",
-                 mounts.c_str());
-    return;
-  }
-  fs::remove_all(home);
-  fs::remove_all(projects);
-}
-
 struct mode_figures {
   std::vector<figure> all;  // in print order
   int failures = 0;
@@ -148,35 +85,16 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
                       int cold_n, int total, int restarts, int burst_n) {
   mode_figures out;
   project_counter = 0;
-  mode_now = mode;
-  char home_tmpl[] = "/tmp/hal9000-session-bench-XXXXXX";
-  char proj_tmpl[] = "/tmp/hal9000-session-bench-projects-XXXXXX";
-  if (!::mkdtemp(home_tmpl) || !::mkdtemp(proj_tmpl))
-    return out;
-  home = home_tmpl;
-  projects = proj_tmpl;
-  daemon_id = "bench-" + std::to_string(::getpid()) + "-" + mode;
-  ::setenv("HAL9000_DAEMON_MODE", mode.c_str(), 1);
-  ::setenv("HAL9000_PARENT_PREFIX", daemon_id.c_str(), 1);
-  ::setenv("HAL9000_HOME", home.c_str(), 1);
-  ::setenv("HAL9000_PORT", std::to_string(free_port()).c_str(), 1);
-  ::setenv("HAL9000_DAEMON_ID", daemon_id.c_str(), 1);
-  ::setenv("HAL9000_MANAGE_PARENT", "false", 1);
-  ::setenv("WORKER_IMAGE", "hal9000/test:busybox", 1);
-  ::setenv("HAL9000_WORKER_UID", "0", 1);  // busybox runs as root
-  ::setenv("HAL9000_WORKER_GID", "0", 1);
-  ::setenv("WORKER_COMMAND", "sleep 100000", 1);
-  ::setenv("SKIP_IMAGE_PULL", "true", 1);
-  ::setenv("ENABLE_POOL_MANAGER", "true", 1);
-  ::setenv("MIN_WARM_WORKERS", "3", 1);
+  // Its own HAL9000_HOME, port, daemon id and parent prefix; removed at the
+  // end of the mode, however it ends.
+  bench_daemon mine{"session-bench", "bench-" + std::to_string(::getpid()) + "-" + mode};
+  d = &mine;
+  mine.set("HAL9000_DAEMON_MODE", mode);
+  mine.workers("hal9000/test:busybox", "sleep 100000");
   // Room for the burst's deep pool (`pool scale N`); MIN keeps 3 otherwise.
-  ::setenv("MAX_WARM_WORKERS", std::to_string(std::max(3, burst_n)).c_str(), 1);
-  ::setenv("WORKER_MEMORY", "256m", 1);
-  ::setenv("WORKER_CPUS", "1", 1);
-  if (run_quiet({claudy, "daemon", "start", "--timeout", "120"}) != 0) {
-    std::fprintf(stderr, "session_bench: cannot start the %s-mode daemon (see %s/logs, or "
-                 "docker logs %s-parent)\n", mode.c_str(), home.c_str(), daemon_id.c_str());
-    cleanup();
+  mine.pool(3, std::max(3, burst_n));
+  mine.limits("256m", "1");
+  if (mine.start(120) != 0) {
     out.failures = 1;
     return out;
   }
@@ -184,7 +102,7 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
   int& failures = out.failures;
   // Warm: each claim finds the pool full again (refill is not what we time).
   auto full = [] {
-    if (!wait_until([] { return warm_workers() >= 3; }, std::chrono::seconds(30)))
+    if (!wait_until([] { return d->warm() >= 3; }, std::chrono::seconds(30)))
       std::fprintf(stderr, "session_bench: the pool did not refill within 30 s\n");
   };
   auto warm = sessions_figure(prefix + "claudy_detach.warm", warm_n, full, failures);
@@ -192,13 +110,13 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
   // in each session), and the same command for a project already running
   // (process, connect, store lookup: everything but the claim).
   std::vector<double> pool_latency;
-  auto listed = claudy_json("sessions");
+  auto listed = d->json("sessions");
   if (listed.is_array())
     for (auto& s : listed)
       if (s["served"] == "warm")
         pool_latency.push_back(s["claim_latency_ms"].get<double>());
   auto pool_claim = summarize(prefix + "pool_claim_latency.warm", pool_latency);
-  auto again = projects + "/p1";
+  auto again = mine.projects() + "/p1";
   auto existing = summarize(prefix + "claudy_detach.existing_session",
                             measure(warm_n, [&](int) {
                               failures += run_quiet({claudy, again, "--detach"}) != 0;
@@ -216,7 +134,7 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
   // until `daemon start` returns (it also waits for the first warm workers).
   std::vector<double> reconcile, start_cmd;
   for (int r = 0; r < restarts; ++r) {
-    if (!kill_daemon())
+    if (!mine.kill9())
       break;
     auto t0 = clock::now();
     auto starter = start_quiet({claudy, "daemon", "start", "--timeout", "120"});
@@ -238,7 +156,7 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
   // The burst: a deep pool, then every claim at once.
   if (burst_n > 0) {
     run_quiet({claudy, "pool", "scale", std::to_string(burst_n)});
-    if (!wait_until([&] { return warm_workers() >= static_cast<size_t>(burst_n); },
+    if (!wait_until([&] { return mine.warm() >= static_cast<size_t>(burst_n); },
                     std::chrono::seconds(120)))
       std::fprintf(stderr, "session_bench: the pool did not reach %d warm\n", burst_n);
     std::vector<std::string> paths;
@@ -262,7 +180,7 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
     // pool recorded it (what serialises claims shows here, apart from the
     // clients' start-up, which dominates the wall time on a loaded machine).
     std::vector<double> lat;
-    auto listed = claudy_json("sessions");
+    auto listed = d->json("sessions");
     if (listed.is_array())
       for (auto& s : listed)
         if (std::find(paths.begin(), paths.end(), s.value("project_dir", "")) != paths.end())
@@ -276,13 +194,10 @@ mode_figures run_mode(const std::string& mode, const std::string& prefix, int wa
              summarize(prefix + "restart_daemon_start_cmd." + n + "_sessions", start_cmd)};
   if (failures > 0)
     std::fprintf(stderr, "session_bench: %s mode: %d claims failed\n", mode.c_str(), failures);
-  cleanup();
   return out;
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
   int warm_n = 30, cold_n = 15, total = 50, restarts = 3, burst_n = 20;
   std::string modes = "host,container";
   for (int i = 1; i + 1 < argc; ++i) {
@@ -299,8 +214,7 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--modes") == 0)
       modes = argv[i + 1];
   }
-  auto bin_dir = fs::canonical("/proc/self/exe").parent_path().parent_path();
-  claudy = (bin_dir / "claudy").string();
+  claudy = build_claudy();
   mode_figures host, container;
   if (modes.find("host") != std::string::npos)
     host = run_mode("host", "", warm_n, cold_n, total, restarts, burst_n);
@@ -332,4 +246,10 @@ int main(int argc, char** argv) {
   }
   int failures = host.failures + container.failures;
   return failures > 0 ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  return guarded_main("session_bench", run, argc, argv);
 }
