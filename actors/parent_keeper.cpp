@@ -7,8 +7,14 @@
 //                      stopped, same     -> start
 //                      stopped, other    -> remove -> create -> start
 //                      running, same     -> ok
-//                      running, other    -> reported, left alone (its
-//                                           settings then hold for ChromaDB)
+//                      running, other    -> sessions in its namespace? (list)
+//                                           none, at a daemon's start: remove
+//                                             -> create -> start (ChromaDB and
+//                                             the egress proxy follow)
+//                                           some: reported with the command
+//                                             that applies it, left alone (its
+//                                             port then holds for ChromaDB)
+//          ("other" is only what lives in it: the published CHROMADB_PORT)
 //          -> chromadb missing           -> image? -> create -> start
 //                      matches, stopped  -> start
 //                      does not match    -> stop, remove -> create -> start
