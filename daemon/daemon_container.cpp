@@ -288,6 +288,10 @@ int start_and_wait(const config& cfg, int timeout_s, bool quiet) {
                 << st->exit_code << "); last lines of `docker logs " << name << "`:\n" << logs;
       if (auto err = remove_daemon_container(eng, name))
         std::cerr << "claudy: " << error_message(err) << "\n";
+      // Nothing was started: the shared mounts/ point made for it goes too.
+      if (::geteuid() == 0)
+        if (auto err = late_bind::unmount_all_under(late_bind::mounts_dir(cfg.home)))
+          std::cerr << "claudy: " << error_message(err) << "\n";
       return cli::exit_usage;
     }
     if (ended || std::chrono::steady_clock::now() >= until) {

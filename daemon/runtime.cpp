@@ -257,7 +257,7 @@ caf::error check_worker_limits(caf::actor_system& sys, const docker::docker_acto
     return values.error();
   return check_host_capacity(limits, *values, host,
                              {"WORKER_CPUS=", "WORKER_MEMORY=", true, true,
-                              ": every worker would be refused; set it within the host's"});
+                              ": every worker would be refused; set it to at most that"});
 }
 
 } // namespace

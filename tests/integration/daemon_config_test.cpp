@@ -272,6 +272,7 @@ TEST_F(daemon_config_test, worker_limits_beyond_the_host_are_refused_at_start) {
   sh("docker inspect " + parent() + " >/dev/null 2>&1", &rc);
   EXPECT_NE(rc, 0) << "the refused daemon's container was left";
   EXPECT_NE(claudy("daemon status").rc, 0);
+  EXPECT_TRUE(late_bind::mounts_under(late_bind::mounts_dir(home_.path)).empty());
 
   auto mem = trim(sh("docker info --format '{{.MemTotal}}'"));
   ASSERT_FALSE(mem.empty());
