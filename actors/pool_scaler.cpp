@@ -16,6 +16,7 @@
 
 #include "actors/pool_logic.hpp"
 #include "messages/error.hpp"
+#include "runtime/blocking.hpp"
 #include "runtime/config.hpp"
 #include "runtime/idmap.hpp"
 #include "runtime/late_bind.hpp"
@@ -71,6 +72,7 @@ struct pending_claim {
   bool cold_only = false;
   std::vector<std::string> warnings;
   std::string worker;  // the worker serving it; empty while queued
+  bool checked = false;  // its path checked (off the scheduler); queued since
 };
 
 struct pool_data {
@@ -129,6 +131,32 @@ caf::error check_limits(const resource_limits& l, const std::string& what) {
   return caf::none;
 }
 
+// The project path of a claim, checked again because it is about to be
+// mounted into a container: a realpath under an allowed root, not the state
+// directory. Blocking (realpath and stat on a user's path): run off the
+// scheduler (run_blocking). The mount itself opens the path and checks that
+// what it opened is still this realpath (runtime/session_mounts.cpp), so a
+// symlink swapped in after this check cannot lead elsewhere.
+caf::expected<std::string> check_project_path(const std::string& project_dir,
+                                              const std::vector<std::string>& allowed_roots,
+                                              const std::string& home,
+                                              const std::string& host_home) {
+  auto real = validate_project_path(project_dir, allowed_roots, home);
+  if (!real)
+    return std::move(real.error());
+  // In its container the daemon also sees the state directory at its host
+  // path (under an allowed root): never a project either.
+  if (!host_home.empty())
+    if (auto again = validate_project_path(project_dir, allowed_roots, host_home); !again)
+      return std::move(again.error());
+  if (*real != project_dir)
+    return make_error(errc::invalid_argument,
+                      "project path " + project_dir + " is not a realpath (it is " + *real
+                        + ")");
+  return real;
+}
+
+// Everything of a claim that needs no file system (the path: check_project_path).
 caf::error check_claim(self_ptr self, const claim_request& req) {
   auto& st = self->state;
   if (auto err = valid_name(req.session_name))
@@ -136,22 +164,6 @@ caf::error check_claim(self_ptr self, const claim_request& req) {
   if (!req.user_id.empty())  // a path component under HAL9000_HOME/users
     if (auto err = valid_name(req.user_id))
       return err;
-  // The caller validated it already; checked again because it is about to
-  // be mounted into a container (a realpath and a stat: microseconds).
-  auto real = validate_project_path(req.project_dir, st.opts.allowed_roots, st.opts.home);
-  if (!real)
-    return std::move(real.error());
-  // In its container the daemon also sees the state directory at its host
-  // path (under an allowed root): never a project either.
-  if (!st.opts.host_home.empty())
-    if (auto again = validate_project_path(req.project_dir, st.opts.allowed_roots,
-                                           st.opts.host_home);
-        !again)
-      return std::move(again.error());
-  if (*real != req.project_dir)
-    return make_error(errc::invalid_argument,
-                      "project path " + req.project_dir + " is not a realpath (it is "
-                        + *real + ")");
   if (req.command.find('\n') != std::string::npos || req.command.size() > 3500)
     return make_error(errc::invalid_argument,
                       "session command must be one line of at most 3500 bytes");
@@ -720,13 +732,31 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
         pc.cold_only = true;
         pc.warnings.push_back("served cold: a running worker cannot drop its limits");
       }
-      pc.req = std::move(req);
       auto id = st.next_claim++;
       auto rp = pc.rp;
-      st.logic.enqueue(id, pc.cold_only);
+      // Held (so a second claim of the name is refused) but queued only once
+      // its path is checked, off the scheduler; its deadline runs from then.
+      run_blocking(self, st.opts.docker_timeout,
+                   [path = req.project_dir, roots = st.opts.allowed_roots,
+                    home = st.opts.home, host_home = st.opts.host_home] {
+                     return check_project_path(path, roots, home, host_home);
+                   })
+        .then(
+          [self, id](std::string&) {
+            auto& st = self->state;
+            auto i = st.claims.find(id);
+            if (i == st.claims.end())
+              return;
+            if (st.invalid)
+              return deliver_claim(self, id, st.invalid);
+            i->second.checked = true;
+            st.logic.enqueue(id, i->second.cold_only);
+            self->delayed_send(self, st.opts.claim_timeout, expire_atom::value, id);
+            dispatch(self);
+          },
+          [self, id](caf::error& err) { deliver_claim(self, id, std::move(err)); });
+      pc.req = std::move(req);
       st.claims.emplace(id, std::move(pc));
-      self->delayed_send(self, st.opts.claim_timeout, expire_atom::value, id);
-      dispatch(self);
       return rp;
     },
     [self, refuse](release_atom, std::string& name,

@@ -80,7 +80,8 @@ struct session_entry {
 
 struct sandbox_state {
   sandbox_options opts;
-  session_store_actor store;
+  session_store_actor store;  // read (which sessions still run)
+  sessions_actor writer;      // the sessions actor: usage goes to the one writer of records
   event_hub_actor hub;
   std::shared_ptr<proxy::grant_table> grants = std::make_shared<proxy::grant_table>();
   std::unique_ptr<proxy::server> server;
@@ -195,9 +196,9 @@ void flush(self_ptr self) {
   auto& st = self->state;
   for (auto i = st.sessions.begin(); i != st.sessions.end();) {
     auto& e = i->second;
-    if (e.dirty && st.store) {
+    if (e.dirty && st.writer) {
       e.dirty = false;
-      self->request(st.store, 10s, usage_atom::value, i->first, e.view.usage)
+      self->request(st.writer, 10s, usage_atom::value, i->first, e.view.usage)
         .then([] {}, [name = i->first](caf::error& err) {
           if (error_code(err) != errc::not_found)
             log()->warn("sandbox: usage of {} not recorded: {}", name, error_message(err));
@@ -312,10 +313,12 @@ caf::error attach(self_ptr self, int64_t pid) {
 }
 
 impl_actor::behavior_type sandbox_fun(self_ptr self, sandbox_options opts,
-                                      session_store_actor store, event_hub_actor hub) {
+                                      session_store_actor store, sessions_actor sessions,
+                                      event_hub_actor hub) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.store = std::move(store);
+  st.writer = std::move(sessions);
   st.hub = std::move(hub);
   load_persisted(self);
   watch_filter_log(self);
@@ -504,9 +507,10 @@ sandbox_options sandbox_options_from(const config& cfg) {
 }
 
 sandbox_actor spawn_sandbox(caf::actor_system& sys, sandbox_options opts,
-                            session_store_actor store, event_hub_actor hub) {
+                            session_store_actor store, sessions_actor sessions,
+                            event_hub_actor hub) {
   return sys.spawn<caf::detached>(sandbox_fun, std::move(opts), std::move(store),
-                                  std::move(hub));
+                                  std::move(sessions), std::move(hub));
 }
 
 } // namespace hal9000

@@ -12,6 +12,7 @@
 #include "messages/events.hpp"
 #include "messages/sandbox.hpp"
 #include "messages/session_store.hpp"
+#include "messages/sessions.hpp"
 
 namespace hal9000 {
 
@@ -44,10 +45,12 @@ sandbox_options sandbox_options_from(const config& cfg);
 std::string egress_log_dir(const std::string& home);
 
 /// Spawns the sandbox, detached (its setns, bind and iptables calls block its
-/// own thread only). It subscribes to hub for session events and writes usage
-/// through store; either may be invalid (tests). It is not attached until
+/// own thread only). It subscribes to hub for session events, reads which
+/// sessions still run from store and reports usage to sessions (the one
+/// writer of session records); any may be invalid (tests). It is not attached until
 /// sent (attach_atom, parent pid).
 sandbox_actor spawn_sandbox(caf::actor_system& sys, sandbox_options opts,
-                            session_store_actor store, event_hub_actor hub);
+                            session_store_actor store, sessions_actor sessions,
+                            event_hub_actor hub);
 
 } // namespace hal9000

@@ -5,6 +5,9 @@
 //           not adopted: unmount, remove (file I/O on this actor's thread)
 //   forget  worker records of workers that are gone (requests)
 // then replies the report and exits. Rules: messages/reconcile.hpp.
+// It reads the store; what it adopts or finds ended, it reports to the
+// sessions actor, which writes the session records (adopt_atom,
+// session_ended); worker records (pool/workers/) it deletes itself.
 
 #include "actors/session_reconciler.hpp"
 
@@ -41,7 +44,8 @@ constexpr auto store_timeout = 10s;
 struct reconciler_data {
   reconcile_options opts;
   docker::docker_actor docker;
-  session_store_actor store;
+  session_store_actor store;  // read; worker records deleted
+  sessions_actor writer;      // the sessions actor: writes the session records
   event_hub_actor hub;
   caf::typed_response_promise<reconcile_report> rp;
   bool started = false;
@@ -310,7 +314,7 @@ void adopt_without_record(self_ptr self, docker::container_summary c, std::strin
         // Adopted even if the record cannot be written: never kill a session
         // we cannot prove dead.
         adopt(self, rec, wid, c.id);
-        self->request(self->state.store, store_timeout, caf::put_atom::value, rec)
+        self->request(self->state.writer, store_timeout, adopt_atom::value, rec)
           .then(
             [self, rec] {
               act(self, "adopted_rebuilt", rec.name, rec.worker_id, rec.container_id,
@@ -367,7 +371,7 @@ void adopt_with_record(self_ptr self, session_record rec, const docker::containe
   rec.container_id = c.id;
   rec.worker_id = wid;
   ++st.pending;
-  self->request(st.store, store_timeout, caf::put_atom::value, rec)
+  self->request(st.writer, store_timeout, adopt_atom::value, rec)
     .then(
       [self, rec] {
         act(self, "adopted", rec.name, rec.worker_id, rec.container_id,
@@ -402,8 +406,10 @@ void end_stopped(self_ptr self, docker::container_summary c, std::string session
     };
     if (!live_record)
       return remove_then_act();
-    self->request(self->state.store, store_timeout, end_atom::value, session, end,
-                  std::string{})
+    session_ended e;
+    e.name = session;
+    e.end = std::move(end);
+    self->request(self->state.writer, store_timeout, std::move(e))
       .then([remove_then_act](session_record&) { remove_then_act(); },
             [self, session, remove_then_act](caf::error& err) {
               failed(self, "cannot end session " + session + ": " + error_message(err));
@@ -487,7 +493,10 @@ void judge(self_ptr self, std::vector<docker::container_summary> containers) {
     ++st.pending;
     end_reason gone;
     gone.kind = end_kind::disappeared_while_down;
-    self->request(st.store, store_timeout, end_atom::value, name, gone, std::string{})
+    session_ended e;
+    e.name = name;
+    e.end = gone;
+    self->request(st.writer, store_timeout, std::move(e))
       .then(
         [self](session_record& ended) {
           act(self, "ended_disappeared", ended.name, ended.worker_id, ended.container_id,
@@ -548,11 +557,13 @@ void start(self_ptr self) {
 reconciler_actor::behavior_type reconciler_fun(self_ptr self, reconcile_options opts,
                                                docker::docker_actor docker,
                                                session_store_actor store,
+                                               sessions_actor sessions,
                                                event_hub_actor hub) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.docker = std::move(docker);
   st.store = std::move(store);
+  st.writer = std::move(sessions);
   st.hub = std::move(hub);
   return {
     [self](reconcile_atom) -> caf::result<reconcile_report> {
@@ -572,9 +583,9 @@ reconciler_actor::behavior_type reconciler_fun(self_ptr self, reconcile_options 
 
 reconciler_actor spawn_reconciler(caf::actor_system& sys, reconcile_options opts,
                                   docker::docker_actor docker, session_store_actor store,
-                                  event_hub_actor hub) {
+                                  sessions_actor sessions, event_hub_actor hub) {
   return sys.spawn<caf::detached>(reconciler_fun, std::move(opts), std::move(docker),
-                                  std::move(store), std::move(hub));
+                                  std::move(store), std::move(sessions), std::move(hub));
 }
 
 } // namespace hal9000

@@ -14,6 +14,7 @@
 #include "messages/events.hpp"
 #include "messages/reconcile.hpp"
 #include "messages/session_store.hpp"
+#include "messages/sessions.hpp"
 
 namespace hal9000 {
 
@@ -31,10 +32,13 @@ struct reconcile_options {
 
 /// A detached one-shot actor (it reads /proc/self/mountinfo, unmounts and
 /// removes directories on its own thread; Docker and the store are asked by
-/// request). Each action is published to hub (if valid) as a daemon.reconcile
-/// event.
+/// request). It reads sessions from store and reports the ones it adopts or
+/// finds ended to sessions, the one writer of session records (adopt_atom,
+/// session_ended); worker records it deletes in store. Each action is
+/// published to hub (if valid) as a daemon.reconcile event.
 reconciler_actor spawn_reconciler(caf::actor_system& sys, reconcile_options opts,
                                   docker::docker_actor docker,
-                                  session_store_actor store, event_hub_actor hub);
+                                  session_store_actor store, sessions_actor sessions,
+                                  event_hub_actor hub);
 
 } // namespace hal9000

@@ -231,6 +231,16 @@ end_reason end_from_stopped(const docker::container_info& info,
   return end_from_exit(info.exit_code, info.oom_killed, memory_limit);
 }
 
+end_reason end_of_worker(const session_ended& e) {
+  auto end = e.end;
+  if (end.kind == end_kind::none) {
+    end.kind = end_kind::other;
+    end.detail = e.words.empty() ? std::string{e.failed ? "worker failed" : "worker gone"}
+                                 : e.words;
+  }
+  return end;
+}
+
 end_reason end_from_claim_error(const caf::error& err) {
   end_reason r;
   r.detail = error_message(err);

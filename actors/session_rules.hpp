@@ -168,6 +168,12 @@ end_reason end_from_stopped(const docker::container_info& info,
 /// are create_failed with the engine's message; anything else start_failed.
 end_reason end_from_claim_error(const caf::error& err);
 
+/// The end of a session whose worker stopped or failed while serving it
+/// (session_ended from the worker recorder): the worker's typed end as it
+/// is; with none, kind other with the worker's words ("worker failed" /
+/// "worker gone" when it gave none).
+end_reason end_of_worker(const session_ended& e);
+
 // -- OOM kills counted by the kernel ----------------------------------------------
 
 /// The files that hold a container's cgroup OOM-kill counter under

@@ -119,6 +119,8 @@ void finish(self_ptr self, uint64_t id) {
 // nothing may run without a record.
 void undo(self_ptr self, const std::string& name, const std::string& why) {
   log()->warn("releasing session {}: {}", name, why);
+  if (!self->state.pool)
+    return;
   self->request(self->state.pool, self->state.opts.release_budget, release_atom::value, name,
                 "start undone: " + why)
     .then([](worker_status&) {},
@@ -218,6 +220,10 @@ void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req
   cr.uid = plan.uid;
   cr.gid = plan.gid;
   auto who = who_of(req);
+  if (!st.pool) {
+    rp.deliver(make_error(errc::unavailable, "the pool is not running yet"));
+    return finish(self, id);
+  }
   self->request(st.pool, st.opts.claim_budget, claim_atom::value, cr)
     .then(
       [self, id, rp, cr, who](claim_reply& c) mutable {
@@ -403,6 +409,8 @@ void stop_session(self_ptr self, session_record rec, std::string who, end_reason
         },
         [done](caf::error& err) { done(std::move(err)); });
   };
+  if (!self->state.pool)
+    return done(make_error(errc::unavailable, "the pool is not running yet"));
   self->request(self->state.pool, self->state.opts.release_budget, release_atom::value,
                 rec.name, reason)
     .then([end_record](worker_status&) { end_record(); },
@@ -652,6 +660,66 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
             },
             [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
         return rp;
+      },
+      // The session's worker ended it (recorder) or the reconciliation found
+      // it gone: the end rules, then the store (the only writer is here).
+      [self](session_ended& e) -> caf::result<session_record> {
+        if (auto err = valid_name(e.name))
+          return err;
+        auto end = end_of_worker(e);
+        auto rp = self->make_response_promise<session_record>();
+        auto& st = self->state;
+        auto deliver = [rp](session_record& rec) mutable { rp.deliver(std::move(rec)); };
+        auto fail = [rp](caf::error& err) mutable { rp.deliver(std::move(err)); };
+        if (e.worker_id.empty())
+          self->request<urgent>(st.store, st.opts.store_timeout, end_atom::value, e.name, end,
+                                e.ended_at)
+            .then(deliver, fail);
+        else
+          self->request<urgent>(st.store, st.opts.store_timeout, end_atom::value, e.name, end,
+                                e.ended_at, e.worker_id)
+            .then(deliver, fail);
+        return rp;
+      },
+      [self](session_note& n) -> caf::result<session_record> {
+        if (auto err = valid_name(n.name))
+          return err;
+        auto rp = self->make_response_promise<session_record>();
+        self->request(self->state.store, self->state.opts.store_timeout, std::move(n))
+          .then([rp](session_record& rec) mutable { rp.deliver(std::move(rec)); },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](adopt_atom, session_record& rec) -> caf::result<void> {
+        if (auto err = valid_name(rec.name))
+          return err;
+        if (!is_live(rec.state))
+          return make_error(errc::invalid_argument,
+                            "session " + rec.name + " is not running: nothing to adopt");
+        auto rp = self->make_response_promise<void>();
+        self->request<urgent>(self->state.store, self->state.opts.store_timeout,
+                              caf::put_atom::value, std::move(rec))
+          // typed_response_promise<void> has no deliver() in 0.17.
+          .then([rp]() mutable { static_cast<caf::response_promise&>(rp).deliver(caf::unit); },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](usage_atom, std::string& name, session_usage& usage) -> caf::result<void> {
+        if (auto err = valid_name(name))
+          return err;
+        auto rp = self->make_response_promise<void>();
+        self->request(self->state.store, self->state.opts.store_timeout, usage_atom::value,
+                      std::move(name), std::move(usage))
+          .then([rp]() mutable { static_cast<caf::response_promise&>(rp).deliver(caf::unit); },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+        return rp;
+      },
+      [self](caf::put_atom, sandbox_actor& sandbox) {
+        self->state.sandbox = std::move(sandbox);
+      },
+      [self](caf::put_atom, pool_actor& pool, std::string& parent) {
+        self->state.pool = std::move(pool);
+        self->state.opts.parent = std::move(parent);
       },
     };
   };

@@ -49,7 +49,9 @@ struct sessions_options {
 sessions_options sessions_options_from(const config& cfg, std::string owner);
 
 /// events: where a start the engine refused is published (session.ended
-/// with its typed end); may be invalid.
+/// with its typed end); may be invalid. pool may be invalid: the daemon
+/// spawns this actor before the pool (it records the start-up
+/// reconciliation) and gives it the pool later ((put, pool, parent)).
 sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts,
                               pool_actor pool, session_store_actor store,
                               docker::docker_actor docker, sandbox_actor sandbox = {},

@@ -22,7 +22,8 @@ namespace {
 using namespace std::chrono_literals;
 
 struct recorder_state {
-  session_store_actor store;
+  session_store_actor store;  // worker records
+  sessions_actor sessions;    // session records (ends, notes)
   event_hub_actor hub;
   std::map<std::string, worker_record> workers;
   std::map<std::string, uint32_t> oom_seen;  // session -> OOM kills published
@@ -82,7 +83,7 @@ void news(recorder_pointer self, const worker_transition& t) {
     n.worker_id = t.worker_id;
     n.oom_kills = t.oom_kills;
     n.last_oom_at = time_of(t.time_ms);
-    self->request(st.store, 10s, n)
+    self->request(st.sessions, 10s, n)
       .then([](session_record&) {},
             [name = t.session_name](caf::error& err) {
               if (error_code(err) != errc::not_found)
@@ -108,7 +109,7 @@ void news(recorder_pointer self, const worker_transition& t) {
     n.network_lost = true;
     n.state_reason = words;
     n.restore = restore_command(t.session_name);
-    self->request(st.store, 10s, n)
+    self->request(st.sessions, 10s, n)
       .then([](session_record&) {},
             [name = t.session_name](caf::error& err) {
               if (error_code(err) != errc::not_found)
@@ -121,10 +122,12 @@ void news(recorder_pointer self, const worker_transition& t) {
 
 worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
                                             session_store_actor store,
+                                            sessions_actor sessions,
                                             event_hub_actor hub) {
-  auto fn = [](recorder_pointer self, session_store_actor store,
+  auto fn = [](recorder_pointer self, session_store_actor store, sessions_actor sessions,
                event_hub_actor hub) -> worker_observer_actor::behavior_type {
     self->state.store = std::move(store);
+    self->state.sessions = std::move(sessions);
     self->state.hub = std::move(hub);
     return {
       [=](worker_transition& t) {
@@ -148,13 +151,16 @@ worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
           if (served) {
             st.oom_seen.erase(t.session_name);
             st.cut_off.erase(t.session_name);
-            auto end = t.end;
-            if (end.kind == end_kind::none) {
-              end.kind = end_kind::other;
-              end.detail = t.reason.empty() ? std::string{"worker " + t.to} : t.reason;
-            }
-            self->request(st.store, 10s, end_atom::value, t.session_name, end,
-                          time_of(t.time_ms), t.worker_id)
+            // The end rules (a worker with no typed end) are the sessions
+            // actor's: it writes the record.
+            session_ended e;
+            e.name = t.session_name;
+            e.worker_id = t.worker_id;
+            e.end = t.end;
+            e.words = t.reason;
+            e.failed = t.to == "failed";
+            e.ended_at = time_of(t.time_ms);
+            self->request(st.sessions, 10s, std::move(e))
               .then([](session_record&) {},
                     [name = t.session_name](caf::error& err) {
                       if (error_code(err) != errc::not_found)
@@ -180,7 +186,7 @@ worker_observer_actor spawn_worker_recorder(caf::actor_system& sys,
       },
     };
   };
-  return sys.spawn(fn, std::move(store), std::move(hub));
+  return sys.spawn(fn, std::move(store), std::move(sessions), std::move(hub));
 }
 
 } // namespace hal9000

@@ -225,7 +225,8 @@ reconcile_report reconcile_at_start(caf::actor_system& sys, const config& cfg,
     ro.parent = names.parent;
     ro.netns = names.netns;
   }
-  auto reconciler = spawn_reconciler(sys, ro, rt.docker, rt.store, rt.events);
+  // It reads the store; the sessions actor records what it adopts or ends.
+  auto reconciler = spawn_reconciler(sys, ro, rt.docker, rt.store, rt.sessions, rt.events);
   reconcile_report report;
   caf::scoped_actor self{sys};
   // Each step has its own Docker or store timeout; this bounds the whole.
@@ -304,13 +305,21 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   }
   rt.events = spawn_event_hub(sys, event_hub_options{256, rt.metrics});
   rt.store = spawn_session_store(sys, cfg.home);
-  rt.recorder = spawn_worker_recorder(sys, rt.store, rt.events);
+  // The one writer of session records, before anything else writes one: it
+  // records the start-up reconciliation; the sandbox (which reports usage to
+  // it) follows at once, the pool (spawned after the reconciliation) and the
+  // parent with (put, pool, parent) below.
+  rt.sessions = spawn_sessions(sys, sessions_options_from(cfg, ""), pool_actor{}, rt.store,
+                               rt.docker, sandbox_actor{}, rt.events);
   {
     auto so = sandbox_options_from(cfg);
     so.metrics = rt.metrics;
     so.enforce_egress = cfg.manage_parent;
-    rt.sandbox = spawn_sandbox(sys, std::move(so), rt.store, rt.events);
+    rt.sandbox = spawn_sandbox(sys, std::move(so), rt.store, rt.sessions, rt.events);
+    caf::anon_send(rt.sessions, caf::put_atom::value, rt.sandbox);
   }
+  // Worker records go to the store; session ends and notes to the sessions actor.
+  rt.recorder = spawn_worker_recorder(sys, rt.store, rt.sessions, rt.events);
   rt.reconciled = reconcile_at_start(sys, cfg, opts, rt);
   for (auto& e : rt.reconciled.errors)
     rt.notes.push_back("start-up reconciliation: " + e);
@@ -405,8 +414,7 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   rt.pool = spawn_pool(sys, po, rt.docker, rt.recorder);
   auto parent = network_mode.rfind("container:", 0) == 0 ? network_mode.substr(10)
                                                          : std::string{};
-  rt.sessions = spawn_sessions(sys, sessions_options_from(cfg, parent), rt.pool, rt.store,
-                               rt.docker, rt.sandbox, rt.events);
+  caf::anon_send(rt.sessions, caf::put_atom::value, rt.pool, parent);
   rt.end_all_budget = pool_release_budget(po) + 10s;
   spawn_engine_watch(sys, rt.docker, rt.events);
   // The parent's fate reaches the pool (sessions cut off, warm workers
@@ -491,7 +499,6 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
                  });
     }
   }
-  stop(rt.sessions);
   stop(rt.pool);
   if (rt.store)  // the pool is gone: so is its pid file
     self->request(rt.store, 10s, caf::put_atom::value, pid_atom::value, false)
@@ -521,6 +528,9 @@ void shutdown_runtime(caf::actor_system& sys, runtime_handles& rt, bool all) {
   stop(rt.parent);
   stop(rt.recorder);
   stop(rt.sandbox);
+  // After the recorder and the sandbox: the ends and the usage they report
+  // are the sessions actor's to write.
+  stop(rt.sessions);
   stop(rt.store);
   stop(rt.events);
   stop(rt.docker);

@@ -24,6 +24,9 @@ using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 using events_atom = caf::atom_constant<caf::atom("events")>;
 using health_atom = caf::atom_constant<caf::atom("health")>;
 using reconcile_atom = caf::atom_constant<caf::atom("reconcile")>;
+// sessions: (adopt_atom, record) records a session the start-up
+// reconciliation adopted (messages/sessions.hpp)
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
 // parent keeper: make the volumes, the parent and ChromaDB exist and run
 using ensure_atom = caf::atom_constant<caf::atom("ensure")>;
 // session store: (list_atom, workers_atom), (delete_atom, workers_atom, id)

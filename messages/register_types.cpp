@@ -110,6 +110,7 @@ void register_session_store_types(caf::actor_system_config& cfg) {
     .add_message_type<session_note>("hal9000::session_note")
     .add_message_type<session_record>("hal9000::session_record")
     .add_message_type<session_start>("hal9000::session_start")
+    .add_message_type<session_ended>("hal9000::session_ended")
     .add_message_type<sessions_actor>("hal9000::sessions_actor")
     .add_message_type<worker_record>("hal9000::worker_record")
     .add_message_type<store_load_report>("hal9000::store_load_report")

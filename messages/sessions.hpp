@@ -7,6 +7,14 @@
 // stops them and ends them with a reason. The CLI bridge authenticates and
 // forwards here; any CAF application may ask it directly.
 //
+// It is the only writer of session records (HAL9000_HOME/sessions): the
+// worker recorder reports a session's worker ending (session_ended) and news
+// of a running one (session_note), the start-up reconciliation reports what
+// it adopted (adopt_atom) and what ended while the daemon was down
+// (session_ended); this actor applies the end rules (actors/session_rules)
+// and writes the store; the credential proxy (actors/sandbox.cpp) reports a
+// session's usage counters here too (usage_atom).
+//
 // Concurrent starts of one project or one name converge: while a start is in
 // flight, a second one for the same name or project waits for it and then
 // gets the same session (existing = true), never an error.
@@ -32,6 +40,8 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/pool.hpp"
+#include "messages/sandbox.hpp"
 #include "messages/session_store.hpp"
 
 namespace hal9000 {
@@ -71,6 +81,30 @@ typename Inspector::result_type inspect(Inspector& f, session_reply& x) {
            x.existing, x.attach, x.warnings);
 }
 
+/// A session ended without being asked to: the worker serving it stopped or
+/// failed (from the worker recorder), or, found at start-up, its container
+/// stopped or disappeared while the daemon was down (from the reconciliation).
+struct session_ended {
+  std::string name;        // the session
+  /// Non-empty: only while this worker serves the session, so a late end from
+  /// a replaced worker never ends its successor under the same name. Empty:
+  /// whichever (the reconciliation, which proved the container gone).
+  std::string worker_id;
+  /// The typed end (OOM-killed, killed by signal, network lost, stopped by
+  /// user, replaced, ...). Kind none: the worker knew none; the end rules
+  /// (end_of_worker in actors/session_rules.hpp) make it "other" with words.
+  end_reason end;
+  std::string words;       // the worker's own words ("" : none)
+  bool failed = false;     // the worker failed (else it stopped)
+  std::string ended_at;    // ISO-8601 UTC; "": now
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, session_ended& x) {
+  return f(caf::meta::type_name("hal9000::session_ended"), x.name, x.worker_id, x.end,
+           x.words, x.failed, x.ended_at);
+}
+
 using sessions_actor = caf::typed_actor<
   /// Starts (or attaches to) a session. A running session of the project
   /// under that name is returned (existing = true); with other limits they
@@ -99,6 +133,30 @@ using sessions_actor = caf::typed_actor<
   /// (end) ends every running session with that typed end (`claudy daemon
   /// stop --all`: stopped_with_daemon); replies the names it ended and, for
   /// each that failed, "name: why".
-  caf::replies_to<shutdown_atom, end_reason>::with<std::vector<std::string>>>;
+  caf::replies_to<shutdown_atom, end_reason>::with<std::vector<std::string>>,
+  /// A session ended on its own (see session_ended): its record ends with the
+  /// typed end; an ended record keeps its first end; one another worker
+  /// serves is returned unchanged. Replies the record; not_found.
+  caf::replies_to<session_ended>::with<session_record>,
+  /// News of a running session (an OOM kill inside it, its network cut off):
+  /// applied to its record (the store's rules for notes); not_found.
+  caf::replies_to<session_note>::with<session_record>,
+  /// (adopt, record) the start-up reconciliation adopted a running session
+  /// whose record was missing (rebuilt from Docker) or out of date (container
+  /// or worker id): the record is written as given. invalid_argument for a
+  /// record that is not live.
+  caf::replies_to<adopt_atom, session_record>::with<void>,
+  /// (name, usage) the credential proxy's counters of a session replace its
+  /// record's (nothing else changes); not_found.
+  caf::replies_to<usage_atom, std::string, session_usage>::with<void>,
+  /// (put, sandbox) the sandbox that grants placeholders to new sessions
+  /// (spawned after this actor: it reports usage here).
+  caf::reacts_to<caf::put_atom, sandbox_actor>,
+  /// (put, pool, parent) the pool to claim from and the "parent" of every new
+  /// record (the container workers join; "": Docker's bridge network). The
+  /// runtime spawns this actor before the start-up reconciliation (which it
+  /// records) and the pool and the parent after it; until the pool is given,
+  /// starts, stops and restarts are unavailable.
+  caf::reacts_to<caf::put_atom, pool_actor, std::string>>;
 
 } // namespace hal9000

@@ -104,8 +104,14 @@ caf::error attach(int dir_fd, const std::string& path, const std::string& target
   auto shown = path.empty() ? "fd " + std::to_string(dir_fd) : path;
   if (tree < 0)
     return sys_error("cannot clone the mount tree of " + shown, errno);
+  // A clone of a shared mount joins its peer group (most hosts' / is shared:
+  // systemd). As a peer, an unmount under the clone at teardown would
+  // propagate back and unmount the user's own mounts inside the project on
+  // the host. A slave still receives the host's new mounts (a disk mounted
+  // into the project later reaches the session) and sends nothing back.
   if (attr) {
     auto a = *attr;
+    a.propagation = MS_SLAVE;
     if (::mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) != 0) {
       auto err = errno;
       ::close(tree);
@@ -123,6 +129,12 @@ caf::error attach(int dir_fd, const std::string& path, const std::string& target
     return sys_error("cannot attach " + shown + " at " + target, err);
   }
   ::close(tree);
+  // Without attributes (mount_setattr may be missing: Linux < 5.12), by mount(2).
+  if (!attr && ::mount(nullptr, target.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) != 0) {
+    auto err = errno;
+    ::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+    return sys_error("cannot make " + target + " a slave mount", err);
+  }
   return caf::none;
 }
 

@@ -269,18 +269,33 @@ caf::error ensure_rshared(const std::string& dir) {
   auto info = inspect_mount(dir);
   if (info.mounted && info.shared)
     return caf::none;
-  if (!info.mounted
-      && ::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
-    return sys_error("cannot bind-mount " + dir + " onto itself", errno);
+  if (!info.mounted) {
+    if (::mount(dir.c_str(), dir.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      return sys_error("cannot bind-mount " + dir + " onto itself", errno);
+    // A peer group of its own: a bind of a shared / would join /'s group, and
+    // every slot mount would be copied to / at the same path as well.
+    if (::mount(nullptr, dir.c_str(), nullptr, MS_PRIVATE, nullptr) != 0)
+      return sys_error("cannot make " + dir + " private", errno);
+  }
   if (::mount(nullptr, dir.c_str(), nullptr, MS_SHARED | MS_REC, nullptr) != 0)
     return sys_error("cannot make " + dir + " rshared", errno);
   return caf::none;
 }
 
+// dst becomes a slave of src's peer group: it receives src's new mounts but
+// an unmount under dst never propagates back to src (see idmap.cpp attach).
+caf::error make_slave(const std::string& dst) {
+  if (::mount(nullptr, dst.c_str(), nullptr, MS_SLAVE | MS_REC, nullptr) == 0)
+    return caf::none;
+  auto err = errno;
+  ::umount2(dst.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+  return sys_error("cannot make " + dst + " a slave mount", err);
+}
+
 caf::error bind_mount(const std::string& src, const std::string& dst) {
   if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return sys_error("cannot bind-mount " + src + " onto " + dst, errno);
-  return caf::none;
+  return make_slave(dst);
 }
 
 caf::error unmount(const std::string& dst) {
@@ -403,7 +418,7 @@ caf::error bind_workdir(const slot_paths& slot, const std::string& workdir) {
     return sys_error("cannot create " + dir, errno);
   if (::mount(slot.workspace.c_str(), dir.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return sys_error("cannot bind " + slot.workspace + " at " + dir, errno);
-  return caf::none;
+  return make_slave(dir);
 }
 
 caf::error bind_user_mapped(const slot_paths& slot, const std::string& claude_dir,

@@ -24,6 +24,18 @@ struct fd_guard {
   }
 };
 
+// What fd really is, by the kernel's word (/proc/self/fd): a path swapped
+// for a symlink after validation opens the link's target, whose path then
+// differs from the validated realpath.
+std::string opened_path(int fd) {
+  char buf[4096];
+  auto link = "/proc/self/fd/" + std::to_string(fd);
+  auto n = ::readlink(link.c_str(), buf, sizeof(buf) - 1);
+  if (n < 0)
+    return {};
+  return std::string{buf, static_cast<size_t>(n)};
+}
+
 } // namespace
 
 caf::expected<std::vector<std::string>> mount_session(const late_bind::slot_paths& slot,
@@ -52,6 +64,13 @@ caf::expected<std::vector<std::string>> mount_session(const late_bind::slot_path
     uid = st.st_uid;
     gid = st.st_gid;
   }
+  // The project was validated as a realpath under an allowed root; what is
+  // mounted is what was opened, and it must still be that very path.
+  if (auto at = opened_path(dir.fd); at != plan.project_dir)
+    return make_error(errc::invalid_argument,
+                      "project " + plan.project_dir + " changed after it was checked (it "
+                        "now leads to " + (at.empty() ? std::string{"an unknown place"} : at)
+                        + "): not mounted");
   // Who may get the unmapped fallback: root's requests and the image's own uid.
   bool plain_ok = plan.uid < 0 || uid == plan.worker_uid;
   auto refuse_plain = [&](const std::string& why) {

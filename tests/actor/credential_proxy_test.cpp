@@ -249,7 +249,7 @@ TEST_F(proxy_fixture, the_sandbox_actor_grants_counts_and_revokes_when_the_sessi
   so.ca_file = ca.ca_cert;
   so.enforce_egress = false;
   so.tick = 50ms;
-  auto sb = spawn_sandbox(sys, so, session_store_actor{}, event_hub_actor{});
+  auto sb = spawn_sandbox(sys, so, session_store_actor{}, sessions_actor{}, event_hub_actor{});
   caf::scoped_actor self{sys};
   sandbox_grant g;
   // Not attached yet: no placeholder, never an error.

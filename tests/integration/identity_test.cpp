@@ -317,6 +317,13 @@ TEST_F(identity, case03_a_mount_inside_the_project_is_there_warm_and_cold) {
     EXPECT_EQ(trim(r.out), std::to_string(worker_uid));
     EXPECT_EQ(owner_of(data + "/" + s.served), u.uid);
     stop(s);
+    // The user's own mount stays on the host: with / shared (systemd), an
+    // unmount at the session's teardown propagated back and took it away.
+    struct stat top{}, inner{};
+    ASSERT_EQ(::stat(dir.c_str(), &top), 0);
+    ASSERT_EQ(::stat(data.c_str(), &inner), 0);
+    EXPECT_NE(top.st_dev, inner.st_dev) << "stopping " << s.served
+                                        << " session unmounted " << data << " on the host";
   }
 }
 

@@ -446,3 +446,20 @@ TEST_F(session_rules, worker_defaults_beyond_the_host_are_named_by_their_variabl
   // Unknown figures are not checked.
   EXPECT_FALSE(check_host_capacity(resource_limits{true, "9g", "4", "1"}, *parse_limits({true, "9g", "4", "1"}), {}, how));
 }
+
+// A worker that ended while serving a session: its typed end as it is; with
+// none, "other" with its words, or its state when it gave none.
+TEST(session_end_rules, end_of_worker_keeps_a_typed_end_and_words_an_untyped_one) {
+  session_ended e;
+  e.end.kind = end_kind::oom_killed;
+  e.end.memory_limit = "64m";
+  e.words = "OOM-killed";
+  EXPECT_EQ(end_of_worker(e), e.end);
+  session_ended bare;
+  EXPECT_EQ(end_of_worker(bare).kind, end_kind::other);
+  EXPECT_EQ(end_of_worker(bare).detail, "worker gone");
+  bare.failed = true;
+  EXPECT_EQ(end_of_worker(bare).detail, "worker failed");
+  bare.words = "its container vanished";
+  EXPECT_EQ(end_of_worker(bare).detail, "its container vanished");
+}
