@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
+#include <optional>
 #include <random>
 
 #include <unistd.h>
@@ -16,6 +17,7 @@
 
 #include "actors/pool_logic.hpp"
 #include "messages/error.hpp"
+#include "messages/deadlines.hpp"
 #include "runtime/blocking.hpp"
 #include "runtime/config.hpp"
 #include "runtime/idmap.hpp"
@@ -30,7 +32,7 @@ namespace {
 
 // -- one timeout budget: the pool waits for its worker's own deadline ----------
 
-constexpr std::chrono::milliseconds budget_margin{5000};
+constexpr std::chrono::milliseconds budget_margin = deadlines::step_margin;
 
 worker_options deadlines_of(const pool_options& o) {
   worker_options w;
@@ -93,6 +95,8 @@ struct pool_data {
   std::vector<std::string> warnings;
   bool events_up = true;
   bool refill_wake_armed = false;
+  // When a claim was last given to a worker or answered (none yet: empty).
+  std::optional<caf::actor_clock::time_point> last_claim;
   std::string parent_lost;       // why the namespace owner is gone ("" while fine)
   int64_t engine_back_ns = 0;    // when the event stream came back after a loss
   bool resume_after_parent = false;  // refilling paused for the parent
@@ -304,6 +308,7 @@ void deliver_claim(self_ptr self, uint64_t id, caf::expected<claim_reply> r) {
     i->second.rp.deliver(r.error());
   }
   st.claims.erase(i);
+  st.last_claim = self->clock().now();
 }
 
 void dispatch(self_ptr self);
@@ -332,6 +337,7 @@ void serve(self_ptr self, pool_logic::assignment a) {
   auto timeout = worker_claim_budget(st.opts);
   auto cid = a.claim;
   pc.worker = a.worker;
+  st.last_claim = self->clock().now();
   self->request(w, timeout, claim_atom::value, pc.req)
     .then([self, cid](claim_reply& r) { deliver_claim(self, cid, std::move(r)); },
           [self, cid, wid = a.worker](caf::error& err) {
@@ -430,8 +436,18 @@ void dispatch(self_ptr self) {
     serve(self, a);
   for (auto& id : st.logic.orphaned_cold())
     stop_worker(self, id, "its claim was served elsewhere or expired");
-  for (auto n = st.logic.refill(now); n > 0; --n)
-    spawn_warm(self);
+  // Refills keep quiet for refill_quiet after claims (pool_options); the
+  // wake below runs them then.
+  auto quiet_until = st.last_claim ? *st.last_claim + st.opts.refill_quiet : now;
+  if (quiet_until > now && st.logic.refill(now) > 0) {
+    if (!st.refill_wake_armed) {
+      st.refill_wake_armed = true;
+      self->delayed_send(self, quiet_until - now, refill_atom::value);
+    }
+  } else {
+    for (auto n = st.logic.refill(now); n > 0; --n)
+      spawn_warm(self);
+  }
   for (auto cid : st.logic.cold_creates())
     spawn_cold(self, cid);
   if (auto until = st.logic.backoff_until();
@@ -1008,8 +1024,10 @@ pool_fun(self_ptr self, pool_options opts, docker::docker_actor docker,
 } // namespace
 
 std::chrono::milliseconds pool_claim_budget(const pool_options& o) {
-  // Queued up to claim_timeout, then the pool asks its worker (serve()).
-  return o.claim_timeout + worker_claim_budget(o) + budget_margin;
+  // Queued up to claim_timeout, then the pool asks its worker (serve()):
+  // claim_timeout + worker_claim_budget(o) + budget_margin, the figure claudy
+  // derives its wait from (messages/deadlines.hpp).
+  return deadlines::pool_claim(o.claim_timeout, o.docker_timeout, o.ack_timeout);
 }
 
 std::chrono::milliseconds pool_release_budget(const pool_options& o) {
@@ -1036,6 +1054,7 @@ pool_options pool_options_from(const config& cfg) {
   o.min_warm = cfg.min_warm_workers;
   o.max_warm = cfg.max_warm_workers;
   o.max_creating = cfg.max_creating;
+  o.refill_quiet = std::chrono::milliseconds{50};
   o.idle_timeout = std::chrono::seconds(cfg.idle_timeout_s);
   o.check_interval = std::chrono::seconds(cfg.check_interval_s);
   o.claim_timeout = std::chrono::seconds(cfg.claim_timeout_s);

@@ -33,6 +33,12 @@ struct pool_options {
   uint32_t min_warm = 2;             // MIN_WARM_WORKERS
   uint32_t max_warm = 5;             // MAX_WARM_WORKERS
   uint32_t max_creating = 2;         // HAL9000_MAX_CREATING
+  /// Refills wait this long after a claim was given to a worker or answered
+  /// (0: at once): creating a container keeps dockerd and containerd busy
+  /// (tens of ms of CPU) just when the claimed worker's handshake and rename,
+  /// the session's record and its client's reply need the CPU. The daemon's
+  /// (pool_options_from): 50 ms.
+  std::chrono::milliseconds refill_quiet{0};
   std::chrono::milliseconds idle_timeout{300000};   // IDLE_TIMEOUT
   std::chrono::milliseconds check_interval{30000};  // CHECK_INTERVAL
   std::chrono::milliseconds claim_timeout{30000};   // HAL9000_CLAIM_TIMEOUT

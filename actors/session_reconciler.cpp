@@ -367,9 +367,13 @@ void adopt_with_record(self_ptr self, session_record rec, const docker::containe
     act(self, "adopted", rec.name, wid, c.id, rec.project_dir);
     return;
   }
-  // The record predates what Docker says (a crash between rename and write).
+  // The record predates what Docker says (a crash between rename and write,
+  // or a "starting" record whose claim was served, renamed, not yet
+  // recorded): the container runs, so does the session.
   rec.container_id = c.id;
   rec.worker_id = wid;
+  if (rec.state == session_state::starting)
+    rec.state = session_state::running;
   ++st.pending;
   self->request(st.writer, store_timeout, adopt_atom::value, rec)
     .then(

@@ -1,5 +1,8 @@
 #include "actors/session_store.hpp"
 
+#include <cstdlib>
+#include <set>
+
 #include <caf/actor_system.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -21,6 +24,11 @@ struct store_state {
   // together by the next sync (group commit).
   std::vector<std::string> unsynced;
   std::vector<caf::response_promise> waiting;
+  // A fake for fault injection (HAL9000_FAKE_HOLD_WRITTEN_SYNC=1): records
+  // put with written_atom are never synced (messages/session_store.hpp).
+  bool fake_hold_written_sync = false;
+  // Sessions whose "starting" record is durable (synced, not replaced since).
+  std::set<std::string> durable_starts;
   static constexpr const char* name = "hal9000.session_store";
 };
 
@@ -39,6 +47,11 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
   else
     spdlog::info("session store: loaded {} sessions and {} workers, moved {} aside",
                  r.sessions, r.workers, r.moved.size());
+  if (auto* hold = std::getenv("HAL9000_FAKE_HOLD_WRITTEN_SYNC"); hold && *hold == '1') {
+    self->state.fake_hold_written_sync = true;
+    spdlog::warn("session store: HAL9000_FAKE_HOLD_WRITTEN_SYNC=1 (fault injection): "
+                 "the complete record of a start is never synced");
+  }
   auto& files = *self->state.files;
   auto unit = [](caf::error err) -> caf::result<void> {
     if (err)
@@ -47,14 +60,33 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
   };
   return {
     // Written at once (visible to the next get), answered once durable: the
-    // sync goes to the back of the mailbox, so the puts already queued (a
-    // burst of starts) share it instead of two fsyncs each.
+    // sync goes behind the session puts already queued (a burst of starts:
+    // they share it instead of two fsyncs each; the sessions actor sends
+    // them with high priority) but ahead of worker records, which a claim
+    // writes (unsynced) while its session's record waits for the sync.
     [self, &files](caf::put_atom, const session_record& x) -> caf::result<void> {
+      auto& st = self->state;
+      // A start's complete record over its own durable "starting" one:
+      // answered once written, synced behind the answer (see the interface).
+      bool completes = false;
+      if (x.state == session_state::running && st.durable_starts.count(x.name) > 0)
+        if (auto prev = files.get_session(x.name);
+            prev && prev->state == session_state::starting
+            && prev->created_at == x.created_at && prev->project_dir == x.project_dir)
+          completes = true;
+      st.durable_starts.erase(x.name);
       if (auto err = files.put_session(x, false))
         return err;
-      auto& st = self->state;
+      if (completes) {
+        if (st.fake_hold_written_sync)
+          return caf::unit;
+        if (st.unsynced.empty())
+          self->send<caf::message_priority::high>(self, sync_atom::value);
+        st.unsynced.push_back(x.name);
+        return caf::unit;
+      }
       if (st.unsynced.empty())
-        self->send(self, sync_atom::value);
+        self->send<caf::message_priority::high>(self, sync_atom::value);
       st.unsynced.push_back(x.name);
       auto rp = self->make_response_promise();
       st.waiting.push_back(rp);
@@ -69,6 +101,12 @@ session_store_actor::behavior_type session_store_fun(store_ptr self,
       st.unsynced.clear();
       st.waiting.clear();
       auto err = files.sync_sessions(names);
+      if (err)
+        spdlog::error("session store: {}", error_message(err));
+      else
+        for (auto& n : names)
+          if (auto x = files.get_session(n); x && x->state == session_state::starting)
+            st.durable_starts.insert(n);
       for (auto& rp : waiting)
         if (err)
           rp.deliver(err);

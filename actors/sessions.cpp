@@ -7,11 +7,12 @@
 //              store: live sessions named so or of this project (one query)
 //                               │ decide()
 //        ┌──────────┬───────────┼──────────────┐
-//     attach    conflict   update_limits      claim ─► pool ─► record ─► reply
-//                           (Docker update,          (the record is on disk
-//                            then the record)         before the reply; a claim
-//                                                     that cannot be recorded is
-//                                                     released)
+//     attach    conflict   update_limits      claim ─► pool ─────────► record ─► reply
+//                           (Docker update,        └► "starting" record   (written; its
+//                            then the record)          (fsynced while the   fsync follows
+//                                                      pool claims)         the reply)
+//   A claim that cannot be recorded is released; a claim that fails ends
+//   its "starting" record (see claim_worker for why this keeps durability).
 #include "actors/sessions.hpp"
 
 #include <algorithm>
@@ -138,10 +139,13 @@ void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req
 // reason and published, so `sessions --all`, the file and the events say
 // the same. A refusal of the request itself (bad input, a name in use)
 // records nothing, and a live record of that name is never overwritten.
-void record_failed_start(self_ptr self, const claim_request& cr, const caf::error& err) {
+// started: the start's own "starting" record was written (claim_worker), so
+// it ends whatever the error.
+void record_failed_start(self_ptr self, const claim_request& cr, const caf::error& err,
+                         bool started) {
   auto code = error_code(err);
-  if (code != errc::not_found && code != errc::unavailable && code != errc::internal
-      && code != errc::deadline_exceeded)
+  if (!started && code != errc::not_found && code != errc::unavailable
+      && code != errc::internal && code != errc::deadline_exceeded)
     return;
   auto& st = self->state;
   session_record rec;
@@ -164,16 +168,20 @@ void record_failed_start(self_ptr self, const claim_request& cr, const caf::erro
                           error_message(e));
             });
   };
-  self->request<urgent>(st.store, st.opts.store_timeout, caf::get_atom::value, rec.name)
-    .then(
-      [put](session_record& existing) {
-        if (!is_live(existing.state))
-          put();
-      },
-      [put](caf::error& e) {
-        if (error_code(e) == errc::not_found)
-          put();
-      });
+  if (started) {
+    put();
+  } else {
+    self->request<urgent>(st.store, st.opts.store_timeout, caf::get_atom::value, rec.name)
+      .then(
+        [put](session_record& existing) {
+          if (!is_live(existing.state))
+            put();
+        },
+        [put](caf::error& e) {
+          if (error_code(e) == errc::not_found)
+            put();
+        });
+  }
   if (st.events) {
     lifecycle_event e;
     e.kind = event_kinds::session_ended;
@@ -207,6 +215,106 @@ void claim(self_ptr self, uint64_t id, start_plan plan, session_start req,
       });
 }
 
+// What a claim waits for before its reply: the pool's answer and the
+// durability of the start's "starting" record (claim_worker).
+struct start_join {
+  bool claimed = false;  // the pool answered
+  bool noted = false;    // the store answered the "starting" record's put
+  caf::expected<claim_reply> claim{caf::error{}};
+  caf::error note_err;   // why the "starting" record is not durable
+  std::string created_at;
+};
+
+// The complete record, then the reply. Over a durable "starting" record of
+// this start the store answers once it is written and syncs it behind the
+// answer (messages/session_store.hpp); otherwise once it is durable.
+void record_and_reply(self_ptr self, uint64_t id, session_promise rp, session_reply reply,
+                      std::string who) {
+  auto& st = self->state;
+  auto ok = [self, id, rp, reply, who]() mutable {
+    auto& s = reply.session;
+    audit("session.start", {{"session", s.name}, {"project", s.project_dir},
+                            {"who", who}, {"served", s.served},
+                            {"container", s.container_id}, {"result", "ok"}});
+    rp.deliver(std::move(reply));
+    finish(self, id);
+  };
+  auto failed = [self, id, rp, reply, who](caf::error& err) mutable {
+    auto why = "its record could not be written: " + error_message(err);
+    undo(self, reply.session.name, why);
+    audit("session.start", {{"session", reply.session.name}, {"who", who},
+                            {"result", why}});
+    rp.deliver(make_error(errc::internal, "session " + reply.session.name
+                                            + " was not started: " + why));
+    finish(self, id);
+  };
+  self->request<urgent>(st.store, st.opts.store_timeout, caf::put_atom::value, reply.session)
+    .then(ok, failed);
+}
+
+// Both the pool and the store have answered: the reply.
+void settle(self_ptr self, uint64_t id, session_promise rp, const claim_request& cr,
+            const std::string& who, start_join& j) {
+  if (!j.claim) {
+    auto err = std::move(j.claim.error());
+    // The pool answers within its budget; a CAF timeout means it did not,
+    // and its worker may still finish: release whatever it started.
+    if (err == caf::sec::request_timeout)
+      undo(self, cr.session_name, "the claim did not answer within the pool's budget");
+    // No session: its placeholder goes at once.
+    if (auto sb = self->state.sandbox) {
+      lifecycle_event gone;
+      gone.kind = event_kinds::session_ended;
+      gone.session = cr.session_name;
+      gone.reason = "claim failed";
+      caf::anon_send(sb, std::move(gone));
+    }
+    audit("session.start", {{"session", cr.session_name}, {"project", cr.project_dir},
+                            {"who", who}, {"result", error_message(err)}});
+    // The "starting" record ends with the claim's error.
+    record_failed_start(self, cr, err, true);
+    rp.deliver(std::move(err));
+    return finish(self, id);
+  }
+  auto& c = *j.claim;
+  auto& st = self->state;
+  session_record rec;
+  rec.name = c.session_name;
+  rec.image = c.image;
+  rec.parent = st.opts.parent;
+  rec.netns = st.opts.netns;
+  rec.project_dir = cr.project_dir;
+  rec.created_at = j.created_at;
+  rec.limits = c.limits;
+  rec.state = session_state::running;
+  rec.container_id = c.container_id;
+  rec.worker_id = c.worker_id;
+  rec.user_id = cr.user_id;
+  rec.claimed_at = utc_now();
+  rec.served = c.served;
+  rec.claim_latency_ms = static_cast<double>(c.latency_us) / 1000.0;
+  auto reply = reply_for(rec, false);
+  reply.warnings = std::move(c.warnings);
+  if (j.note_err)
+    log()->warn("session {}: its starting record was not written ({}); its complete "
+                "record is made durable before the reply", rec.name,
+                error_message(j.note_err));
+  record_and_reply(self, id, std::move(rp), std::move(reply), who);
+}
+
+// The claim, and the start's record durable before the reply without an
+// fsync on the reply's path:
+// - the record is written "starting" (name, project, user, limits, start
+//   time) and fsynced while the pool claims, so its sync overlaps the claim;
+// - once the claim is served, the complete record (container, worker,
+//   served, latency) replaces it: written before the reply (atomic rename;
+//   a crash of the daemon keeps it, the kernel's page cache holds it), made
+//   durable by the store's group sync queued behind the reply (the store's
+//   rule for a start's complete record over its durable "starting" one).
+// After a daemon crash, reconciliation finds the complete record; after a
+// host crash before that sync (every container dies with the host), the
+// durable "starting" record, which it ends as disappeared_while_down
+// (actors/session_reconciler.cpp): every acknowledged session is found.
 void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req,
                   session_promise rp, std::vector<std::string> env) {
   auto& st = self->state;
@@ -224,67 +332,43 @@ void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req
     rp.deliver(make_error(errc::unavailable, "the pool is not running yet"));
     return finish(self, id);
   }
+  auto j = std::make_shared<start_join>();
+  j->created_at = utc_now();
+  session_record pre;
+  pre.name = cr.session_name;
+  pre.parent = st.opts.parent;
+  pre.netns = st.opts.netns;
+  pre.project_dir = cr.project_dir;
+  pre.created_at = j->created_at;
+  pre.limits = cr.limits;
+  pre.state = session_state::starting;
+  pre.user_id = cr.user_id;
+  auto both = [self, id, rp, cr, who, j]() mutable {
+    if (j->claimed && j->noted)
+      settle(self, id, std::move(rp), cr, who, *j);
+  };
+  self->request<urgent>(st.store, st.opts.store_timeout, caf::put_atom::value, pre)
+    .then(
+      [j, both]() mutable {
+        j->noted = true;
+        both();
+      },
+      [j, both](caf::error& err) mutable {
+        j->noted = true;
+        j->note_err = std::move(err);
+        both();
+      });
   self->request(st.pool, st.opts.claim_budget, claim_atom::value, cr)
     .then(
-      [self, id, rp, cr, who](claim_reply& c) mutable {
-        auto& st = self->state;
-        session_record rec;
-        rec.name = c.session_name;
-        rec.image = c.image;
-        rec.parent = st.opts.parent;
-        rec.netns = st.opts.netns;
-        rec.project_dir = cr.project_dir;
-        rec.created_at = utc_now();
-        rec.limits = c.limits;
-        rec.state = session_state::running;
-        rec.container_id = c.container_id;
-        rec.worker_id = c.worker_id;
-        rec.user_id = cr.user_id;
-        rec.claimed_at = rec.created_at;
-        rec.served = c.served;
-        rec.claim_latency_ms = static_cast<double>(c.latency_us) / 1000.0;
-        auto reply = reply_for(rec, false);
-        reply.warnings = std::move(c.warnings);
-        // Recorded before the reply: a crash right after leaves a record that
-        // the next start reconciles. No record, no session.
-        self->request<urgent>(st.store, st.opts.store_timeout, caf::put_atom::value, rec)
-          .then(
-            [self, id, rp, reply, who]() mutable {
-              auto& s = reply.session;
-              audit("session.start", {{"session", s.name}, {"project", s.project_dir},
-                                      {"who", who}, {"served", s.served},
-                                      {"container", s.container_id}, {"result", "ok"}});
-              rp.deliver(std::move(reply));
-              finish(self, id);
-            },
-            [self, id, rp, reply, who](caf::error& err) mutable {
-              auto why = "its record could not be written: " + error_message(err);
-              undo(self, reply.session.name, why);
-              audit("session.start", {{"session", reply.session.name}, {"who", who},
-                                      {"result", why}});
-              rp.deliver(make_error(errc::internal, "session " + reply.session.name
-                                                      + " was not started: " + why));
-              finish(self, id);
-            });
+      [j, both](claim_reply& c) mutable {
+        j->claimed = true;
+        j->claim = std::move(c);
+        both();
       },
-      [self, id, rp, cr, who](caf::error& err) mutable {
-        // The pool answers within its budget; a CAF timeout means it did not,
-        // and its worker may still finish: release whatever it started.
-        if (err == caf::sec::request_timeout)
-          undo(self, cr.session_name, "the claim did not answer within the pool's budget");
-        // No session: its placeholder goes at once.
-        if (auto sb = self->state.sandbox) {
-          lifecycle_event gone;
-          gone.kind = event_kinds::session_ended;
-          gone.session = cr.session_name;
-          gone.reason = "claim failed";
-          caf::anon_send(sb, std::move(gone));
-        }
-        audit("session.start", {{"session", cr.session_name}, {"project", cr.project_dir},
-                                {"who", who}, {"result", error_message(err)}});
-        record_failed_start(self, cr, err);
-        rp.deliver(std::move(err));
-        finish(self, id);
+      [j, both](caf::error& err) mutable {
+        j->claimed = true;
+        j->claim = std::move(err);
+        both();
       });
 }
 
@@ -475,6 +559,18 @@ void restart(self_ptr self, session_record rec, std::string user, std::string cl
 
 } // namespace
 
+void set_owner(sessions_options& o, std::string owner) {
+  // The reference's "parent" is the parent container; the namespace owner,
+  // when it is another container, is recorded beside it.
+  o.parent.clear();
+  o.netns.clear();
+  if (owner.empty())
+    return;
+  o.parent = names::parent_container(o.settings.parent_prefix);
+  if (owner != o.parent)
+    o.netns = std::move(owner);
+}
+
 sessions_options sessions_options_from(const config& cfg, std::string owner) {
   sessions_options o;
   o.settings.allowed_roots = cfg.allowed_roots;
@@ -485,13 +581,7 @@ sessions_options sessions_options_from(const config& cfg, std::string owner) {
                                         cfg.worker_pids_limit};
   o.settings.host = local_host_capacity();
   o.settings.tls_users = cfg.tls_users;
-  // The reference's "parent" is the parent container; the namespace owner,
-  // when it is another container, is recorded beside it.
-  if (!owner.empty()) {
-    o.parent = names::parent_container(cfg.parent_prefix);
-    if (owner != o.parent)
-      o.netns = std::move(owner);
-  }
+  set_owner(o, std::move(owner));
   auto po = pool_options_from(cfg);
   o.claim_budget = pool_claim_budget(po);
   o.release_budget = pool_release_budget(po);
@@ -717,9 +807,9 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
       [self](caf::put_atom, sandbox_actor& sandbox) {
         self->state.sandbox = std::move(sandbox);
       },
-      [self](caf::put_atom, pool_actor& pool, std::string& parent) {
+      [self](caf::put_atom, pool_actor& pool, std::string& owner) {
         self->state.pool = std::move(pool);
-        self->state.opts.parent = std::move(parent);
+        set_owner(self->state.opts, std::move(owner));
       },
     };
   };

@@ -48,6 +48,10 @@ struct sessions_options {
 /// follow from it.
 sessions_options sessions_options_from(const config& cfg, std::string owner);
 
+/// Sets o.parent and o.netns from the namespace owner workers join ("" for
+/// none; o.settings.parent_prefix names the parent container).
+void set_owner(sessions_options& o, std::string owner);
+
 /// events: where a start the engine refused is published (session.ended
 /// with its typed end); may be invalid. pool may be invalid: the daemon
 /// spawns this actor before the pool (it records the start-up

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "docker/exec_stream.hpp"
+#include "messages/deadlines.hpp"
 #include "messages/atoms.hpp"
 #include "messages/error.hpp"
 #include "runtime/blocking.hpp"
@@ -38,7 +39,7 @@ using namespace std::chrono_literals;
 
 // What a relay may take beyond its exec open (the relay actor's own start and
 // first reply): the service waits open_timeout + this for its relay.
-constexpr std::chrono::milliseconds relay_margin{5000};
+constexpr std::chrono::milliseconds relay_margin = deadlines::step_margin;
 
 using clock_type = std::chrono::steady_clock;
 
@@ -896,7 +897,7 @@ terminals_actor spawn_terminals(caf::actor_system& sys, terminals_options opts,
 }
 
 std::chrono::milliseconds terminal_open_budget(const terminals_options& opts) {
-  return opts.store_timeout + opts.open_timeout + relay_margin + relay_margin;
+  return deadlines::terminal_open(opts.store_timeout, opts.open_timeout);
 }
 
 } // namespace hal9000

@@ -34,6 +34,7 @@
 
 #include "actors/session_rules.hpp"
 #include "messages/error.hpp"
+#include "messages/deadlines.hpp"
 #include "runtime/blocking.hpp"
 #include "runtime/config.hpp"
 #include "runtime/late_bind.hpp"
@@ -874,7 +875,7 @@ std::string to_string(worker_state x) {
 }
 
 std::chrono::milliseconds worker_claim_deadline(const worker_options& opts) {
-  return opts.docker_timeout + opts.ack_timeout;
+  return deadlines::worker_claim(opts.docker_timeout, opts.ack_timeout);
 }
 
 std::chrono::milliseconds worker_stop_deadline(const worker_options& opts) {

@@ -1,8 +1,10 @@
 #include "cli/context.hpp"
 
+#include <cstdio>
 #include <iostream>
 
 #include "cli/exit_codes.hpp"
+#include "messages/deadlines.hpp"
 #include "messages/error.hpp"
 #include <unistd.h>
 
@@ -53,6 +55,14 @@ caf::expected<endpoint> context::target() const {
   return ep;
 }
 
+std::chrono::milliseconds context::start_wait() const {
+  return deadlines::session_start_wait(std::chrono::seconds(cfg.claim_timeout_s));
+}
+
+std::chrono::milliseconds context::restart_wait() const {
+  return deadlines::session_restart_wait(std::chrono::seconds(cfg.claim_timeout_s));
+}
+
 caf::expected<std::unique_ptr<connection>>
 context::connect(std::chrono::milliseconds connect_timeout) const {
   auto ep = target();
@@ -62,6 +72,13 @@ context::connect(std::chrono::milliseconds connect_timeout) const {
   if (auto err = conn->connect(connect_timeout))
     return err;
   return conn;
+}
+
+void leave_now(int rc) {
+  std::cout.flush();
+  std::cerr.flush();
+  std::fflush(nullptr);
+  ::_exit(rc);
 }
 
 int fail(const caf::error& err) {

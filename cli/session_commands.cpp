@@ -47,9 +47,12 @@ int attach_or_explain(const context& ctx, const session_reply& r, bool detach) {
   return run_attach(ctx, r.session.name, false);
 }
 
+// keep: when given, the connection stays open in it after the reply (the
+// caller prints while it lives, then may leave at once: leave_now).
 template <class Request>
 caf::expected<session_reply> ask(const context& ctx, Request req,
-                                 std::chrono::milliseconds timeout) {
+                                 std::chrono::milliseconds timeout,
+                                 std::unique_ptr<connection>* keep = nullptr) {
   auto conn = ctx.connect(2s);
   if (!conn)
     return conn.error();
@@ -57,7 +60,10 @@ caf::expected<session_reply> ask(const context& ctx, Request req,
   if (!who)
     return who.error();
   req.who = *who;
-  return (*conn)->template call<session_reply>(std::move(req), timeout);
+  auto r = (*conn)->template call<session_reply>(std::move(req), timeout);
+  if (keep)
+    *keep = std::move(*conn);
+  return r;
 }
 
 // Absolute on the client side; the daemon resolves symlinks and checks it.
@@ -90,13 +96,18 @@ int start_session(const context& ctx, const session_flags& f) {
   req.memory = f.memory;
   req.cpus = f.cpus;
   req.pids_limit = f.pids_limit;
-  // The daemon answers within its claim budget (the claim timeout, then the
-  // worker's own Docker and start deadlines); a reply that comes later still
-  // leaves the session recorded or undone, never running without a record.
-  auto timeout = std::chrono::seconds(ctx.cfg.claim_timeout_s) + 60s;
-  auto r = ask(ctx, std::move(req), timeout);
+  // The daemon answers within its start budget, derived from the claim
+  // timeout the daemon shares with us (messages/deadlines.hpp); a reply that
+  // comes later still leaves the session recorded or undone, never running
+  // without a record.
+  auto timeout = ctx.start_wait();
+  std::unique_ptr<connection> conn;
+  auto r = ask(ctx, std::move(req), timeout, &conn);
   if (!r)
     return fail(r.error());
+  if (f.detach || ctx.json || !::isatty(0) || !::isatty(1))
+    leave_now(attach_or_explain(ctx, *r, true));
+  conn.reset();
   return attach_or_explain(ctx, *r, f.detach);
 }
 
@@ -179,7 +190,7 @@ void add_session_commands(CLI::App& app, context& ctx, int& rc) {
   restart->add_option("NAME", restart_name, "Session name")->required();
   restart->add_flag("--detach", restart_detach, "Do not attach");
   restart->callback([&ctx, &rc] {
-    auto timeout = std::chrono::seconds(ctx.cfg.claim_timeout_s) + 80s;
+    auto timeout = ctx.restart_wait();
     auto r = ask(ctx, session_restart_req{{}, restart_name}, timeout);
     rc = r ? attach_or_explain(ctx, *r, restart_detach) : fail(r.error());
   });

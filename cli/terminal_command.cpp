@@ -37,6 +37,7 @@
 #include "cli/context.hpp"
 #include "cli/exit_codes.hpp"
 #include "messages/error.hpp"
+#include "messages/deadlines.hpp"
 #include "messages/terminal.hpp"
 
 namespace hal9000::cli {
@@ -396,7 +397,8 @@ int run_terminal(const context& ctx, terminal_open_req req, const run_options& r
   }
   auto req_rows = req.rows;
   auto req_cols = req.cols;
-  auto reply = (*conn)->call<terminal_open_reply>(std::move(req), 30s);
+  // The daemon's terminal budget and the link's margin (messages/deadlines.hpp).
+  auto reply = (*conn)->call<terminal_open_reply>(std::move(req), deadlines::terminal_open_wait());
   if (!reply)
     return fail(reply.error());
   {

@@ -176,13 +176,13 @@ typename Inspector::result_type inspect(Inspector& f, store_load_report& x) {
 }
 
 /// The session store. Every write is on disk (atomic, fsynced) before the
-/// reply. Errors: invalid_argument (bad name, before any file is touched),
-/// not_found, conflict, internal (disk), unavailable (HAL9000_HOME unusable).
+/// reply, but one (see put). Errors: invalid_argument (bad name, before any
+/// file is touched), not_found, conflict, internal, unavailable (no HOME).
 using session_store_actor = caf::typed_actor<
-  /// Creates or replaces a session. conflict when the name belongs to a
-  /// session that has not ended and is for another project_dir. Answered
-  /// once the record is durable; concurrent puts share one sync (group
-  /// commit), so a burst of starts does not queue behind one fsync each.
+  /// Creates or replaces a session (conflict: a live session of another project_dir has
+  /// the name). Answered once durable, concurrent puts sharing one sync; but a start's
+  /// complete record over its own durable "starting" one once written, synced behind the
+  /// answer (actors/session_store.cpp; fake: HAL9000_FAKE_HOLD_WRITTEN_SYNC=1 never syncs it).
   caf::replies_to<caf::put_atom, session_record>::with<void>,
   /// The session; not_found.
   caf::replies_to<caf::get_atom, std::string>::with<session_record>,

@@ -442,6 +442,40 @@ TEST_F(pool_fixture, burst_of_claims_all_served_no_worker_twice_max_never_exceed
   EXPECT_EQ(status().busy, 20u);
 }
 
+// Issue 11 (claudy PATH --detach <= 12 ms): the replacement of a claimed
+// worker is not created while the claim is served and answered (dockerd's
+// create would take the CPU its handshake and its client need), but
+// refill_quiet later, in virtual time; with refill_quiet 0 (the default of
+// pool_options) at once, as before.
+TEST_F(pool_fixture, a_refill_waits_refill_quiet_after_a_claim) {
+  auto_warm = true;
+  auto o = options(2, 2);
+  o.refill_quiet = 50ms;
+  start(o);
+  ASSERT_EQ(status().warm, 2u);
+  ASSERT_EQ(spawned->size(), 2u);
+  auto h = self->request(pool, caf::infinite, claim_atom::value, req("quiet"));
+  sched.run();
+  bool served = false;
+  h.receive([&](claim_reply&) { served = true; },
+            [](caf::error& e) { ADD_FAILURE() << error_message(e); });
+  ASSERT_TRUE(served);
+  EXPECT_EQ(spawned->size(), 2u) << "a replacement was created while the claim was served";
+  EXPECT_EQ(status().warm, 1u);
+  sched.advance_time(49ms);
+  sched.run();
+  EXPECT_EQ(spawned->size(), 2u) << "the refill did not keep quiet for 50 ms";
+  sched.advance_time(1ms);
+  sched.run();
+  EXPECT_EQ(spawned->size(), 3u) << "no refill once quiet";
+  auto st = status();
+  std::string states;
+  for (auto& w : st.workers)
+    states += w.id + "=" + w.state + " ";
+  EXPECT_EQ(st.warm + st.creating, 2u) << "back to MIN: " << states;
+  EXPECT_EQ(st.busy, 1u) << states;
+}
+
 TEST_F(pool_fixture, claims_queue_fifo_and_are_served_in_order) {
   auto o = options(0, 1);
   o.max_creating = 1;

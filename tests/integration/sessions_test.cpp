@@ -369,11 +369,16 @@ TEST_F(sessions_fixture, restart_after_kill_adopts_rebuilds_and_ends_what_is_gon
 TEST_F(sessions_fixture, kill_9_in_a_burst_of_claims_then_restart_keeps_every_invariant) {
   env->vars["MAX_WARM_WORKERS"] = "3";
   start_daemon();
+  // Claims recorded complete (a start is first recorded "starting", beside
+  // its claim: actors/sessions.cpp).
   auto recorded = [&] {
     std::error_code ec;
     size_t n = 0;
     for (auto& e : fs::directory_iterator{home + "/sessions", ec})
-      n += e.path().extension() == ".json";
+      if (e.path().extension() == ".json") {
+        auto j = parse(read_all(e.path()));
+        n += j.is_object() && j.value("state", "") == "running";
+      }
     return n;
   };
   // ("[b]urst" matches the claudy processes, not the shell running pgrep.)
@@ -514,6 +519,17 @@ TEST_F(sessions_fixture, bad_input_is_refused_with_its_exit_code_and_nothing_cha
       out += c.name + " " + c.state + "\n";
     return out;
   };
+  // The container takes the session's name after the reply (a rename the
+  // reply does not wait for): the still state is the one after it.
+  ASSERT_TRUE(wait_for(
+    [&] {
+      for (auto& c : containers())
+        if (c.name == "shared")
+          return true;
+      return false;
+    },
+    30s))
+    << "the session's container never took its name";
   auto before = snapshot();
   struct bad_case {
     std::string args;
