@@ -102,6 +102,7 @@ caf::result<daemon_status> daemon_status_of(pointer self, const std::string& use
     st.mode = "host process";
   }
   st.docker_host = o.cfg.docker_host;
+  st.settings = daemon_env(o.cfg);
   st.parent_state = "unknown";
   st.chroma_state = "unknown";
   st.min_warm = o.cfg.min_warm_workers;

@@ -7,8 +7,14 @@
 //                      stopped, same     -> start
 //                      stopped, other    -> remove -> create -> start
 //                      running, same     -> ok
-//                      running, other    -> reported, left alone (its
-//                                           settings then hold for ChromaDB)
+//                      running, other    -> sessions in its namespace? (list)
+//                                           none, at a daemon's start: remove
+//                                             -> create -> start (ChromaDB and
+//                                             the egress proxy follow)
+//                                           some: reported with the command
+//                                             that applies it, left alone (its
+//                                             port then holds for ChromaDB)
+//          ("other" is only what lives in it: the published CHROMADB_PORT)
 //          -> chromadb missing           -> image? -> create -> start
 //                      matches, stopped  -> start
 //                      does not match    -> stop, remove -> create -> start
@@ -18,6 +24,10 @@
 #include "actors/parent_keeper.hpp"
 
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <algorithm>
 #include <deque>
@@ -36,6 +46,7 @@
 #include "runtime/atomic_file.hpp"
 #include "runtime/config.hpp"
 #include "runtime/egress.hpp"
+#include "runtime/names.hpp"
 
 namespace hal9000 {
 
@@ -88,6 +99,9 @@ struct run_ctx {
   bool may_create_parent = true;  // false for a restart: never the parent
   bool renew_chroma = false;      // the parent's namespace is new: ChromaDB and
                                   // the egress proxy too
+  bool recreate_idle = false;     // a daemon's start (ensure_atom): a running
+                                  // owner with other settings and no session
+                                  // in its namespace is recreated
   fail_fn fail;
 };
 
@@ -284,6 +298,24 @@ void create_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
                    "PARENT_IMAGE", "parent", start_parent, std::move(next));
 }
 
+/// The sessions running in the namespace owner's network namespace: this
+/// daemon's running worker containers that are not warm (claimed ones carry
+/// their session's name). fail when Docker cannot say.
+void count_sessions(keeper_ptr self, std::function<void(uint32_t)> done, fail_fn fail) {
+  auto& o = self->state.opts;
+  self->request(self->state.docker, o.call_timeout,
+                docker::list_req{labels_for(o, "worker"), false})
+    .then(
+      [=](std::vector<docker::container_summary>& xs) {
+        uint32_t n = 0;
+        for (auto& c : xs)
+          if (c.name.rfind(names::warm_prefix, 0) != 0)
+            ++n;
+        done(n);
+      },
+      [=](caf::error& err) { fail(with_context(err, "cannot list the sessions")); });
+}
+
 void ensure_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
   auto& o = self->state.opts;
   auto docker = self->state.docker;
@@ -300,15 +332,41 @@ void ensure_parent(keeper_ptr self, ctx_ptr ctx, done_fn next) {
         if (info.running) {
           if (diffs.empty()) {
             ctx->status.parent = container_state::running;
-          } else {
-            // Never recreated under live sessions: its settings hold until
-            // the user resets it, ChromaDB's included.
-            ctx->status.parent = container_state::different_config;
-            ctx->status.notes.push_back(difference_note(o, diffs));
-            ctx->chroma = chroma_from_env(info.env, ctx->chroma);
+            ctx->status.chromadb_port = ctx->chroma.port;
+            return next();
           }
-          ctx->status.chromadb_port = ctx->chroma.port;
-          return next();
+          // Never recreated under live sessions: its settings hold until no
+          // session runs in it (or the user ends them), ChromaDB's included.
+          auto keep = [=](uint32_t sessions) {
+            ctx->status.parent = container_state::different_config;
+            ctx->status.notes.push_back(difference_note(self->state.opts, diffs, sessions));
+            ctx->chroma = chroma_from_env(info.env, ctx->chroma);
+            ctx->status.chromadb_port = ctx->chroma.port;
+            next();
+          };
+          auto id = info.id;
+          count_sessions(
+            self,
+            [=](uint32_t sessions) {
+              if (sessions > 0 || !ctx->recreate_idle || !ctx->may_create_parent)
+                return keep(sessions);
+              // Nobody joined its namespace: recreating it cuts nobody off.
+              std::string why;
+              for (auto& d : diffs)
+                why += (why.empty() ? "" : "; ") + d;
+              ctx->status.notes.push_back(name + " ran with " + why
+                                          + " and no session ran in its network namespace: "
+                                            "recreated it with the configured settings");
+              ctx->renew_chroma = true;
+              stop_and_remove(self, id, name, [=] { create_parent(self, ctx, next); },
+                              ctx->fail);
+            },
+            // Not knowing who runs there, it is kept.
+            [=](caf::error err) {
+              ctx->status.notes.push_back(error_message(err));
+              keep(1);
+            });
+          return;
         }
         if (!ctx->may_create_parent) {
           ctx->status.parent = container_state::stopped;
@@ -432,6 +490,12 @@ void create_egress(keeper_ptr self, ctx_ptr ctx, done_fn next) {
       return ctx->fail(make_error(errc::internal,
                                   "cannot hand " + o.egress_log_dir + " to uid "
                                     + std::to_string(egress::filter_uid)));
+    // The old proxy's log moves aside (one rename, atomic; the previous
+    // tinyproxy.log.old goes): the new proxy starts a file of its own, and
+    // the sandbox reports only what that one logs.
+    auto log = o.egress_log_dir + "/tinyproxy.log";
+    if (::rename(log.c_str(), (log + ".old").c_str()) != 0 && errno != ENOENT)
+      ctx->status.notes.push_back("cannot move " + log + " aside: " + std::strerror(errno));
   }
   create_container(self, ctx, egress_spec(o), o.egress_image, parent_options{}.egress_image,
                    "HAL9000_EGRESS_IMAGE", "egress", start_egress, std::move(next));
@@ -545,10 +609,25 @@ void refresh(keeper_ptr self, std::shared_ptr<parent_status> out,
         } else {
           out->parent = container_state::different_config;
           chroma = chroma_from_env(info.env, chroma);
-          auto note = difference_note(o, diffs);
+          out->chromadb_port = chroma.port;
+          // Said with the sessions that run in it now (the start's note
+          // counted those of then).
+          auto prefix = parent_name(o) + " runs with ";
           auto& n = out->notes;
-          if (std::find(n.begin(), n.end(), note) == n.end())
-            n.push_back(std::move(note));
+          n.erase(std::remove_if(n.begin(), n.end(),
+                                 [&](const std::string& x) { return x.rfind(prefix, 0) == 0; }),
+                  n.end());
+          return count_sessions(
+            self,
+            [=](uint32_t sessions) {
+              out->notes.push_back(difference_note(self->state.opts, diffs, sessions));
+              inspect_chroma(chroma);
+            },
+            [=](caf::error err) {
+              out->notes.push_back(difference_note(self->state.opts, diffs, 1) + " ("
+                                   + error_message(err) + ")");
+              inspect_chroma(chroma);
+            });
         }
         out->chromadb_port = chroma.port;
         inspect_chroma(chroma);
@@ -604,9 +683,11 @@ void remove_owned(keeper_ptr self, std::string name,
 /// renew_chroma recreates ChromaDB and the egress proxy even when they match
 /// (their namespace was the old parent's).
 void run_ensure(keeper_ptr self, bool renew_chroma,
-                std::function<void(caf::expected<parent_status>)> cb) {
+                std::function<void(caf::expected<parent_status>)> cb,
+                bool recreate_idle = false) {
   auto& st = self->state;
   auto ctx = std::make_shared<run_ctx>();
+  ctx->recreate_idle = recreate_idle;
   ctx->status.parent_name = parent_name(st.opts);
   ctx->status.chroma_name = chroma_name(st.opts);
   ctx->status.chromadb_port = st.opts.chromadb_port;
@@ -758,13 +839,16 @@ keeper_impl::behavior_type keeper(keeper_ptr self, parent_options opts,
     [=](ensure_atom) -> caf::typed_response_promise<parent_status> {
       auto rp = self->make_response_promise<parent_status>();
       enqueue(self, [=](done_fn done) mutable {
-        run_ensure(self, false, [=](caf::expected<parent_status> r) mutable {
-          if (r)
-            rp.deliver(std::move(*r));
-          else
-            rp.deliver(std::move(r.error()));
-          done();
-        });
+        run_ensure(
+          self, false,
+          [=](caf::expected<parent_status> r) mutable {
+            if (r)
+              rp.deliver(std::move(*r));
+            else
+              rp.deliver(std::move(r.error()));
+            done();
+          },
+          true);
       });
       return rp;
     },

@@ -333,42 +333,54 @@ std::string ownership_problem(const parent_options& o,
 
 std::vector<std::string> parent_differences(const parent_options& o,
                                             const docker::container_info& c) {
+  // Only what lives in the namespace owner counts: the port it publishes for
+  // ChromaDB. The rest of its environment is the configuration of the daemon
+  // that made it; every daemon applies its own (limits, pool, images) to what
+  // it creates, so those differing changes nothing here.
   std::vector<std::string> out;
-  auto actual = parse_env(c.env);
-  bool port_differs = false;
-  for (auto& [k, want] : parent_env(o)) {
-    auto i = actual.find(k);
-    if (i == actual.end())
-      out.push_back(k + " unset, configured " + want);
-    else if (i->second != want)
-      out.push_back(k + "=" + i->second + ", configured " + want);
-    else
-      continue;
-    port_differs = port_differs || k == "CHROMADB_PORT";
-  }
   docker::port_binding want{o.chromadb_port, "tcp", o.host_ip, o.chromadb_port};
   auto published = std::any_of(c.ports.begin(), c.ports.end(), [&](auto& p) {
     return p.container_port == want.container_port && p.proto == want.proto
            && p.host_ip == want.host_ip && p.host_port == want.host_port;
   });
-  // A different CHROMADB_PORT already explains a different binding.
-  if (!published && !port_differs) {
-    std::string now;
-    for (auto& p : c.ports)
-      now += (now.empty() ? "" : ", ") + binding_text(p);
-    out.push_back("publishes " + (now.empty() ? std::string{"no port"} : now)
-                  + ", configured " + binding_text(want));
+  if (published)
+    return out;
+  auto actual = parse_env(c.env);
+  auto port = actual.find("CHROMADB_PORT");
+  auto configured = std::to_string(o.chromadb_port);
+  // Said as the setting that made it when its environment names another.
+  if (port != actual.end() && port->second != configured) {
+    out.push_back("CHROMADB_PORT=" + port->second + ", configured " + configured);
+    return out;
   }
+  std::string now;
+  for (auto& p : c.ports)
+    now += (now.empty() ? "" : ", ") + binding_text(p);
+  out.push_back("publishes " + (now.empty() ? std::string{"no port"} : now)
+                + ", configured " + binding_text(want));
   return out;
 }
 
-std::string difference_note(const parent_options& o,
-                            const std::vector<std::string>& diffs) {
+std::string apply_command(const parent_options& o) {
+  return "claudy daemon stop --all; CHROMADB_PORT=" + std::to_string(o.chromadb_port)
+         + " claudy daemon start";
+}
+
+std::string difference_note(const parent_options& o, const std::vector<std::string>& diffs,
+                            uint32_t sessions) {
   std::string text = parent_name(o) + " runs with ";
   for (size_t i = 0; i < diffs.size(); ++i)
     text += (i ? "; " : "") + diffs[i];
-  return text + ": run `claudy daemon stop; docker rm -f " + parent_name(o)
-         + "; claudy daemon start` to apply";
+  if (sessions == 0)
+    return text + ": no session runs in its network namespace, so the next `claudy daemon "
+                  "start` recreates it with the configured settings (or apply it now with `"
+           + apply_command(o) + "`)";
+  auto n = std::to_string(sessions) + (sessions == 1 ? " session runs" : " sessions run");
+  return text + ": kept, " + n + " in its network namespace (recreating it would cut "
+         + (sessions == 1 ? "it" : "them") + " off); to apply it now run `" + apply_command(o)
+         + "`, which ends those " + std::to_string(sessions) + " (start each again after with "
+           "`claudy restart NAME`); otherwise the first `claudy daemon start` with no session "
+           "running applies it";
 }
 
 std::string chroma_mismatch(const parent_options& o, const chroma_settings& s,

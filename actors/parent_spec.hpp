@@ -170,16 +170,25 @@ std::string daemon_container_problem(const config& cfg,
 std::string ownership_problem(const parent_options& o,
                               const docker::container_info& c);
 
-/// How a parent differs from the options, one entry per setting:
-/// "CHROMADB_PORT=8000, configured 8080", "WORKER_CPUS unset, configured 4",
-/// "publishes 127.0.0.1:8000 -> 8000, configured 127.0.0.1:8080 -> 8080".
+/// How a running namespace owner differs from the options in what lives in
+/// it (the port it publishes for ChromaDB; nothing else: every daemon applies
+/// its own limits, pool and images), one entry per setting:
+/// "CHROMADB_PORT=8000, configured 8080", or "publishes 127.0.0.1:8000 ->
+/// 8000, configured 127.0.0.1:8080 -> 8080" when its environment says no
+/// other port.
 std::vector<std::string> parent_differences(const parent_options& o,
                                             const docker::container_info& c);
 
-/// "<parent> runs with X, Y: run `claudy daemon stop; docker rm -f <parent>;
-/// claudy daemon start` to apply".
+/// The command that applies the configured owner settings at once: `claudy
+/// daemon stop --all; CHROMADB_PORT=<configured> claudy daemon start` (it
+/// ends the sessions that run in the namespace).
+std::string apply_command(const parent_options& o);
+
+/// "<owner> runs with X: ..." and what to do, given the sessions that run
+/// in its network namespace: none, the next daemon start recreates it; some,
+/// it is kept, with apply_command and how many sessions that ends.
 std::string difference_note(const parent_options& o,
-                            const std::vector<std::string>& diffs);
+                            const std::vector<std::string>& diffs, uint32_t sessions);
 
 /// "" when the ChromaDB container matches (image, joined to parent_id, env,
 /// data volume); otherwise why not.

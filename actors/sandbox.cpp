@@ -90,6 +90,10 @@ struct sandbox_state {
   int64_t parent_pid = 0;
   std::string error;
   uint64_t refusals = 0;
+  // Where the filtering proxy's log is read from: the file (its inode) and
+  // the byte after the last line read. Set when the sandbox starts watching
+  // (the end of what is there then: older refusals are history, not news).
+  uint64_t log_ino = 0;
   uint64_t log_offset = 0;
   static inline const char* name = "hal9000.sandbox";
 };
@@ -207,19 +211,46 @@ void flush(self_ptr self) {
   }
 }
 
+std::string filter_log_path(const std::string& home) {
+  return egress_log_dir(home) + "/tinyproxy.log";
+}
+
+// Starts watching the filtering proxy's log: what it holds now was written
+// before this daemon watched (an earlier run's refusals, reported then) and is
+// skipped. A stat of a file in HAL9000_HOME (the sandbox is detached).
+void watch_filter_log(self_ptr self) {
+  auto& st = self->state;
+  struct stat sb {};
+  if (::stat(filter_log_path(st.opts.home).c_str(), &sb) == 0) {
+    st.log_ino = static_cast<uint64_t>(sb.st_ino);
+    st.log_offset = static_cast<uint64_t>(sb.st_size);
+  }
+}
+
 // The filtering proxy's refusals: tinyproxy logs
 //   NOTICE ... : Proxying refused on filtered domain "example.com"
-// It does not log which client asked, so these carry no session.
+// It does not log which client asked, so these carry no session. Only lines
+// written since watch_filter_log: a file with another inode (the keeper moved
+// the old log aside when it recreated <prefix>-egress) or one shorter than
+// what was read (truncated) is new, read from its start.
 void read_filter_log(self_ptr self) {
   auto& st = self->state;
-  auto path = egress_log_dir(st.opts.home) + "/tinyproxy.log";
+  auto path = filter_log_path(st.opts.home);
   std::ifstream in{path, std::ios::binary};
   if (!in)
     return;
+  struct stat sb {};
+  if (::stat(path.c_str(), &sb) != 0)
+    return;
+  auto ino = static_cast<uint64_t>(sb.st_ino);
+  if (ino != st.log_ino) {
+    st.log_ino = ino;
+    st.log_offset = 0;
+  }
   in.seekg(0, std::ios::end);
   auto size = static_cast<uint64_t>(in.tellg());
   if (size < st.log_offset)
-    st.log_offset = 0;  // a new file (the container was recreated)
+    st.log_offset = 0;
   in.seekg(static_cast<std::streamoff>(st.log_offset));
   std::string line;
   while (std::getline(in, line)) {
@@ -290,6 +321,7 @@ impl_actor::behavior_type sandbox_fun(self_ptr self, sandbox_options opts,
   st.writer = std::move(sessions);
   st.hub = std::move(hub);
   load_persisted(self);
+  watch_filter_log(self);
   if (st.hub)
     self->request(st.hub, 30s,
                   events_subscribe_req{credentials{}, caf::actor_cast<event_sink>(self), true,

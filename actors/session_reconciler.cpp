@@ -248,8 +248,14 @@ session_record rebuild(self_ptr self, const docker::container_summary& c,
   session_record r;
   r.name = c.name;
   r.image = c.image;
-  if (info.network_mode.rfind("container:", 0) == 0)
-    r.parent = info.network_mode.substr(10);
+  // The engine stores the owner's id ("container:<id>"): the names are the
+  // daemon's, as for a record written at the claim.
+  if (info.network_mode.rfind("container:", 0) == 0) {
+    r.parent = self->state.opts.parent;
+    r.netns = self->state.opts.netns;
+    if (r.parent.empty())
+      r.parent = info.network_mode.substr(10);
+  }
   r.created_at = iso8601_utc(std::chrono::system_clock::time_point{std::chrono::seconds{c.created}});
   r.claimed_at = r.created_at;
   r.state = session_state::running;

@@ -23,6 +23,10 @@ struct reconcile_options {
   std::string host_home;             // HAL9000_HOME as the engine sees it ("" = home)
   std::string daemon_id = "default"; // label hal9000.daemon
   std::map<std::string, std::string> extra_labels;  // as the pool's
+  /// A rebuilt record's "parent" and "netns" when its container joined a
+  /// namespace (as sessions_options_from gives them; "" = none).
+  std::string parent;
+  std::string netns;
   std::chrono::milliseconds docker_timeout{30000};  // one Docker call
 };
 

@@ -115,16 +115,27 @@ caf::expected<start_plan> plan_start(const session_settings& s, const session_st
     return err;
   // What the host cannot give is refused here, before a worker is claimed
   // (the engine would refuse --cpus only after the claim, and accept any
-  // memory). Only the flags given: the defaults were checked at start.
-  if (p.cpus_given && s.host.nano_cpus > 0 && p.limits.nano_cpus > s.host.nano_cpus)
-    return make_error(errc::invalid_argument,
-                      "--cpus " + req.cpus + " is more than the host has ("
-                        + cpus_text(s.host.nano_cpus) + " CPUs)");
-  if (p.memory_given && s.host.memory_bytes > 0 && p.limits.memory_bytes > s.host.memory_bytes)
-    return make_error(errc::invalid_argument,
-                      "--memory " + req.memory + " is more than the host's memory ("
-                        + gib_text(s.host.memory_bytes) + ")");
+  // memory). Only the flags given: the defaults (WORKER_CPUS, WORKER_MEMORY)
+  // were checked at the daemon's start, the same way.
+  if (auto err = check_host_capacity(p.limits, s.host,
+                                     {"--cpus ", "--memory ", p.cpus_given, p.memory_given, ""}))
+    return err;
   return p;
+}
+
+caf::error check_host_capacity(const resource_limits& values, const host_capacity& host,
+                               const capacity_check& how) {
+  if (!values.enabled)
+    return caf::none;
+  if (how.cpus && host.nano_cpus > 0 && values.nano_cpus > host.nano_cpus)
+    return make_error(errc::invalid_argument,
+                      how.cpus_label + values.cpus_text + " is more than the host has ("
+                        + cpus_text(host.nano_cpus) + " CPUs)" + how.advice);
+  if (how.memory && host.memory_bytes > 0 && values.memory_bytes > host.memory_bytes)
+    return make_error(errc::invalid_argument,
+                      how.memory_label + values.memory_text + " is more than the host's memory ("
+                        + gib_text(host.memory_bytes) + ")" + how.advice);
+  return caf::none;
 }
 
 start_decision decide(const start_plan& plan, const std::vector<session_record>& live) {

@@ -36,6 +36,22 @@ host_capacity local_host_capacity();
 host_capacity capacity_from_docker_info(const std::string& info_json,
                                         host_capacity fallback);
 
+/// Whether limits fit what the host can give one container: a CPU count above
+/// host.nano_cpus, or memory above host.memory_bytes (when checked and the
+/// figure is known), is invalid_argument naming it as `<cpus_label><text>`
+/// ("--cpus 4", "WORKER_CPUS=4") with the host's figure. The one check for
+/// a start's --cpus/--memory (plan_start) and the daemon's WORKER_CPUS and
+/// WORKER_MEMORY at its start (spawn_runtime).
+struct capacity_check {
+  std::string cpus_label;    // "--cpus " or "WORKER_CPUS="
+  std::string memory_label;  // "--memory " or "WORKER_MEMORY="
+  bool cpus = true;          // check the CPUs
+  bool memory = true;        // check the memory
+  std::string advice;        // appended to the message ("" for none)
+};
+caf::error check_host_capacity(const resource_limits& limits, const host_capacity& host,
+                               const capacity_check& how);
+
 /// The settings a start is checked against (from the daemon's config).
 struct session_settings {
   std::vector<std::string> allowed_roots;  // HAL9000_ALLOWED_ROOTS

@@ -30,6 +30,7 @@
 #include "runtime/blocking.hpp"
 #include "runtime/config.hpp"
 #include "runtime/logging.hpp"
+#include "runtime/names.hpp"
 #include "runtime/time_format.hpp"
 #include "runtime/validate.hpp"
 
@@ -150,6 +151,7 @@ void record_failed_start(self_ptr self, const claim_request& cr, const caf::erro
   session_record rec;
   rec.name = cr.session_name;
   rec.parent = st.opts.parent;
+  rec.netns = st.opts.netns;
   rec.project_dir = cr.project_dir;
   rec.created_at = utc_now();
   rec.limits = cr.limits;
@@ -280,6 +282,7 @@ void settle(self_ptr self, uint64_t id, session_promise rp, const claim_request&
   rec.name = c.session_name;
   rec.image = c.image;
   rec.parent = st.opts.parent;
+  rec.netns = st.opts.netns;
   rec.project_dir = cr.project_dir;
   rec.created_at = j.created_at;
   rec.limits = c.limits;
@@ -334,6 +337,7 @@ void claim_worker(self_ptr self, uint64_t id, start_plan plan, session_start req
   session_record pre;
   pre.name = cr.session_name;
   pre.parent = st.opts.parent;
+  pre.netns = st.opts.netns;
   pre.project_dir = cr.project_dir;
   pre.created_at = j->created_at;
   pre.limits = cr.limits;
@@ -554,7 +558,19 @@ void restart(self_ptr self, session_record rec, std::string user, std::string cl
 
 } // namespace
 
-sessions_options sessions_options_from(const config& cfg, std::string parent) {
+void set_owner(sessions_options& o, std::string owner) {
+  // The reference's "parent" is the parent container; the namespace owner,
+  // when it is another container, is recorded beside it.
+  o.parent.clear();
+  o.netns.clear();
+  if (owner.empty())
+    return;
+  o.parent = names::parent_container(o.settings.parent_prefix);
+  if (owner != o.parent)
+    o.netns = std::move(owner);
+}
+
+sessions_options sessions_options_from(const config& cfg, std::string owner) {
   sessions_options o;
   o.settings.allowed_roots = cfg.allowed_roots;
   o.settings.home = cfg.home;
@@ -563,7 +579,7 @@ sessions_options sessions_options_from(const config& cfg, std::string parent) {
   o.settings.defaults = worker_limits(cfg);
   o.settings.host = local_host_capacity();
   o.settings.tls_users = cfg.tls_users;
-  o.parent = std::move(parent);
+  set_owner(o, std::move(owner));
   auto po = pool_options_from(cfg);
   o.claim_budget = pool_claim_budget(po);
   o.release_budget = pool_release_budget(po);
@@ -789,9 +805,9 @@ sessions_actor spawn_sessions(caf::actor_system& sys, sessions_options opts, poo
       [self](caf::put_atom, sandbox_actor& sandbox) {
         self->state.sandbox = std::move(sandbox);
       },
-      [self](caf::put_atom, pool_actor& pool, std::string& parent) {
+      [self](caf::put_atom, pool_actor& pool, std::string& owner) {
         self->state.pool = std::move(pool);
-        self->state.opts.parent = std::move(parent);
+        set_owner(self->state.opts, std::move(owner));
       },
     };
   };

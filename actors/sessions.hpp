@@ -21,9 +21,12 @@ struct config;
 
 struct sessions_options {
   session_settings settings;
-  /// "parent" of every record: the parent container workers join (empty:
-  /// they run on Docker's bridge network).
+  /// "parent" of every record: the parent container, <prefix>-parent (empty:
+  /// workers run on Docker's bridge network).
   std::string parent;
+  /// "netns" of every record: the container whose network namespace workers
+  /// join when it is not the parent (<prefix>-netns in container mode).
+  std::string netns;
   /// How long the pool may take to serve a claim: its claim timeout plus its
   /// worker's own deadlines (pool_claim_budget). A claim is never given up
   /// before; if it is anyway, its session is released (never left running
@@ -40,8 +43,14 @@ struct sessions_options {
   bool ask_host = true;
 };
 
-/// Options from the daemon's configuration; parent as the runtime found it.
-sessions_options sessions_options_from(const config& cfg, std::string parent);
+/// Options from the daemon's configuration; owner: the namespace owner
+/// workers join as the runtime found it ("" for none): parent and netns
+/// follow from it.
+sessions_options sessions_options_from(const config& cfg, std::string owner);
+
+/// Sets o.parent and o.netns from the namespace owner workers join ("" for
+/// none; o.settings.parent_prefix names the parent container).
+void set_owner(sessions_options& o, std::string owner);
 
 /// events: where a start the engine refused is published (session.ended
 /// with its typed end); may be invalid. pool may be invalid: the daemon

@@ -1,6 +1,7 @@
 // claudy daemon start [--host-process] | stop | status | restart | run
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -68,18 +69,33 @@ bool process_running(pid_t pid) {
   return state != "Z" && state != "X";
 }
 
-// The status as a table, or JSON with --json.
+// The status as a table, or JSON with --json. A start that found the daemon
+// running also says which of the settings it was given that daemon does not
+// run with (they were not applied), and how to apply them.
 void show_status(const context& ctx, const daemon_status& st, bool already) {
+  std::vector<setting_difference> diffs;
+  if (already)
+    diffs = given_differences(st, daemon_env(ctx.cfg), [](const std::string& name) {
+      auto* v = std::getenv(name.c_str());
+      return v ? std::optional<std::string>{v} : std::nullopt;
+    });
   if (ctx.json) {
     auto j = to_json(st);
-    if (already)
+    if (already) {
       j["already_running"] = true;
+      auto na = nlohmann::json::array();
+      for (auto& d : diffs)
+        na.push_back({{"name", d.name}, {"given", d.wanted}, {"running", d.running}});
+      j["not_applied"] = na;
+    }
     std::cout << j.dump(2) << "\n";
   } else {
     if (already)
       std::cout << "hal9000d is already running (pid " << st.pid << ")\n";
     print_status(std::cout, st);
   }
+  if (!diffs.empty())
+    std::cerr << "claudy: " << given_differences_text(diffs) << "\n";
 }
 
 int print_status_of(connection& conn, const context& ctx, bool already) {
@@ -262,7 +278,9 @@ int start(const context& ctx, std::chrono::milliseconds deadline, bool host_proc
                                        : "signal " + std::to_string(WTERMSIG(wstatus)))
                 << "); it wrote (" << out_path << "):\n"
                 << log_tail(out_path, 20, out_from);
-      return exit_unavailable;
+      // Code 2: it refused its configuration (its words are above).
+      return WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == exit_usage ? exit_usage
+                                                                       : exit_unavailable;
     }
     auto conn = ctx.connect(1s);
     if (conn)

@@ -3,7 +3,10 @@
 // ChromaDB when the daemon keeps a parent, and the pool's first warm workers
 // when the pool runs. Plain logic on a daemon_status, so it is unit-tested.
 
+#include <functional>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "messages/cli_bridge.hpp"
 
@@ -20,5 +23,25 @@ struct readiness {
 };
 
 readiness readiness_of(const daemon_status& st);
+
+/// The settings given to a `claudy daemon start` that found a daemon running
+/// with others: for each NAME set in the environment (given(NAME) has a value)
+/// whose value in wanted (daemon_env of claudy's configuration) differs from
+/// the running daemon's (st.settings): "NAME=WANTED (it runs with RUNNING)".
+/// HAL9000_HOME, HAL9000_HOST_HOME and HAL9000_DAEMON_MODE differ by design
+/// between claudy and a daemon in its container and are left out.
+struct setting_difference {
+  std::string name;
+  std::string wanted;
+  std::string running;
+};
+std::vector<setting_difference> given_differences(
+  const daemon_status& st, const std::map<std::string, std::string>& wanted,
+  const std::function<std::optional<std::string>(const std::string&)>& given);
+
+/// What claudy says about them: which differ, that they were not applied,
+/// and the command that applies them (`NAME=V ... claudy daemon restart`:
+/// sessions keep running). "" when none differ.
+std::string given_differences_text(const std::vector<setting_difference>& diffs);
 
 } // namespace hal9000::cli

@@ -178,7 +178,10 @@ int run(config cfg) {
     if (!rt) {
       log()->error("cannot start: {}", error_message(rt.error()));
       std::cerr << "hal9000d: " << error_message(rt.error()) << "\n";
-      return 1;
+      // A setting it cannot use (WORKER_CPUS beyond the host, ...) is a usage
+      // error, as claudy's; anything else a failure.
+      return error_code(rt.error()) == errc::invalid_argument ? cli::exit_usage
+                                                              : cli::exit_failure;
     }
     if (home_owner)
       hand_home_to(cfg.home, home_owner->first, home_owner->second);

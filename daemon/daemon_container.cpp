@@ -299,9 +299,27 @@ int start_and_wait(const config& cfg, int timeout_s, bool quiet) {
     if (st && st->exists && !st->started_at.empty()
         && st->started_at != "0001-01-01T00:00:00Z")
       starts.insert(st->started_at);
+    // Exit code 2: hal9000d refused its configuration (WORKER_CPUS beyond
+    // the host, ...). It would say so again at every restart: its words, exit 2.
+    // (Docker says Running while it waits to restart it; ExitCode is the
+    // last exit's until the process runs again.)
+    bool refused = st && st->exists && (st->restarting || !st->running)
+                   && st->exit_code == cli::exit_usage;
     bool ended = st
                  && (!st->exists || starts.size() >= 3
                      || (!st->running && !st->restarting && st->exit_code == 0));
+    if (refused) {
+      auto logs = daemon_container_logs(eng, cfg, 20);
+      std::cerr << "claudy: hal9000d in " << name << " refused its configuration (code "
+                << st->exit_code << "); last lines of `docker logs " << name << "`:\n" << logs;
+      if (auto err = remove_daemon_container(eng, name))
+        std::cerr << "claudy: " << error_message(err) << "\n";
+      // Nothing was started: the shared mounts/ point made for it goes too.
+      if (::geteuid() == 0)
+        if (auto err = late_bind::unmount_all_under(late_bind::mounts_dir(cfg.home)))
+          std::cerr << "claudy: " << error_message(err) << "\n";
+      return cli::exit_usage;
+    }
     if (ended || std::chrono::steady_clock::now() >= until) {
       auto logs = daemon_container_logs(eng, cfg, 20);
       if (ended) {

@@ -74,7 +74,8 @@ caf::error remove_daemon_container(engine& e, const std::string& name);
 /// then wait until the control port (HAL9000_LISTEN) accepts a connection
 /// (exit 0) or the container ends or the timeout passes (its log's last lines
 /// on stderr, the container removed so Docker does not restart a daemon that
-/// cannot start; exit 3). `hal9000d container stop [--remove] [--timeout S]`:
+/// cannot start; exit 3; exit 2 with its words when hal9000d refused its
+/// configuration, e.g. WORKER_CPUS beyond the host). `hal9000d container stop [--remove] [--timeout S]`:
 /// waits until <prefix>-parent no longer runs, then (--remove) removes it when
 /// it is a daemon's. Errors have claudy's exit codes (README). The
 /// configuration comes from the environment (claudy passes daemon_env).

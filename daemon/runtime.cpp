@@ -20,6 +20,7 @@
 #include "actors/pool_scaler.hpp"
 #include "actors/sandbox.hpp"
 #include "actors/session_reconciler.hpp"
+#include "actors/session_rules.hpp"
 #include "actors/session_store.hpp"
 #include "actors/sessions.hpp"
 #include "actors/terminals.hpp"
@@ -28,6 +29,7 @@
 #include "runtime/atomic_file.hpp"
 #include "runtime/egress.hpp"
 #include "runtime/late_bind.hpp"
+#include "runtime/limits.hpp"
 #include "runtime/logging.hpp"
 #include "runtime/mcp_config.hpp"
 #include "runtime/names.hpp"
@@ -38,11 +40,13 @@ namespace hal9000 {
 
 namespace {
 
-// The worker image's label naming where its MCP servers are ("" when it has
-// none, or the image cannot be inspected). Blocks: called at start only.
-std::string image_mcp_label(caf::actor_system& sys, const docker::docker_actor& docker,
-                            const std::string& image) {
-  std::string label;
+// The worker image's label naming where its MCP servers are ("" when the
+// image has none); an error when the image could not be inspected (then
+// nobody knows). Blocks: called at start only.
+caf::expected<std::string> image_mcp_label(caf::actor_system& sys,
+                                           const docker::docker_actor& docker,
+                                           const std::string& image) {
+  caf::expected<std::string> label{std::string{}};
   caf::scoped_actor self{sys};
   self->request(docker, std::chrono::seconds(10), docker::image_inspect_req{image})
     .receive(
@@ -50,7 +54,7 @@ std::string image_mcp_label(caf::actor_system& sys, const docker::docker_actor& 
         if (auto i = info.labels.find(mcp::image_label); i != info.labels.end())
           label = i->second;
       },
-      [](caf::error&) {});
+      [&](caf::error& err) { label = err; });
   return label;
 }
 
@@ -60,14 +64,19 @@ std::string image_mcp_label(caf::actor_system& sys, const docker::docker_actor& 
 // other MCP server away from Claude Code), and only an engine on this host
 // can bind a file of ours; otherwise say why.
 void add_managed_mcp(const config& cfg, const mcp::settings& s, const std::string& image,
-                     const std::string& image_label,
+                     const caf::expected<std::string>& image_label,
                      std::vector<docker::mount_spec>& mounts,
                      std::vector<std::string>& notes) {
   if (!cfg.managed_mcp) {
     notes.push_back("MCP servers: not configured for Claude Code in workers (HAL9000_MANAGED_MCP=false)");
     return;
   }
-  if (image_label.empty()) {
+  if (!image_label) {
+    notes.push_back("MCP servers: not configured for Claude Code in workers: the labels of "
+                    + image + " are not known (" + error_message(image_label.error()) + ")");
+    return;
+  }
+  if (image_label->empty()) {
     notes.push_back("MCP servers: not configured for Claude Code in workers: " + image
                     + " does not carry hal9000's MCP servers (label " + mcp::image_label
                     + "; hal9000/worker:local does)");
@@ -211,6 +220,11 @@ reconcile_report reconcile_at_start(caf::actor_system& sys, const config& cfg,
   ro.host_home = cfg.host_home;
   ro.daemon_id = cfg.daemon_id;
   ro.extra_labels = opts.extra_labels;
+  if (cfg.manage_parent) {
+    auto names = sessions_options_from(cfg, namespace_owner_name(cfg));
+    ro.parent = names.parent;
+    ro.netns = names.netns;
+  }
   // It reads the store; the sessions actor records what it adopts or ends.
   auto reconciler = spawn_reconciler(sys, ro, rt.docker, rt.store, rt.sessions, rt.events);
   reconcile_report report;
@@ -223,6 +237,27 @@ reconcile_report reconcile_at_start(caf::actor_system& sys, const config& cfg,
                self->send_exit(reconciler, caf::exit_reason::user_shutdown);
              });
   return report;
+}
+
+// WORKER_CPUS and WORKER_MEMORY against what the Docker host can give one
+// container: the engine's /info (NCPU, MemTotal: the host's figures even when
+// hal9000d runs in its container or the engine in a VM), this machine's when
+// the engine does not answer. The same check as a start's --cpus/--memory
+// (check_host_capacity). invalid_argument naming the variable, its value and
+// the host's figure. Blocks: called at start only.
+caf::error check_worker_limits(caf::actor_system& sys, const docker::docker_actor& docker,
+                               const config& cfg) {
+  auto host = local_host_capacity();
+  caf::scoped_actor self{sys};
+  self->request(docker, 10s, docker::info_req{})
+    .receive([&](std::string& info) { host = capacity_from_docker_info(info, host); },
+             [](caf::error&) {});
+  auto limits = worker_limits(cfg);
+  if (auto err = validate_limits(limits))
+    return err;
+  return check_host_capacity(limits, host,
+                             {"WORKER_CPUS=", "WORKER_MEMORY=", true, true,
+                              ": every worker would be refused; set it to at most that"});
 }
 
 } // namespace
@@ -262,6 +297,11 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
       m->docker_errors.with({to_string(error_code(err))}).inc();
   };
   rt.docker = docker::spawn_docker(sys, std::move(dopts));
+  if (auto err = check_worker_limits(sys, rt.docker, cfg)) {
+    auto handles = rt;
+    shutdown_runtime(sys, handles, false);
+    return err;
+  }
   rt.events = spawn_event_hub(sys, event_hub_options{256, rt.metrics});
   rt.store = spawn_session_store(sys, cfg.home);
   // The one writer of session records, before anything else writes one: it
@@ -349,7 +389,10 @@ spawn_runtime(caf::actor_system& sys, const config& cfg, runtime_options opts) {
   auto po = pool_options_from(cfg);
   po.volumes = worker_volumes(shared);
   add_managed_mcp(cfg, mcp_settings, image->image,
-                  image->pull_in_background ? "" : image_mcp_label(sys, rt.docker, image->image),
+                  image->pull_in_background
+                    ? caf::expected<std::string>{make_error(
+                        errc::unavailable, "LAZY_IMAGE_PULL: still being pulled")}
+                    : image_mcp_label(sys, rt.docker, image->image),
                   po.volumes, rt.notes);
   po.image = image->image;
   po.extra_labels = opts.extra_labels;

@@ -69,6 +69,10 @@ struct daemon_status {
   /// The container hal9000d runs in ("" for a host process): what `claudy
   /// daemon stop` waits on and `stop --all` removes.
   std::string container;
+  // Appended in hal9000-proto-6: the daemon's configuration as NAME=VALUE
+  // (daemon_env of its config): what `claudy daemon start` compares the
+  // settings it was given with when the daemon runs already.
+  std::map<std::string, std::string> settings;
 };
 
 template <class Inspector>
@@ -79,7 +83,7 @@ typename Inspector::result_type inspect(Inspector& f, daemon_status& x) {
            x.chroma_state, x.chroma_latency_ms, x.pool_running, x.warm,
            x.creating, x.busy, x.min_warm, x.max_warm, x.sessions,
            x.late_bind, x.listen, x.tls, x.notes, x.user, x.volumes, x.sandbox, x.mode,
-           x.container);
+           x.container, x.settings);
 }
 
 // -- requests -------------------------------------------------------------------

@@ -24,7 +24,7 @@
 //
 // Session file (the reference's fields first; ours after):
 //   {"version": 1, "name": "...", "image": "...", "parent": "hal9000-parent",
-//    "project_dir": "/abs/realpath", "created_at": "2026-01-26T12:00:00Z",
+//    "netns": "hal9000-netns", "project_dir": "/abs/realpath", "created_at": "2026-01-26T12:00:00Z",
 //    "resource_limits": {"enabled": true, "memory": "4g", "cpus": "2",
 //                        "pids_limit": "100"},
 //    "state": "running", "container_id": "...", "worker_id": "...",
@@ -37,6 +37,11 @@
 // "state" is one of session_state's names (messages/session_state.hpp):
 // "starting", "running", "network-lost" (its namespace owner went away:
 // state_reason says why, restore how), "ended".
+// "parent" is the parent container's name, as the reference shows; "netns"
+// the container whose network namespace the session joined when that is
+// another one (container mode: <prefix>-netns; absent in host mode, where the
+// parent owns it). An older file whose "parent" names a <prefix>-netns and
+// that has no "netns" reads as parent <prefix>-parent, netns <prefix>-netns.
 // "end_reason" is the human text of "end" (messages/end_reason.hpp), written
 // for people and older readers; "end" is what is read back. A file with only
 // "end_reason" (an older writer) reads as end kind "other" with those words.
@@ -84,7 +89,11 @@ typename Inspector::result_type inspect(Inspector& f, session_usage& x) {
 struct session_record {
   std::string name;         // required, immutable; valid_name(); the file name
   std::string image;        // immutable; the worker image
-  std::string parent;       // immutable; "hal9000-parent" when joined to it
+  std::string parent;       // immutable; the parent container, "<prefix>-parent"
+                            // ("" on Docker's bridge network)
+  std::string netns;        // immutable; the namespace owner joined when it is
+                            // not the parent ("<prefix>-netns" in container
+                            // mode); "" = the parent itself (host mode)
   std::string project_dir;  // required, immutable; realpath, what is mounted
   std::string created_at;   // required, immutable
   resource_limits limits;   // "resource_limits" in the file; what was applied.
@@ -112,7 +121,12 @@ typename Inspector::result_type inspect(Inspector& f, session_record& x) {
            x.parent, x.project_dir, x.created_at, x.limits, x.state,
            x.container_id, x.worker_id, x.user_id, x.claimed_at, x.ended_at,
            x.end, x.served, x.claim_latency_ms, x.oom_kills, x.last_oom_at,
-           x.state_reason, x.restore, x.usage);
+           x.state_reason, x.restore, x.usage, x.netns);
+}
+
+/// The container whose network namespace the session joined ("" for none).
+inline const std::string& namespace_owner_of(const session_record& x) {
+  return x.netns.empty() ? x.parent : x.netns;
 }
 
 /// A change the daemon observed in a session that still runs: an OOM kill

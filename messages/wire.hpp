@@ -15,7 +15,8 @@ namespace hal9000 {
 // proto-6: worker states and how a claim was served are enums
 // (worker_state, served_kind); resource_limits carries numbers (bytes, nano
 // CPUs, pids) with the spelling for display; worker_transition carries the
-// limits instead of a memory limit's text.
+// limits instead of a memory limit's text; daemon_status.settings;
+// session_record.netns (the namespace owner when it is not the parent).
 constexpr const char* wire_version = "hal9000-proto-6";
 
 /// Registers every message type, typed handle and the error category under

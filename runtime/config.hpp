@@ -14,6 +14,7 @@
 #include <caf/expected.hpp>
 
 #include "messages/resource_limits.hpp"
+#include "runtime/egress.hpp"
 
 namespace hal9000 {
 
@@ -86,8 +87,7 @@ struct config {
   std::string proxy_upstream = "https://api.anthropic.com";  // HAL9000_PROXY_UPSTREAM
   std::string proxy_ca;       // HAL9000_PROXY_CA: PEM CA bundle for the upstream ("": system's)
   /// Host names workers may reach through the filtering proxy; "*": open.
-  std::string egress_allow = "api.anthropic.com,registry.npmjs.org,github.com,"
-                             "*.github.com,*.githubusercontent.com";  // HAL9000_EGRESS_ALLOW
+  std::string egress_allow = egress::default_allow;  // HAL9000_EGRESS_ALLOW
   /// The filtering proxy's port inside the namespace; the refusal reporter
   /// listens on the next one.
   uint16_t egress_port = 8002;                             // HAL9000_EGRESS_PORT

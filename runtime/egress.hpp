@@ -27,9 +27,12 @@ namespace hal9000::egress {
 /// The uid the filtering proxy runs as (images/egress/setup.sh).
 constexpr uint32_t filter_uid = 64991;
 
-/// Default HAL9000_EGRESS_ALLOW: the Anthropic API, the npm registry, GitHub.
+/// Default HAL9000_EGRESS_ALLOW (config.egress_allow's default, README): the
+/// Anthropic API, Claude's platform (Claude Code's login asks it at start),
+/// the npm registry, GitHub.
 constexpr const char* default_allow
-  = "api.anthropic.com,registry.npmjs.org,github.com,*.github.com,*.githubusercontent.com";
+  = "api.anthropic.com,platform.claude.com,registry.npmjs.org,github.com,*.github.com,"
+    "*.githubusercontent.com";
 
 /// Splits HAL9000_EGRESS_ALLOW (comma- or space-separated) into host
 /// patterns. invalid_argument for an entry that is neither "*" nor a host

@@ -41,6 +41,16 @@ inline std::string netns_container(const std::string& prefix) {
   return prefix + "-netns";
 }
 
+/// The prefix of a namespace owner's name ("x" for "x-netns"); "" when name
+/// is none.
+inline std::string prefix_of_netns(const std::string& name) {
+  static const std::string suffix = "-netns";
+  if (name.size() <= suffix.size()
+      || name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return {};
+  return name.substr(0, name.size() - suffix.size());
+}
+
 inline std::string chromadb_container(const std::string& prefix) {
   return prefix + "-chromadb";
 }

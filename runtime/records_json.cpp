@@ -1,5 +1,7 @@
 #include "runtime/records_json.hpp"
 
+#include "runtime/names.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include "messages/error.hpp"
@@ -89,7 +91,7 @@ caf::error read_end(const json& j, end_reason& out) {
 } // namespace
 
 json to_json(const session_record& x) {
-  return json{
+  auto j = json{
     {"version", store_layout_version},
     {"name", x.name},
     {"image", x.image},
@@ -123,6 +125,9 @@ json to_json(const session_record& x) {
                {"input_tokens", x.usage.input_tokens},
                {"output_tokens", x.usage.output_tokens}}},
   };
+  if (!x.netns.empty())
+    j["netns"] = x.netns;
+  return j;
 }
 
 json to_json(const worker_record& x) {
@@ -147,6 +152,7 @@ caf::expected<session_record> session_from_json(const json& j) {
   if ((err = read_string(j, "name", true, x.name))
       || (err = read_string(j, "image", false, x.image))
       || (err = read_string(j, "parent", false, x.parent))
+      || (err = read_string(j, "netns", false, x.netns))
       || (err = read_string(j, "project_dir", true, x.project_dir))
       || (err = read_string(j, "created_at", true, x.created_at))
       || (err = read_string(j, "state", false, state))
@@ -162,6 +168,12 @@ caf::expected<session_record> session_from_json(const json& j) {
     return err;
   if (auto e = read_end(j, x.end))
     return e;
+  // An older writer recorded the namespace owner as "parent" in container
+  // mode: the parent is the daemon's container of the same prefix.
+  if (auto prefix = names::prefix_of_netns(x.parent); x.netns.empty() && !prefix.empty()) {
+    x.netns = x.parent;
+    x.parent = names::parent_container(prefix);
+  }
   if (auto n = j.find("oom_kills"); n != j.end() && !n->is_null()) {
     if (!n->is_number_unsigned() && !(n->is_number_integer() && n->get<int64_t>() >= 0))
       return bad("field 'oom_kills' is not a count");

@@ -64,37 +64,38 @@ choose_worker_image(caf::actor_system& sys, const docker::docker_actor& docker,
                     const config& cfg) {
   worker_image_choice choice;
   choice.image = cfg.worker_image;
-  if (cfg.skip_image_pull) {
-    choice.notes.push_back("SKIP_IMAGE_PULL: worker image " + cfg.worker_image
-                           + " not checked");
-    return choice;
-  }
   caf::scoped_actor self{sys};
+  // An image inspect is cheap: done even with SKIP_IMAGE_PULL, which skips
+  // only the pull.
   auto err = ask_present(self, docker, cfg.worker_image);
   if (!err)
     return choice;
   if (error_code(err) != errc::not_found)
     return err;  // the engine itself is the problem: say so
-  if (cfg.lazy_image_pull) {
+  std::string why;
+  if (cfg.skip_image_pull) {
+    why = "SKIP_IMAGE_PULL: not pulled";
+  } else if (cfg.lazy_image_pull) {
     choice.pull_in_background = true;
     choice.notes.push_back("LAZY_IMAGE_PULL: pulling " + cfg.worker_image
                            + " in the background; the pool waits for it");
     return choice;
+  } else {
+    auto pull_err = ask_pull(self, docker, cfg.worker_image);
+    if (!pull_err)
+      return choice;
+    why = "cannot be pulled: " + error_message(pull_err);
   }
-  auto pull_err = ask_pull(self, docker, cfg.worker_image);
-  if (!pull_err)
-    return choice;
   if (cfg.worker_image != cfg.worker_image_fallback
       && !ask_present(self, docker, cfg.worker_image_fallback)) {
     choice.image = cfg.worker_image_fallback;
-    choice.notes.push_back("worker image " + cfg.worker_image + " is not present and cannot "
-                           "be pulled (" + error_message(pull_err) + "); using "
-                           + cfg.worker_image_fallback);
+    choice.notes.push_back("worker image " + cfg.worker_image + " is not present (" + why
+                           + "); using " + cfg.worker_image_fallback);
     return choice;
   }
   return make_error(errc::not_found,
-                    "worker image " + cfg.worker_image + " is not present and cannot be pulled ("
-                      + error_message(pull_err) + "), and " + cfg.worker_image_fallback
+                    "worker image " + cfg.worker_image + " is not present (" + why + "), and "
+                      + cfg.worker_image_fallback
                       + " does not exist: build it with scripts/build-images worker");
 }
 

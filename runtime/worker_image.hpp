@@ -1,12 +1,14 @@
 #pragma once
-// Which image the workers run, decided once at start as the reference says:
-//   SKIP_IMAGE_PULL=true  WORKER_IMAGE as configured, not checked at all;
-//   LAZY_IMAGE_PULL=true  a missing WORKER_IMAGE is pulled in the background
-//                         and the pool starts once it is there;
-//   default               a missing WORKER_IMAGE is pulled now.
-// When WORKER_IMAGE is neither present nor pullable, hal9000/worker:local is
-// used if it exists (and the status says so); otherwise the error names the
-// recipe that builds it.
+// Which image the workers run, decided once at start as the reference says.
+// WORKER_IMAGE is looked up first (an image inspect, always); when it is
+// missing:
+//   SKIP_IMAGE_PULL=true  it is not pulled ("skip worker image pull entirely");
+//   LAZY_IMAGE_PULL=true  it is pulled in the background and the pool starts
+//                         once it is there;
+//   default               it is pulled now.
+// When WORKER_IMAGE is neither present nor pulled, hal9000/worker:local is
+// used if it exists (and the status says so); otherwise the error
+// (not_found) names the recipe that builds it.
 
 #include <string>
 #include <vector>

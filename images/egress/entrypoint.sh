@@ -7,7 +7,7 @@
 # $HAL9000_EGRESS_LOG (the daemon reads them and reports events).
 set -eu
 port=${HAL9000_EGRESS_PORT:-8002}
-allow=${HAL9000_EGRESS_ALLOW:-api.anthropic.com,registry.npmjs.org,github.com,*.github.com,*.githubusercontent.com}
+allow=${HAL9000_EGRESS_ALLOW:-api.anthropic.com,platform.claude.com,registry.npmjs.org,github.com,*.github.com,*.githubusercontent.com}
 log=${HAL9000_EGRESS_LOG:-/run/hal9000-egress/log/tinyproxy.log}
 dir=/run/hal9000-egress
 conf=$dir/tinyproxy.conf

@@ -271,15 +271,35 @@ TEST_F(parent_test, a_port_in_use_gives_a_clear_error_and_leaves_nothing) {
   EXPECT_EQ(now.error, error_message(st.error()));
 }
 
-TEST_F(parent_test, a_different_config_is_reported_and_the_parent_is_not_recreated) {
+// A running parent with another CHROMADB_PORT and a session in its namespace
+// is kept (recreating it would cut the session off), with what differs and
+// the command that applies it; once no session runs there, the next ensure
+// recreates it with the configured port. Other settings (WORKER_CPUS) are the
+// daemon's, not the parent's: they never count.
+TEST_F(parent_test, a_different_port_is_kept_under_a_session_and_applied_once_none_runs) {
   auto o = options();
   auto first = ensure(spawn(o));
   ASSERT_TRUE(first) << error_message(first.error());
   auto started = docker_inspect(parent_name(o), "{{.State.StartedAt}}");
-  // The next daemon start comes with another port and another limit.
-  auto changed = o;
+  // A session in its namespace, labelled as this daemon's pool labels them.
+  auto session = parent_name(o) + "-s1";
+  std::string labels;
+  for (auto& [k, v] : labels_for(o, "worker"))
+    labels += " --label " + k + "=" + v;
+  int rc = -1;
+  auto out = sh("docker run -d --name " + session + labels + " --network container:"
+                  + parent_name(o) + " hal9000/test:busybox sleep 600 2>&1",
+                &rc);
+  ASSERT_EQ(rc, 0) << out;
+  // Only another limit: nothing differs.
+  auto limits = o;
+  limits.env["WORKER_CPUS"] = "4";
+  auto same = ensure(spawn(limits));
+  ASSERT_TRUE(same) << error_message(same.error());
+  EXPECT_EQ(same->parent, container_state::running);
+  // The next daemon start comes with another port.
+  auto changed = limits;
   changed.chromadb_port = free_loopback_port();
-  changed.env["WORKER_CPUS"] = "4";
   auto k = spawn(changed);
   auto st = ensure(k);
   ASSERT_TRUE(st) << error_message(st.error());
@@ -294,9 +314,11 @@ TEST_F(parent_test, a_different_config_is_reported_and_the_parent_is_not_recreat
                        + std::to_string(changed.chromadb_port)),
             std::string::npos)
     << notes;
-  EXPECT_NE(notes.find("WORKER_CPUS=2, configured 4"), std::string::npos) << notes;
-  EXPECT_NE(notes.find("`claudy daemon stop; docker rm -f " + parent_name(o)
-                       + "; claudy daemon start`"),
+  EXPECT_EQ(notes.find("WORKER_CPUS"), std::string::npos) << notes;
+  EXPECT_NE(notes.find("kept, 1 session runs in its network namespace"), std::string::npos)
+    << notes;
+  EXPECT_NE(notes.find("`claudy daemon stop --all; CHROMADB_PORT="
+                       + std::to_string(changed.chromadb_port) + " claudy daemon start`"),
             std::string::npos)
     << notes;
   // ChromaDB keeps serving where the running parent publishes it.
@@ -304,6 +326,21 @@ TEST_F(parent_test, a_different_config_is_reported_and_the_parent_is_not_recreat
   EXPECT_EQ(st->chroma_id, first->chroma_id);
   EXPECT_TRUE(wait_for([&] { return heartbeat_ok(o.chromadb_port); }, 30s));
   EXPECT_EQ(status(k).parent, container_state::different_config);
+
+  // The session ends: the next start's ensure recreates the parent with the
+  // configured port, ChromaDB in its new namespace.
+  sh("docker rm -f " + session + " >/dev/null 2>&1");
+  auto again = ensure(spawn(changed));
+  ASSERT_TRUE(again) << error_message(again.error());
+  EXPECT_EQ(again->parent, container_state::running);
+  EXPECT_NE(again->parent_id, first->parent_id);
+  EXPECT_EQ(again->chromadb_port, changed.chromadb_port);
+  EXPECT_NE(docker_inspect(parent_name(o), "{{json .HostConfig.PortBindings}}")
+              .find("\"HostPort\":\"" + std::to_string(changed.chromadb_port) + "\""),
+            std::string::npos);
+  EXPECT_EQ(docker_inspect(chroma_name(o), "{{.HostConfig.NetworkMode}}"),
+            "container:" + again->parent_id);
+  EXPECT_TRUE(wait_for([&] { return heartbeat_ok(changed.chromadb_port); }, 60s));
 }
 
 TEST_F(parent_test, a_stopped_parent_is_started_not_recreated) {

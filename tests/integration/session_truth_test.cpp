@@ -373,9 +373,19 @@ TEST_F(truth_fixture, a_sigkill_without_oom_is_killed_by_signal_and_a_removal_is
 }
 
 TEST_F(truth_fixture, a_start_the_engine_refuses_is_recorded_with_the_engines_words) {
-  env->vars["WORKER_IMAGE"] = "hal9000/does-not-exist:" + run_id();
+  // An image there at the daemon's start (a missing one would be replaced by
+  // hal9000/worker:local then: SKIP_IMAGE_PULL skips only the pull), gone
+  // before the claim.
+  auto image = "hal9000/does-not-exist:" + run_id();
+  ASSERT_EQ(sh("docker tag hal9000/test:busybox " + image + " && echo ok"), "ok\n");
+  struct untag {
+    std::string image;
+    ~untag() { sh("docker rmi " + image + " >/dev/null 2>&1"); }  // also on a failure
+  } guard{image};
+  env->vars["WORKER_IMAGE"] = image;
   env->vars["HAL9000_FORCE_COLD"] = "true";
   start_daemon();
+  ASSERT_EQ(sh("docker rmi " + image + " >/dev/null && echo ok"), "ok\n");
   auto began = std::chrono::steady_clock::now();
   auto r = env->claudy("--json " + project("noimage") + " --detach --name noimage");
   EXPECT_NE(r.rc, 0) << r.out;

@@ -1,5 +1,7 @@
 // The egress policy's pure parts: HAL9000_EGRESS_ALLOW parsing, the packet
 // filter rules, the session environment prefix, the config checks.
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "messages/error.hpp"
@@ -25,6 +27,15 @@ TEST(egress, allow_list_parses_hosts_wildcards_and_star) {
   auto d = egress::parse_allow(egress::default_allow);
   ASSERT_TRUE(d);
   EXPECT_EQ(d->front(), "api.anthropic.com");
+}
+
+// Claude Code asks platform.claude.com at its start (login): allowed by
+// default, in the daemon's configuration and so in the filtering proxy's.
+TEST(egress, the_default_allows_claude_codes_login_host) {
+  auto d = egress::parse_allow(config{}.egress_allow);
+  ASSERT_TRUE(d);
+  EXPECT_NE(std::find(d->begin(), d->end(), "platform.claude.com"), d->end());
+  EXPECT_EQ(config{}.egress_allow, egress::default_allow);
 }
 
 TEST(egress, closed_rules_let_out_only_loopback_replies_and_the_filter_uid) {

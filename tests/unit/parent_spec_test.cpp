@@ -134,23 +134,40 @@ TEST(parent_spec, a_different_port_is_reported_with_the_fix) {
   auto diffs = parent_differences(o, running);
   ASSERT_EQ(diffs.size(), 1u);  // the port binding follows from CHROMADB_PORT
   EXPECT_EQ(diffs[0], "CHROMADB_PORT=8000, configured 8080");
-  EXPECT_EQ(difference_note(o, diffs),
-            "hal9000-parent runs with CHROMADB_PORT=8000, configured 8080: run "
-            "`claudy daemon stop; docker rm -f hal9000-parent; claudy daemon start` "
-            "to apply");
+  // With sessions in its namespace: kept; the command carries the variable
+  // and says how many sessions it ends.
+  EXPECT_EQ(difference_note(o, diffs, 2),
+            "hal9000-parent runs with CHROMADB_PORT=8000, configured 8080: kept, 2 sessions "
+            "run in its network namespace (recreating it would cut them off); to apply it "
+            "now run `claudy daemon stop --all; CHROMADB_PORT=8080 claudy daemon start`, "
+            "which ends those 2 (start each again after with `claudy restart NAME`); "
+            "otherwise the first `claudy daemon start` with no session running applies it");
+  // Without: the next start recreates it; no docker rm -f, no lost variable.
+  auto idle = difference_note(o, diffs, 0);
+  EXPECT_NE(idle.find("the next `claudy daemon start` recreates it"), std::string::npos) << idle;
+  EXPECT_EQ(idle.find("docker rm"), std::string::npos) << idle;
   // ChromaDB then keeps the parent's port.
   auto eff = chroma_from_env(running.env, configured_chroma(o));
   EXPECT_EQ(eff.port, 8000);
 }
 
-TEST(parent_spec, every_setting_and_a_missing_binding_count) {
+// Only what lives in the namespace owner counts: its published port. The
+// daemon's other settings (limits, pool, images) in its environment are the
+// configuration of the daemon that made it, applied by each daemon itself.
+TEST(parent_spec, only_the_published_port_counts) {
   auto o = parent_options_from(sample_config());
   auto c = as_inspected(parent_spec(o), "p");
-  c.env.erase(std::remove(c.env.begin(), c.env.end(), "WORKER_CPUS=4"), c.env.end());
+  for (auto kv : {"WORKER_CPUS=4", "WORKER_MEMORY=4g", "ENABLE_POOL_MANAGER=false",
+                  "MIN_WARM_WORKERS=2"})
+    c.env.erase(std::remove(c.env.begin(), c.env.end(), kv), c.env.end());
+  c.env.push_back("WORKER_MEMORY=8g");
+  c.env.push_back("ENABLE_POOL_MANAGER=true");
+  c.env.push_back("MIN_WARM_WORKERS=3");
+  EXPECT_TRUE(parent_differences(o, c).empty());
   c.ports.clear();
   auto diffs = parent_differences(o, c);
-  EXPECT_TRUE(has(diffs, "WORKER_CPUS unset, configured 4"));
-  EXPECT_TRUE(has(diffs, "publishes no port, configured 127.0.0.1:8080 -> 8080"));
+  ASSERT_EQ(diffs.size(), 1u);
+  EXPECT_EQ(diffs[0], "publishes no port, configured 127.0.0.1:8080 -> 8080");
 }
 
 TEST(parent_spec, only_our_containers_are_ours) {

@@ -421,6 +421,29 @@ TEST(session_owner_rule, only_the_owner_or_root_acts_on_or_sees_a_session) {
   EXPECT_FALSE(visible_to(rec, ""));
 }
 
+// The one capacity check, as the daemon's start uses it for WORKER_CPUS and
+// WORKER_MEMORY (daemon/runtime.cpp): the variable, its value, the host's figure.
+TEST_F(session_rules, worker_defaults_beyond_the_host_are_named_by_their_variable) {
+  host_capacity host{2'000'000'000, 8LL << 30};
+  capacity_check how{"WORKER_CPUS=", "WORKER_MEMORY=", true, true, ""};
+  auto v = parse_limits("4g", "4", "100");
+  ASSERT_TRUE(v);
+  auto err = check_host_capacity(*v, host, how);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(error_code(err), errc::invalid_argument);
+  EXPECT_EQ(error_message(err), "WORKER_CPUS=4 is more than the host has (2 CPUs)");
+  v = parse_limits("9g", "2", "100");
+  ASSERT_TRUE(v);
+  err = check_host_capacity(*v, host, how);
+  ASSERT_TRUE(err);
+  EXPECT_EQ(error_message(err), "WORKER_MEMORY=9g is more than the host's memory (8.0 GiB)");
+  v = parse_limits("8g", "2", "100");
+  ASSERT_TRUE(v);
+  EXPECT_FALSE(check_host_capacity(*v, host, how));
+  // Unknown figures are not checked.
+  EXPECT_FALSE(check_host_capacity(*parse_limits("9g", "4", "1"), {}, how));
+}
+
 // A worker that ended while serving a session: its typed end as it is; with
 // none, "other" with its words, or its state when it gave none.
 TEST(session_end_rules, end_of_worker_keeps_a_typed_end_and_words_an_untyped_one) {
