@@ -430,9 +430,13 @@ void dispatch(self_ptr self) {
   for (auto& id : st.logic.orphaned_cold())
     stop_worker(self, id, "its claim was served elsewhere or expired");
   // Refills keep quiet for refill_quiet after claims (pool_options); the
-  // wake below runs them then.
-  auto quiet_until = st.last_claim ? *st.last_claim + st.opts.refill_quiet : now;
-  if (quiet_until > now && st.logic.refill(now) > 0) {
+  // wake below runs them then. Never while claims wait: deferring the warm
+  // refill under a burst would send the waiting claims down the cold path.
+  // refill_quiet 0 never defers (serve() above stamps last_claim after now).
+  bool quiet = st.opts.refill_quiet.count() > 0 && st.last_claim
+               && st.logic.queue_size() == 0;
+  auto quiet_until = quiet ? *st.last_claim + st.opts.refill_quiet : now;
+  if (quiet && quiet_until > now && st.logic.refill(now) > 0) {
     if (!st.refill_wake_armed) {
       st.refill_wake_armed = true;
       self->delayed_send(self, quiet_until - now, refill_atom::value);

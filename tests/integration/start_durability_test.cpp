@@ -174,8 +174,17 @@ TEST_F(start_durability, a_session_acknowledged_before_its_records_fsync_survive
 TEST_F(start_durability, a_failed_claim_ends_its_starting_record) {
   env->vars["ENABLE_POOL_MANAGER"] = "false";
   env->vars["MIN_WARM_WORKERS"] = "0";
-  env->vars["WORKER_IMAGE"] = "hal9000/does-not-exist:never";
+  // There at the daemon's start (a missing image would be replaced by
+  // hal9000/worker:local then), gone before the claim.
+  auto image = "hal9000/does-not-exist:" + test::run_id();
+  ASSERT_EQ(std::system(("docker tag hal9000/test:busybox " + image).c_str()), 0);
+  struct untag {
+    std::string image;
+    ~untag() { (void)std::system(("docker rmi " + image + " >/dev/null 2>&1").c_str()); }
+  } guard{image};
+  env->vars["WORKER_IMAGE"] = image;
   start_daemon();
+  ASSERT_EQ(std::system(("docker rmi " + image + " >/dev/null").c_str()), 0);
   auto project = fs::path{projects.path} / "never-proj";
   fs::create_directories(project);
   auto r = env->claudy("--json " + project.string() + " --detach --name never");
