@@ -30,6 +30,7 @@
 #include "runtime/pid_lock.hpp"
 #include "support/chroma_server.hpp"
 #include "support/cli_process.hpp"
+#include "support/container_daemon.hpp"
 #include "support/host_user.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
@@ -41,93 +42,9 @@ using json = nlohmann::json;
 
 namespace {
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
-std::string parent_image() {
-  auto* v = std::getenv("HAL9000_TEST_PARENT_IMAGE");
-  return v && *v ? v : "hal9000/parent:local";
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in{path};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
-class daemon_container_test : public ::testing::Test {
+class daemon_container_test : public container_daemon_test {
 protected:
-  void SetUp() override {
-    for (auto image : {parent_image(), std::string{"hal9000/chromadb:local"},
-                       std::string{"hal9000/worker:local"}, std::string{"hal9000/egress:local"}}) {
-      int rc = -1;
-      sh("docker image inspect " + image + " >/dev/null 2>&1", &rc);
-      if (rc != 0)
-        GTEST_SKIP() << "image " << image << " is missing: run scripts/build-images";
-    }
-    int rc = -1;
-    sh("docker run --rm --network none " + parent_image()
-         + " hal9000d --version >/dev/null 2>&1", &rc);
-    if (rc != 0)
-      GTEST_SKIP() << parent_image() << " does not carry hal9000d: run scripts/build-images parent";
-    ASSERT_FALSE(home_.path.empty());
-    static int counter = 0;
-    prefix_ = "h9c-" + run_id() + "-" + std::to_string(++counter);
-    chroma_port_ = free_loopback_port();
-    proxy_port_ = 8001;  // inside the test's own namespace owner
-    env_ = std::make_unique<daemon_env>(home_.path);
-    auto& v = env_->vars;
-    v["HAL9000_DAEMON_MODE"] = "container";
-    v["HAL9000_MANAGE_PARENT"] = "true";
-    v["HAL9000_PARENT_PREFIX"] = prefix_;
-    v["PARENT_IMAGE"] = parent_image();
-    v["CHROMADB_PORT"] = std::to_string(chroma_port_);
-    v["WORKER_IMAGE"] = "hal9000/worker:local";
-    v["WORKER_COMMAND"] = "sleep 100000";
-    v["SKIP_IMAGE_PULL"] = "true";
-    v["ENABLE_POOL_MANAGER"] = "true";
-    v["MIN_WARM_WORKERS"] = "1";
-    v["MAX_WARM_WORKERS"] = "2";
-    v["WORKER_MEMORY"] = "512m";
-    v["WORKER_CPUS"] = "1";
-    v["HAL9000_ALLOWED_ROOTS"] = "/tmp";
-    // The worker's user (claude, 1000) must enter the project.
-    ASSERT_EQ(::chown(project_.path.c_str(), 1000, 1000), 0);
-    ASSERT_EQ(::chmod(project_.path.c_str(), 0755), 0);
-  }
-
-  void TearDown() override {
-    if (!env_)
-      return;
-    env_->claudy("daemon stop --all");
-    for (auto& m : submounts_)
-      ::umount2(m.c_str(), MNT_DETACH);
-    env_.reset();  // removes every container labelled with its daemon id
-    sh("ids=$(docker ps -aq --filter name=^/" + prefix_
-       + "- 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
-    sh("vs=$(docker volume ls -q --filter name=^" + prefix_
-       + "- 2>/dev/null); [ -z \"$vs\" ] || docker volume rm -f $vs >/dev/null 2>&1");
-    auto mounts = late_bind::mounts_dir(home_.path);
-    EXPECT_FALSE(late_bind::unmount_all_under(mounts));
-  }
-
-  std::string parent() const { return prefix_ + "-parent"; }
-  std::string netns() const { return prefix_ + "-netns"; }
-
-  run_result claudy(const std::string& args) { return env_->claudy(args); }
-
-  std::string inspect(const std::string& name, const std::string& format) {
-    return trim(sh("docker inspect --format '" + format + "' " + name + " 2>&1"));
-  }
-
-  json status() {
-    auto r = claudy("--json daemon status");
-    auto j = json::parse(r.out, nullptr, false);
-    EXPECT_FALSE(j.is_discarded()) << r.out;
-    return j.is_discarded() ? json::object() : j;
-  }
+  daemon_container_test() : container_daemon_test("h9c") {}
 
   void start_ok(const std::string& extra_env = "") {
     auto r = env_->run(extra_env + bin("claudy") + " daemon start --timeout 180");
@@ -214,13 +131,7 @@ protected:
     return r.rc == 0 && j.is_object() ? j : json::object();
   }
 
-  temp_dir home_;
-  temp_dir project_;
-  std::vector<std::string> submounts_;  // unmounted in TearDown
-  std::string prefix_;
-  uint16_t chroma_port_ = 0;
-  uint16_t proxy_port_ = 8001;
-  std::unique_ptr<daemon_env> env_;
+  uint16_t proxy_port_ = 8001;  // inside the test's own namespace owner
 };
 
 // Start, status, the guide's docker checks, a warm session with files both

@@ -21,6 +21,7 @@
 
 #include "support/chroma_server.hpp"
 #include "support/cli_process.hpp"
+#include "support/container_daemon.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -31,22 +32,6 @@ namespace {
 
 constexpr const char* collections
   = "/api/v2/tenants/default_tenant/databases/default_database/collections";
-
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ' || s.back() == '\r'))
-    s.pop_back();
-  return s;
-}
-
-bool image_present(const std::string& image) {
-  int rc = -1;
-  sh("docker image inspect " + image + " >/dev/null 2>&1", &rc);
-  return rc == 0;
-}
-
-std::string inspect(const std::string& name, const std::string& format) {
-  return trim(sh("docker inspect --format '" + format + "' " + name + " 2>&1"));
-}
 
 int64_t ms_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -64,18 +49,9 @@ protected:
     prefix_ = "h9t-" + run_id() + "-d" + std::to_string(++counter);
     chroma_port_ = free_loopback_port();
     env_ = std::make_unique<daemon_env>(home_.path);
-    auto& v = env_->vars;
-    v["HAL9000_MANAGE_PARENT"] = "true";
-    v["HAL9000_PARENT_PREFIX"] = prefix_;
-    v["CHROMADB_PORT"] = std::to_string(chroma_port_);
-    v["WORKER_IMAGE"] = "hal9000/worker:local";
-    v["WORKER_COMMAND"] = "sleep 100000";
-    v["HAL9000_ALLOWED_ROOTS"] = "/tmp";
-    // A user's project, as the worker's user (claude, 1000) can enter it;
-    // mkdtemp made it root's and 0700 (and a worker's root has no
-    // DAC_OVERRIDE: the busybox worker needs 0755 too).
-    ASSERT_EQ(::chown(project_.path.c_str(), 1000, 1000), 0);
-    ASSERT_EQ(::chmod(project_.path.c_str(), 0755), 0);
+    set_managed_parent_vars(env_->vars, prefix_, chroma_port_);
+    // A user's project, as the worker's user (claude, 1000) can enter it.
+    ASSERT_TRUE(open_project_to_worker(project_.path));
   }
 
   void TearDown() override {
@@ -83,10 +59,7 @@ protected:
       return;
     env_->claudy("daemon stop");
     env_.reset();  // kills a daemon left running, removes its labelled containers
-    sh("ids=$(docker ps -aq --filter name=^/" + prefix_
-       + "- 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
-    sh("vs=$(docker volume ls -q --filter name=^" + prefix_
-       + "- 2>/dev/null); [ -z \"$vs\" ] || docker volume rm -f $vs >/dev/null 2>&1");
+    remove_by_prefix(prefix_);
   }
 
   std::string parent() const { return prefix_ + "-parent"; }
