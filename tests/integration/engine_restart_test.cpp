@@ -20,6 +20,7 @@
 
 #include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/daemon_sessions.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -141,23 +142,10 @@ struct engine_restart : ::testing::Test {
       env.reset();
     }
     engine.destroy();
-    auto mounts = late_bind::mounts_dir(home_dir.path);
-    EXPECT_FALSE(late_bind::unmount_all_under(mounts));
-    if (!late_bind::mounts_under(mounts).empty()) {
-      ADD_FAILURE() << "still mounted under " << mounts;
-      home_dir.path.clear();
-      projects.path.clear();
-    }
+    release_late_binds(home_dir, projects);
   }
 
-  json record(const std::string& name) {
-    auto j = parse(env->claudy("--json sessions --all").out);
-    if (j.is_array())
-      for (auto& s : j)
-        if (s.value("name", "") == name)
-          return s;
-    return json::object();
-  }
+  json record(const std::string& name) { return listed_session(*env, name); }
 
   std::vector<json> events(const std::string& kind) {
     std::vector<json> out;

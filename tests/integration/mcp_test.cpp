@@ -25,6 +25,7 @@
 #include "runtime/mcp_config.hpp"
 #include "support/chroma_server.hpp"
 #include "support/cli_process.hpp"
+#include "support/container_daemon.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -40,12 +41,6 @@ constexpr const char* collections
 
 std::string client_script() {
   return std::string{HAL9000_SOURCE_DIR} + "/tests/integration/mcp_client.mjs";
-}
-
-bool image_present(const std::string& image) {
-  int rc = -1;
-  sh("docker image inspect " + image + " >/dev/null 2>&1", &rc);
-  return rc == 0;
 }
 
 json parse(const std::string& text) {
@@ -87,14 +82,9 @@ protected:
     chroma_port_ = free_loopback_port();
     env_ = std::make_unique<daemon_env>(home_.path);
     auto& v = env_->vars;
-    v["HAL9000_MANAGE_PARENT"] = "true";
-    v["HAL9000_PARENT_PREFIX"] = prefix_;
-    v["CHROMADB_PORT"] = std::to_string(chroma_port_);
-    v["WORKER_IMAGE"] = "hal9000/worker:local";
+    set_managed_parent_vars(v, prefix_, chroma_port_);
     v["SKIP_IMAGE_PULL"] = "true";
-    v["WORKER_COMMAND"] = "sleep 100000";
     v["WORKER_MEMORY"] = "1g";
-    v["HAL9000_ALLOWED_ROOTS"] = "/tmp";
   }
 
   void TearDown() override {
@@ -102,16 +92,12 @@ protected:
       return;
     env_->claudy("daemon stop --all");
     env_.reset();  // kills a daemon left running, removes its labelled containers
-    sh("ids=$(docker ps -aq --filter name=^/" + prefix_
-       + "- 2>/dev/null); [ -z \"$ids\" ] || docker rm -f $ids >/dev/null 2>&1");
-    sh("vs=$(docker volume ls -q --filter name=^" + prefix_
-       + "- 2>/dev/null); [ -z \"$vs\" ] || docker volume rm -f $vs >/dev/null 2>&1");
+    remove_by_prefix(prefix_);
   }
 
   // A project the worker's user (claude, 1000) can enter: mkdtemp made it 0700.
   static void open_to_worker(const temp_dir& d) {
-    ASSERT_EQ(::chown(d.path.c_str(), 1000, 1000), 0);
-    ASSERT_EQ(::chmod(d.path.c_str(), 0755), 0);
+    ASSERT_TRUE(open_project_to_worker(d.path));
   }
 
   void start_daemon() {

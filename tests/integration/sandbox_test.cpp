@@ -33,6 +33,7 @@
 
 #include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/daemon_sessions.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 #include "support/tls_upstream.hpp"
@@ -197,13 +198,7 @@ struct sandbox_test : ::testing::Test {
       env->claudy("daemon stop --all");
       env.reset();
     }
-    auto mounts = late_bind::mounts_dir(home);
-    EXPECT_FALSE(late_bind::unmount_all_under(mounts));
-    if (!late_bind::mounts_under(mounts).empty()) {
-      ADD_FAILURE() << "still mounted under " << mounts << ": leaving " << home;
-      home_dir.path.clear();
-      project.path.clear();
-    }
+    release_late_binds(home_dir, project);
   }
 
   /// The network-namespace owner workers join.

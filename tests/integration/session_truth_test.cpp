@@ -28,6 +28,7 @@
 #include "runtime/late_bind.hpp"
 #include "support/chroma_server.hpp"
 #include "support/cli_process.hpp"
+#include "support/daemon_sessions.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
@@ -100,13 +101,7 @@ struct truth_fixture : ::testing::Test {
       sh("vs=$(docker volume ls -q --filter name=^" + prefix
          + "- 2>/dev/null); [ -z \"$vs\" ] || docker volume rm -f $vs >/dev/null 2>&1");
     }
-    auto mounts = late_bind::mounts_dir(home);
-    EXPECT_FALSE(late_bind::unmount_all_under(mounts));
-    if (!late_bind::mounts_under(mounts).empty()) {
-      ADD_FAILURE() << "still mounted under " << mounts << ": leaving " << home;
-      home_dir.path.clear();
-      projects.path.clear();
-    }
+    release_late_binds(home_dir, projects);
   }
 
   void with_parent() {

@@ -21,6 +21,7 @@
 
 #include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/daemon_sessions.hpp"
 #include "support/fake_docker_proxy.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
@@ -52,12 +53,7 @@ struct container_row {
   std::string state;
 };
 
-struct sessions_fixture : ::testing::Test {
-  temp_dir home_dir;
-  temp_dir projects;
-  std::string home = home_dir.path;
-  std::unique_ptr<daemon_env> env;
-
+struct sessions_fixture : daemon_home_test {
   void SetUp() override {
     ASSERT_FALSE(home.empty());
     ASSERT_FALSE(projects.path.empty());
@@ -74,22 +70,6 @@ struct sessions_fixture : ::testing::Test {
     env->vars["CHECK_INTERVAL"] = "2";
     env->vars["WORKER_MEMORY"] = "256m";
     env->vars["WORKER_CPUS"] = "1";
-  }
-
-  void TearDown() override {
-    if (env) {
-      env->claudy("daemon stop --all");
-      env.reset();  // kills a daemon left running, removes its containers
-    }
-    // Before the temporary directories go: remove_all would follow a live
-    // bind mount into a project. If anything stays mounted, keep the files.
-    auto mounts = late_bind::mounts_dir(home);
-    EXPECT_FALSE(late_bind::unmount_all_under(mounts));
-    if (!late_bind::mounts_under(mounts).empty()) {
-      ADD_FAILURE() << "still mounted under " << mounts << ": leaving " << home;
-      home_dir.path.clear();
-      projects.path.clear();
-    }
   }
 
   std::string project(const std::string& name) {

@@ -19,12 +19,12 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "runtime/late_bind.hpp"
 #include "support/cli_process.hpp"
+#include "support/container_daemon.hpp"
+#include "support/daemon_sessions.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_env.hpp"
 
-using namespace hal9000;
 using namespace hal9000::test;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
@@ -32,22 +32,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-json parse(const std::string& text) {
-  return json::parse(text, nullptr, false);
-}
+json parse(const std::string& text) { return parse_json(text); }
 
-bool image_present(const std::string& image) {
-  int rc = -1;
-  sh("docker image inspect " + image + " >/dev/null 2>&1", &rc);
-  return rc == 0;
-}
-
-struct start_durability : ::testing::Test {
-  temp_dir home_dir;
-  temp_dir projects;
-  std::string home = home_dir.path;
-  std::unique_ptr<daemon_env> env;
-
+struct start_durability : daemon_home_test {
   void SetUp() override {
     ASSERT_FALSE(home.empty());
     if (!image_present("hal9000/test:busybox"))
@@ -68,38 +55,14 @@ struct start_durability : ::testing::Test {
     ASSERT_EQ(::chmod(projects.path.c_str(), 0755), 0);
   }
 
-  void TearDown() override {
-    if (env) {
-      env->claudy("daemon stop --all");
-      env.reset();  // kills a daemon left running, removes its containers
-    }
-    auto mounts = late_bind::mounts_dir(home);
-    EXPECT_FALSE(late_bind::unmount_all_under(mounts));
-    if (!late_bind::mounts_under(mounts).empty()) {
-      ADD_FAILURE() << "still mounted under " << mounts << ": leaving " << home;
-      home_dir.path.clear();
-      projects.path.clear();
-    }
-  }
-
   void start_daemon() {
     auto r = env->claudy("daemon start --timeout 120");
     ASSERT_EQ(r.rc, 0) << r.out << sh("tail -30 " + home + "/logs/hal9000d.out");
   }
 
-  json record(const std::string& name) {
-    auto j = parse(env->claudy("--json sessions --all").out);
-    if (j.is_array())
-      for (auto& s : j)
-        if (s.value("name", "") == name)
-          return s;
-    return json::object();
-  }
+  json record(const std::string& name) { return listed_session(*env, name); }
 
-  json session_file(const std::string& name) {
-    std::ifstream in{home + "/sessions/" + name + ".json"};
-    return parse({std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}});
-  }
+  json session_file(const std::string& name) { return read_session_file(home, name); }
 
   size_t warm() {
     auto j = parse(env->claudy("--json pool status").out);
@@ -176,7 +139,7 @@ TEST_F(start_durability, a_failed_claim_ends_its_starting_record) {
   env->vars["MIN_WARM_WORKERS"] = "0";
   // There at the daemon's start (a missing image would be replaced by
   // hal9000/worker:local then), gone before the claim.
-  auto image = "hal9000/does-not-exist:" + test::run_id();
+  auto image = "hal9000/does-not-exist:" + run_id();
   ASSERT_EQ(std::system(("docker tag hal9000/test:busybox " + image).c_str()), 0);
   struct untag {
     std::string image;
