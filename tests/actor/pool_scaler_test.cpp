@@ -17,6 +17,7 @@
 #include "runtime/limits.hpp"
 #include "runtime/names.hpp"
 #include "support/fake_engine_actor.hpp"
+#include "support/testing_config.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace hal9000;
@@ -24,13 +25,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct testing_config : caf::actor_system_config {
-  testing_config() {
-    register_types(*this);
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.verbosity", caf::atom("quiet"));
-  }
-};
+using test::testing_config;
 
 // -- stand-in workers -----------------------------------------------------------
 

@@ -18,19 +18,14 @@
 #include "runtime/blocking.hpp"
 #include "runtime/limits.hpp"
 #include "support/fake_engine_actor.hpp"
+#include "support/testing_config.hpp"
 
 using namespace hal9000;
 using namespace std::chrono_literals;
 
 namespace {
 
-struct testing_config : caf::actor_system_config {
-  testing_config() {
-    register_types(*this);
-    set("scheduler.policy", caf::atom("testing"));
-    set("logger.verbosity", caf::atom("quiet"));
-  }
-};
+using test::testing_config;
 
 // What the injected steps saw, and what they answer. Single-threaded: the
 // test coordinator runs every actor on the test's thread.

@@ -49,6 +49,12 @@ bool worker_image_present() {
   return rc == 0;
 }
 
+// Every termios field a raw mode would change is back as it was.
+bool same_modes(const termios& a, const termios& b) {
+  return a.c_iflag == b.c_iflag && a.c_oflag == b.c_oflag && a.c_lflag == b.c_lflag
+         && a.c_cflag == b.c_cflag;
+}
+
 struct attach_fixture : ::testing::Test {
   temp_dir home;
   temp_dir projects;
@@ -140,13 +146,24 @@ struct attach_fixture : ::testing::Test {
   std::string claudy_cmd(const std::string& args) const {
     return env->env_prefix() + bin("claudy") + " " + args;
   }
-};
 
-// Every termios field a raw mode would change is back as it was.
-bool same_modes(const termios& a, const termios& b) {
-  return a.c_iflag == b.c_iflag && a.c_oflag == b.c_oflag && a.c_lflag == b.c_lflag
-         && a.c_cflag == b.c_cflag;
-}
+  // After the daemon went away under an attach: claudy exits 3 in plain
+  // words with the terminal restored, its tmux client goes, the session
+  // stays, and the pane got no byte (util-linux script turns its stdin's end
+  // into a ^D the tmux client would type into the pane).
+  void expect_cut_off_cleanly(pty_process& p, const std::string& name) {
+    EXPECT_EQ(p.wait_exit(10s), 3) << p.output();
+    // The last bytes may still be on their way through the pty.
+    EXPECT_TRUE(p.wait_output("lost the connection to hal9000d", 5s)) << p.output();
+    EXPECT_EQ(p.output().find("exit_reason"), std::string::npos) << p.output();
+    EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
+    auto settled = [&] { return clients(name).empty() || !pane_bytes(name).empty(); };
+    EXPECT_TRUE(wait_for(settled, 10s)) << clients(name);
+    EXPECT_TRUE(clients(name).empty()) << clients(name);
+    EXPECT_EQ(pane_bytes(name), "");
+    EXPECT_EQ(tmux(name, "has-session -t claude").second, 0);
+  }
+};
 
 } // namespace
 
@@ -286,19 +303,7 @@ TEST_F(attach_fixture, daemon_killed_mid_attach_is_exit_3_with_the_terminal_rest
   ASSERT_GT(pid, 0);
   ASSERT_TRUE(record_pane_bytes(name)) << pane_bytes(name);
   ::kill(pid, SIGKILL);
-  EXPECT_EQ(p.wait_exit(10s), 3) << p.output();
-  // The last bytes may still be on their way through the pty.
-  EXPECT_TRUE(p.wait_output("lost the connection to hal9000d", 5s)) << p.output();
-  EXPECT_EQ(p.output().find("exit_reason"), std::string::npos) << p.output();
-  EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
-  // In the container the attach lost its stdin: its tmux client goes, the
-  // session stays, and the pane got no byte (util-linux script turns its
-  // stdin's end into a ^D the tmux client would type into the pane).
-  auto settled = [&] { return clients(name).empty() || !pane_bytes(name).empty(); };
-  EXPECT_TRUE(wait_for(settled, 10s)) << clients(name);
-  EXPECT_TRUE(clients(name).empty()) << clients(name);
-  EXPECT_EQ(pane_bytes(name), "");
-  EXPECT_EQ(tmux(name, "has-session -t claude").second, 0);
+  expect_cut_off_cleanly(p, name);
 }
 
 TEST_F(attach_fixture, daemon_stopped_mid_attach_types_nothing_into_the_session) {
@@ -310,15 +315,7 @@ TEST_F(attach_fixture, daemon_stopped_mid_attach_types_nothing_into_the_session)
   ASSERT_TRUE(record_pane_bytes(name)) << pane_bytes(name);
   auto r = env->claudy("daemon stop");
   EXPECT_EQ(r.rc, 0) << r.out;
-  EXPECT_EQ(p.wait_exit(10s), 3) << p.output();
-  EXPECT_TRUE(p.wait_output("lost the connection to hal9000d", 5s)) << p.output();
-  EXPECT_EQ(p.output().find("exit_reason"), std::string::npos) << p.output();
-  EXPECT_TRUE(same_modes(p.modes(), p.initial_modes()));
-  auto settled = [&] { return clients(name).empty() || !pane_bytes(name).empty(); };
-  EXPECT_TRUE(wait_for(settled, 10s)) << clients(name);
-  EXPECT_TRUE(clients(name).empty()) << clients(name);
-  EXPECT_EQ(pane_bytes(name), "");
-  EXPECT_EQ(tmux(name, "has-session -t claude").second, 0);
+  expect_cut_off_cleanly(p, name);
 }
 
 TEST_F(attach_fixture, client_killed_mid_attach_leaves_the_session_running) {
